@@ -1,0 +1,1 @@
+"""Core of obspy-gen: records, HVSR, smoothing, Stream integration. Never imports torch."""

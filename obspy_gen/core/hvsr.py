@@ -1,0 +1,388 @@
+"""Horizontal-to-vertical spectral ratio (HVSR) of 3-component records, and f0.
+
+Pipeline (hvsrpy's traditional HVSR, applied to earthquake records as in the TimesNet-Gen
+paper, its Eq. 6): per window detrend, Tukey taper, |FFT| of N, E and Z (zero-padded to
+``nfft``), combine the horizontals, Konno-Ohmachi smoothing of H and V onto log-spaced centres,
+``HVSR = smooth(H) / smooth(V)``. The station curve is the lognormal mean of the window curves
+(``exp(mean(ln HVSR))``) with its standard deviation in ln units; f0 is the highest peak of that
+mean curve inside the f0 band. Per-window f0 values (the highest peak of each window's curve in
+the band) are summarised lognormally too: their median ``exp(mean(ln f0_i))`` and ``std(ln f0_i)``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.fft
+import scipy.signal
+
+from obspy_gen.core.records import split_records, station_key, three_components
+from obspy_gen.core.settings import HVSRSettings, resolve_settings
+from obspy_gen.core.smoothing import konno_ohmachi
+
+#: Azimuths (degrees from north) of the RotD50 combination, as hvsrpy's rotdpp.
+ROTD_AZIMUTHS = np.arange(0.0, 180.0, 5.0)
+
+
+@dataclass
+class HVSRResult:
+    """HVSR of one station: window curves, lognormal mean, f0.
+
+    Attributes
+    ----------
+    station : str
+        ``NET.STA.LOC`` of the records.
+    frequency : numpy.ndarray
+        Output frequencies in Hz (log-spaced ``fmin``..``fmax``).
+    curves : numpy.ndarray, shape (n_windows, nfreq)
+        HVSR of every window.
+    mean : numpy.ndarray
+        Lognormal mean curve ``exp(mean(ln curves))``.
+    std_ln : numpy.ndarray
+        Standard deviation of ``ln curves`` (ddof=1; 0 for a single window).
+    f0 : float
+        Frequency of the highest peak of ``mean`` inside the f0 band (Hz); NaN without a peak.
+    amplitude_f0 : float
+        ``mean`` at f0 (A0).
+    f0_windows : numpy.ndarray
+        f0 of each window (NaN where a window has no peak in the band).
+    f0_windows_median, f0_windows_std_ln : float
+        Lognormal median ``exp(mean(ln f0_i))`` and ``std(ln f0_i)`` of the valid window f0s.
+    n_windows : int
+        Number of windows used.
+    n_records : int
+        Number of records the windows came from.
+    settings : HVSRSettings
+        The settings used.
+    """
+
+    station: str
+    frequency: np.ndarray
+    curves: np.ndarray
+    mean: np.ndarray
+    std_ln: np.ndarray
+    f0: float
+    amplitude_f0: float
+    f0_windows: np.ndarray
+    f0_windows_median: float
+    f0_windows_std_ln: float
+    n_windows: int
+    n_records: int
+    settings: HVSRSettings = field(default_factory=HVSRSettings)
+
+    def to_dict(self, curves: bool = True) -> dict:
+        """JSON-ready dict (the keys of ``obspy-gen hvsr``'s output files).
+
+        Parameters
+        ----------
+        curves : bool
+            Include the per-window curves (``curves``) and window f0s (``f0_windows``).
+
+        Examples
+        --------
+        >>> from obspy import read
+        >>> d = hvsr(read(), fmin=1, fmax=20, nfreq=64).to_dict(curves=False)
+        >>> sorted(d)[:4]
+        ['amplitude_f0', 'f0', 'f0_windows_median', 'f0_windows_std_ln']
+        """
+        nan_to_none = lambda v: None if not np.isfinite(v) else float(v)  # noqa: E731 (JSON)
+        d = {
+            "station": self.station,
+            "frequency": self.frequency.tolist(),
+            "mean": self.mean.tolist(),
+            "std_ln": self.std_ln.tolist(),
+            "f0": nan_to_none(self.f0),
+            "f0_windows_median": nan_to_none(self.f0_windows_median),
+            "f0_windows_std_ln": nan_to_none(self.f0_windows_std_ln),
+            "amplitude_f0": nan_to_none(self.amplitude_f0),
+            "n_windows": int(self.n_windows),
+            "n_records": int(self.n_records),
+            "settings": self.settings.to_dict(),
+        }
+        if curves:
+            d["curves"] = self.curves.tolist()
+            d["f0_windows"] = [nan_to_none(v) for v in self.f0_windows]
+        return d
+
+    def to_json(self, curves: bool = True, **kwargs) -> str:
+        """:meth:`to_dict` as a JSON string (``kwargs`` go to :func:`json.dumps`)."""
+        return json.dumps(self.to_dict(curves=curves), **kwargs)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "HVSRResult":
+        """Rebuild a result from :meth:`to_dict` output (curves, when absent, become the mean).
+
+        Examples
+        --------
+        >>> from obspy import read
+        >>> r = hvsr(read(), fmin=1, fmax=20, nfreq=64)
+        >>> HVSRResult.from_dict(json.loads(r.to_json())).f0 == r.f0
+        True
+        """
+        none_to_nan = lambda v: np.nan if v is None else float(v)  # noqa: E731
+        mean = np.asarray(d["mean"], dtype=float)
+        curves = np.asarray(d.get("curves", [d["mean"]]), dtype=float)
+        f0w = np.asarray([none_to_nan(v) for v in d.get("f0_windows", [])], dtype=float)
+        return cls(station=d["station"], frequency=np.asarray(d["frequency"], dtype=float),
+                   curves=curves, mean=mean, std_ln=np.asarray(d["std_ln"], dtype=float),
+                   f0=none_to_nan(d["f0"]), amplitude_f0=none_to_nan(d["amplitude_f0"]),
+                   f0_windows=f0w, f0_windows_median=none_to_nan(d["f0_windows_median"]),
+                   f0_windows_std_ln=none_to_nan(d["f0_windows_std_ln"]),
+                   n_windows=int(d["n_windows"]), n_records=int(d.get("n_records", 0)),
+                   settings=HVSRSettings.from_dict(d["settings"]))
+
+    def plot(self, ax=None, show_windows: bool = True, outfile=None):
+        """Plot window curves, mean +- one sigma (lognormal), f0 and the f0 band.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Axes to draw into; a new figure otherwise.
+        show_windows : bool
+            Draw every window's curve in light grey.
+        outfile : str or path, optional
+            Save the figure there (PNG, PDF, ... by extension).
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from obspy import read
+        >>> fig = hvsr(read(), fmin=1, fmax=20, nfreq=64).plot()
+        >>> fig.axes[0].get_xscale()
+        'log'
+        """
+        import matplotlib.pyplot as plt  # lazy: plotting is optional
+
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(7, 4.5))
+        else:
+            fig = ax.figure
+        f = self.frequency
+        if show_windows and self.n_windows > 1:
+            for i, curve in enumerate(self.curves):
+                ax.plot(f, curve, color="0.75", lw=0.6, label="windows" if i == 0 else None)
+        lo, hi = self.settings.f0_band
+        ax.axvspan(lo, hi, color="tab:green", alpha=0.06, label="f0 band")
+        if self.n_windows > 1:
+            ax.fill_between(f, self.mean * np.exp(-self.std_ln), self.mean * np.exp(self.std_ln),
+                            color="tab:blue", alpha=0.2, label="mean ± σ (lognormal)")
+        ax.plot(f, self.mean, color="tab:blue", lw=2, label="mean")
+        if np.isfinite(self.f0):
+            ax.axvline(self.f0, color="tab:red", ls="--", lw=1.2,
+                       label=f"f0 = {self.f0:.2f} Hz (A0 = {self.amplitude_f0:.1f})")
+        ax.set_xscale("log")
+        ax.set_xlim(f[0], f[-1])
+        ax.set_xlabel("Frequency (Hz)")
+        ax.set_ylabel("H/V")
+        ax.set_title(f"{self.station}  ({self.n_windows} window(s), {self.settings.combine})")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper right")
+        if outfile is not None:
+            fig.savefig(outfile, dpi=120, bbox_inches="tight")
+        return fig
+
+
+def _windows(x, fs, settings):
+    """Split a record's samples into windows (rows); hvsrpy's window length convention."""
+    if settings.window_length is None:
+        return x[None, :]
+    spw = int(settings.window_length / (1.0 / fs)) + 1
+    if x.size < spw:  # rounding at the edge of _checked's test
+        raise ValueError(f"shorter ({(x.size - 1) / fs:.1f} s) than one window "
+                         f"({settings.window_length} s)")
+    step = spw - 1 if settings.overlap == 0 else max(1, int(round((spw - 1) *
+                                                                  (1 - settings.overlap))))
+    count = 1 + (x.size - spw) // step
+    idx = np.arange(count)[:, None] * step + np.arange(spw)[None, :]
+    return x[idx]
+
+
+def _nfft(nsamples, settings):
+    if settings.nfft is not None:
+        if settings.nfft < nsamples:
+            raise ValueError(f"nfft={settings.nfft} is shorter than a window ({nsamples} "
+                             f"samples)")
+        return int(settings.nfft)
+    n = 2 ** 15
+    while n <= nsamples:  # hvsrpy's nextpow2: strictly greater than the window length
+        n *= 2
+    return n
+
+
+def _prepare(windows, settings):
+    if settings.detrend is not None:
+        windows = scipy.signal.detrend(windows, axis=-1, type=settings.detrend)
+    return windows * scipy.signal.windows.tukey(windows.shape[-1], settings.taper)
+
+
+def _smooth(spectra, freq, centers, settings):
+    flat = spectra.reshape(-1, freq.size)
+    if settings.smoothing == "konno_ohmachi":
+        out = konno_ohmachi(flat, freq, centers, settings.bandwidth)
+    else:
+        out = np.stack([np.interp(centers, freq, s) for s in flat])
+    return out.reshape(spectra.shape[:-1] + (centers.size,))
+
+
+def _window_curves(north, east, vertical, fs, nfft, centers, settings):
+    """HVSR curves of prepared (detrended, tapered) windows of equal length, one per row."""
+    if settings.combine == "single_azimuth":
+        # hvsrpy projects in the time domain; the FFT is linear, so this is the same.
+        az = np.radians(settings.azimuth)
+        north, east = north * np.cos(az) + east * np.sin(az), None
+    spectra = scipy.fft.rfft(np.stack([c for c in (north, east, vertical) if c is not None]),
+                             n=nfft, axis=-1, workers=-1)
+    freq = np.fft.rfftfreq(nfft, 1.0 / fs)
+    if settings.combine == "rotd50":
+        rad = np.radians(ROTD_AZIMUTHS)[:, None, None]
+        rotated = np.abs(spectra[0][None] * np.cos(rad) + spectra[1][None] * np.sin(rad))
+        smooth_h = np.percentile(_smooth(rotated, freq, centers, settings), 50, axis=0)
+        smooth_v = _smooth(np.abs(spectra[2]), freq, centers, settings)
+        return smooth_h / smooth_v
+    amp = np.abs(spectra)
+    v = amp[-1]
+    if settings.combine == "single_azimuth":
+        h = amp[0]
+    else:
+        n, e = amp[0], amp[1]
+        h = {"squared_average": lambda: np.sqrt((n * n + e * e) / 2),
+             "geometric_mean": lambda: np.sqrt(n * e),
+             "arithmetic_mean": lambda: (n + e) / 2,
+             "total_horizontal_energy": lambda: np.sqrt(n * n + e * e),
+             "maximum_horizontal_value": lambda: np.maximum(n, e)}[settings.combine]()
+    smooth = _smooth(np.concatenate([h, v]), freq, centers, settings)
+    count = h.shape[0]
+    return smooth[:count] / smooth[count:]
+
+
+def _peak(curve, freq, band):
+    """Frequency index of the highest local maximum of ``curve`` inside ``band``; -1 if none."""
+    peaks, _ = scipy.signal.find_peaks(curve)
+    peaks = peaks[(freq[peaks] >= band[0]) & (freq[peaks] <= band[1])]
+    if peaks.size == 0:
+        return -1
+    return int(peaks[np.argmax(curve[peaks])])
+
+
+def _checked(record, settings):
+    label = ", ".join(tr.id for tr in record)
+    north, east, vertical, fs = three_components(record, label)
+    if settings.fmax >= fs / 2:
+        raise ValueError(f"{label}: fmax={settings.fmax} Hz is not below the Nyquist "
+                         f"frequency ({fs / 2} Hz)")
+    if settings.window_length is not None and (north.size - 1) / fs < settings.window_length:
+        raise ValueError(f"{label}: shorter ({(north.size - 1) / fs:.1f} s) than one window "
+                         f"({settings.window_length} s)")
+    return (north, east, vertical), fs
+
+
+def check_record(record, settings=None, **kwargs) -> None:
+    """Raise the ValueError :func:`hvsr` would raise for this one record, without computing.
+
+    Lets batch tools skip a bad record (and say why) and go on with the others.
+
+    Examples
+    --------
+    >>> from obspy import read
+    >>> check_record(read(), window_length=60)
+    Traceback (most recent call last):
+    ...
+    ValueError: BW.RJOB..EHZ, BW.RJOB..EHN, BW.RJOB..EHE: shorter (30.0 s) than one window (60 s)
+    """
+    _checked(record, resolve_settings(settings, **kwargs))
+
+
+def hvsr(stream, settings=None, *, preset=None, **kwargs) -> HVSRResult:
+    """HVSR and f0 of one station's records.
+
+    All windows of all records of the station enter the statistics (one window per record
+    with ``window_length=None``, the default, as usual for earthquake records).
+
+    Parameters
+    ----------
+    stream : obspy.Stream or list of obspy.Stream
+        Records of ONE station (NET.STA.LOC): one or more 3-component recordings (Z/N/E,
+        Z/1/2 or NS/EW/UD channel codes). Use :func:`obspy_gen.split_records` or
+        ``Stream.select`` to pick one station out of a larger Stream.
+    settings : HVSRSettings or dict, optional
+        Complete settings; default :data:`obspy_gen.PRESETS` ``["default"]``.
+    preset : str, optional
+        Name of a preset in :data:`obspy_gen.PRESETS` instead of ``settings``.
+    **kwargs
+        Individual settings overriding the above: ``window_length``, ``overlap``,
+        ``detrend``, ``taper``, ``smoothing``, ``bandwidth``, ``fmin``, ``fmax``, ``nfreq``,
+        ``combine``, ``azimuth``, ``f0_range``, ``nfft`` (see :class:`HVSRSettings`).
+
+    Returns
+    -------
+    HVSRResult
+
+    Raises
+    ------
+    ValueError
+        A one-line message naming the record or trace: several stations, missing component,
+        mixed sampling rates, gaps, NaN, all-zero vertical, too short for a window, or
+        ``fmax`` at or above the Nyquist frequency.
+
+    Examples
+    --------
+    ObsPy's example record (Z/N/E, 100 Hz, 30 s):
+
+    >>> from obspy import read
+    >>> import obspy_gen
+    >>> result = obspy_gen.hvsr(read(), fmin=0.5, fmax=20, f0_range=(1, 20))
+    >>> result.n_windows, result.frequency.size
+    (1, 256)
+    >>> 1 <= result.f0 <= 20
+    True
+    """
+    settings = resolve_settings(settings, preset, **kwargs)
+    records = split_records(stream)
+    if not records:
+        raise ValueError("no records: the Stream is empty")
+    stations = sorted({station_key(tr) for rec in records for tr in rec})
+    if len(stations) > 1:
+        raise ValueError(f"records of several stations ({', '.join(stations)}): compute the "
+                         f"HVSR of one station at a time (e.g. Stream.select(station=...))")
+    centers = np.geomspace(settings.fmin, settings.fmax, settings.nfreq)
+    groups = {}  # (sampling rate, window samples) -> list of prepared (n, e, z) windows
+    for rec in records:
+        (north, east, vertical), fs = _checked(rec, settings)
+        wins = [_prepare(_windows(c, fs, settings), settings) for c in (north, east, vertical)]
+        # Whole records of unequal length share one group: zero-padded alike after their own
+        # detrend and taper, they share one FFT grid and so one set of smoothing weights.
+        key = (fs, None if settings.window_length is None else wins[0].shape[1])
+        groups.setdefault(key, []).append(wins)
+    curves = []
+    for (fs, _), group in groups.items():
+        longest = max(g[0].shape[1] for g in group)
+        n, e, z = (np.concatenate([np.pad(g[i], ((0, 0), (0, longest - g[i].shape[1])))
+                                   for g in group]) for i in range(3))
+        curves.append(_window_curves(n, e, z, fs, _nfft(longest, settings), centers,
+                                     settings))
+    curves = np.concatenate(curves)
+    if not np.all(np.isfinite(curves)):
+        raise ValueError(f"{stations[0]}: HVSR is not finite (vertical spectrum zero in the "
+                         f"band? check fmin/fmax and the vertical channel)")
+    log_curves = np.log(curves)
+    mean = np.exp(log_curves.mean(axis=0))
+    std_ln = log_curves.std(axis=0, ddof=1) if len(curves) > 1 else np.zeros_like(mean)
+    band = settings.f0_band
+    i0 = _peak(mean, centers, band)
+    f0 = float(centers[i0]) if i0 >= 0 else np.nan
+    a0 = float(mean[i0]) if i0 >= 0 else np.nan
+    f0_windows = np.array([centers[i] if i >= 0 else np.nan
+                           for i in (_peak(c, centers, band) for c in curves)])
+    valid = np.log(f0_windows[np.isfinite(f0_windows)])
+    f0w_median = float(np.exp(valid.mean())) if valid.size else np.nan
+    f0w_std = float(valid.std(ddof=1)) if valid.size > 1 else (0.0 if valid.size else np.nan)
+    return HVSRResult(station=stations[0], frequency=centers, curves=curves, mean=mean,
+                      std_ln=std_ln, f0=f0, amplitude_f0=a0, f0_windows=f0_windows,
+                      f0_windows_median=f0w_median, f0_windows_std_ln=f0w_std,
+                      n_windows=len(curves), n_records=len(records), settings=settings)

@@ -1,0 +1,197 @@
+"""HVSR settings: one frozen, validated dataclass, serialised into every result, and presets."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+
+#: Horizontal combinations, named and defined as in hvsrpy 2 (applied to |FFT| amplitudes).
+COMBINATIONS = ("squared_average", "geometric_mean", "arithmetic_mean",
+                "total_horizontal_energy", "maximum_horizontal_value", "single_azimuth",
+                "rotd50")
+# hvsrpy's aliases, accepted on input and stored under the canonical name.
+_COMBINE_ALIASES = {"quadratic_mean": "squared_average", "root_mean_square": "squared_average",
+                    "effective_amplitude_spectrum": "squared_average",
+                    "vector_summation": "total_horizontal_energy", "rotdpp": "rotd50"}
+
+
+@dataclass(frozen=True)
+class HVSRSettings:
+    """Settings of an HVSR computation (keyword names are the same in Python, CLI and JSON).
+
+    Parameters
+    ----------
+    window_length : float or None
+        Window length in seconds; ``None`` or 0 uses the whole record as one window (the usual
+        choice for earthquake records). Windows follow hvsrpy: ``int(window_length * fs) + 1``
+        samples, consecutive windows sharing their boundary sample when ``overlap`` is 0.
+    overlap : float
+        Fraction of a window shared with the next, 0 <= overlap < 1. Default 0.
+    detrend : {"linear", "constant", None}
+        Detrend of each window before tapering. Default ``"linear"``.
+    taper : float
+        Tukey window alpha, the total tapered fraction (0.1 = 5 % at each end), as hvsrpy and
+        :func:`scipy.signal.windows.tukey`. Default 0.1.
+    smoothing : {"konno_ohmachi", None}
+        Spectral smoothing onto the output frequencies; ``None`` interpolates the raw spectra
+        (linear) onto them. Default ``"konno_ohmachi"``.
+    bandwidth : float
+        Konno-Ohmachi bandwidth b. Default 40.
+    fmin, fmax : float
+        Range of the log-spaced output frequencies in Hz. Defaults 0.2 and 25 (``fmax`` must be
+        below the Nyquist frequency of the data).
+    nfreq : int
+        Number of output frequencies. Default 256.
+    combine : str
+        Horizontal combination, hvsrpy's names: ``"squared_average"`` (default, quadratic mean
+        sqrt((N^2+E^2)/2) as in the TimesNet-Gen paper), ``"geometric_mean"``,
+        ``"arithmetic_mean"``, ``"total_horizontal_energy"``, ``"maximum_horizontal_value"``,
+        ``"single_azimuth"`` (time-domain projection on ``azimuth``) or ``"rotd50"`` (median over
+        azimuths 0-175 degrees in 5-degree steps of the smoothed projected spectra).
+    azimuth : float
+        Azimuth in degrees from north for ``single_azimuth``. Default 0.
+    f0_range : (float, float) or None
+        Band in Hz in which f0 is searched; ``None`` = (fmin, fmax).
+    nfft : int or None
+        FFT length; ``None`` follows hvsrpy: the next power of two >= the window length, at
+        least 2**15 (finer frequency sampling for the smoother to average over).
+
+    Examples
+    --------
+    >>> s = HVSRSettings(window_length=60, combine="geometric_mean")
+    >>> s.f0_band
+    (0.2, 25.0)
+    >>> HVSRSettings.from_dict(s.to_dict()) == s
+    True
+    >>> HVSRSettings(combine="median")
+    Traceback (most recent call last):
+    ...
+    ValueError: combine='median' is not one of squared_average, geometric_mean, ...
+    """
+
+    window_length: float | None = None
+    overlap: float = 0.0
+    detrend: str | None = "linear"
+    taper: float = 0.1
+    smoothing: str | None = "konno_ohmachi"
+    bandwidth: float = 40.0
+    fmin: float = 0.2
+    fmax: float = 25.0
+    nfreq: int = 256
+    combine: str = "squared_average"
+    azimuth: float = 0.0
+    f0_range: tuple | None = None
+    nfft: int | None = None
+
+    def __post_init__(self):
+        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 (frozen dataclass)
+        if self.window_length in (0, 0.0):
+            set_("window_length", None)
+        if self.window_length is not None and not self.window_length > 0:
+            raise ValueError(f"window_length={self.window_length!r} must be > 0 s or None")
+        if not 0 <= self.overlap < 1:
+            raise ValueError(f"overlap={self.overlap!r} must be in [0, 1)")
+        if self.detrend in ("none", "None", ""):
+            set_("detrend", None)
+        if self.detrend not in ("linear", "constant", None):
+            raise ValueError(f"detrend={self.detrend!r} is not one of linear, constant, None")
+        if not 0 <= self.taper <= 1:
+            raise ValueError(f"taper={self.taper!r} must be in [0, 1]")
+        smoothing = self.smoothing
+        if isinstance(smoothing, str):
+            smoothing = smoothing.lower().replace("-", "_")
+            smoothing = None if smoothing == "none" else smoothing
+        set_("smoothing", smoothing)
+        if smoothing not in ("konno_ohmachi", None):
+            raise ValueError(f"smoothing={self.smoothing!r} is not one of konno_ohmachi, None")
+        if not self.bandwidth > 0:
+            raise ValueError(f"bandwidth={self.bandwidth!r} must be > 0")
+        if not 0 < self.fmin < self.fmax:
+            raise ValueError(f"need 0 < fmin < fmax, got fmin={self.fmin}, fmax={self.fmax}")
+        if int(self.nfreq) != self.nfreq or self.nfreq < 3:
+            raise ValueError(f"nfreq={self.nfreq!r} must be an integer >= 3")
+        set_("nfreq", int(self.nfreq))
+        combine = _COMBINE_ALIASES.get(self.combine, self.combine)
+        if combine not in COMBINATIONS:
+            raise ValueError(f"combine={self.combine!r} is not one of {', '.join(COMBINATIONS)}")
+        set_("combine", combine)
+        if self.f0_range is not None:
+            lo, hi = (float(v) for v in self.f0_range)
+            if not 0 < lo < hi:
+                raise ValueError(f"f0_range={self.f0_range!r} must be (low, high) with "
+                                 f"0 < low < high")
+            if hi < self.fmin or lo > self.fmax:
+                raise ValueError(f"f0_range={self.f0_range!r} lies outside fmin..fmax "
+                                 f"({self.fmin}..{self.fmax} Hz)")
+            set_("f0_range", (lo, hi))
+        if self.nfft is not None and (int(self.nfft) != self.nfft or self.nfft < 8):
+            raise ValueError(f"nfft={self.nfft!r} must be an integer >= 8 or None")
+
+    @property
+    def f0_band(self) -> tuple:
+        """The f0 search band actually used, ``f0_range`` or (fmin, fmax)."""
+        return self.f0_range if self.f0_range is not None else (float(self.fmin),
+                                                                float(self.fmax))
+
+    def replace(self, **changes) -> "HVSRSettings":
+        """A copy with some settings changed (validated again).
+
+        Examples
+        --------
+        >>> HVSRSettings().replace(bandwidth=20).bandwidth
+        20
+        """
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise TypeError(f"unknown HVSR setting(s): {', '.join(sorted(unknown))}; known: "
+                            f"{', '.join(f.name for f in dataclasses.fields(self))}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of all settings."""
+        d = dataclasses.asdict(self)
+        if d["f0_range"] is not None:
+            d["f0_range"] = list(d["f0_range"])
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "HVSRSettings":
+        """Settings from a dict as written by :meth:`to_dict` (unknown keys are an error)."""
+        return cls().replace(**{k: (tuple(v) if k == "f0_range" and v is not None else v)
+                                for k, v in d.items()})
+
+
+#: Named settings. ``timesnet-gen-paper``: whole record, quadratic-mean horizontals and the 1-20
+#: Hz f0 band of the TimesNet-Gen paper (its Eq. 6); ``hvsrpy-default``: hvsrpy 2's defaults
+#: (60-s windows, geometric mean, 200 centres 0.1-50 Hz -- fmax must be below Nyquist).
+PRESETS = {
+    "default": HVSRSettings(),
+    "timesnet-gen-paper": HVSRSettings(window_length=None, combine="squared_average",
+                                       fmin=0.5, fmax=25.0, nfreq=256, f0_range=(1.0, 20.0)),
+    "hvsrpy-default": HVSRSettings(window_length=60.0, combine="geometric_mean", fmin=0.1,
+                                   fmax=50.0, nfreq=200),
+}
+
+
+def resolve_settings(settings=None, preset: str | None = None, **overrides) -> HVSRSettings:
+    """Settings from a preset name or an :class:`HVSRSettings`, with keyword overrides.
+
+    Examples
+    --------
+    >>> resolve_settings(preset="timesnet-gen-paper", bandwidth=30).f0_range
+    (1.0, 20.0)
+    """
+    if settings is not None and preset is not None:
+        raise TypeError("give either settings or preset, not both")
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+        settings = PRESETS[preset]
+    if settings is None:
+        settings = PRESETS["default"]
+    if isinstance(settings, dict):
+        settings = HVSRSettings.from_dict(settings)
+    return settings.replace(**overrides) if overrides else settings
