@@ -1,0 +1,190 @@
+"""HVSR: known answers on simulated site records, equality with hvsrpy, real records, errors."""
+import json
+
+import numpy as np
+import pytest
+from obspy import Stream, read
+
+import obspy_gen
+from obspy_gen import HVSRSettings, hvsr
+from obspy_gen.core.settings import COMBINATIONS
+from obspy_gen.data import read_bundled
+
+from .conftest import resonance_record
+
+
+@pytest.mark.parametrize("f0", [1.2, 2.5, 5.1, 12.8])
+def test_f0_of_a_resonating_layer(f0):
+    st = resonance_record(f0, duration=600.01, seed=int(f0 * 10))
+    result = hvsr(st, window_length=60, fmin=0.3, fmax=30, nfreq=300, f0_range=(0.5, 25))
+    assert result.n_windows == 10
+    # 10 windows of noise: the estimate scatters by a few per cent around the true peak
+    # (the damped layer's |H| peaks 0.7 % below Vs/4H).
+    assert result.f0 == pytest.approx(f0, rel=0.06)
+    assert result.f0_windows_median == pytest.approx(f0, rel=0.08)
+    # The layer's amplification at f0, ~1/(impedance ratio + damping) = 3.6, survives smoothing.
+    assert 3.0 < result.amplitude_f0 < 4.5
+    assert 0 < result.f0_windows_std_ln < 0.45
+
+
+def test_whole_record_is_one_window_per_record():
+    st = resonance_record(3.0, duration=120, seed=3)
+    st2 = resonance_record(3.0, duration=90, seed=4)
+    for tr in st2:
+        tr.stats.starttime += 3600
+    result = (st + st2).hvsr()
+    assert result.n_windows == 2 and result.n_records == 2
+    assert result.f0 == pytest.approx(3.0, rel=0.06)
+
+
+def _hvsrpy_curves(st, combine, window_length, centers, azimuth=0.0):
+    import hvsrpy
+    from hvsrpy.seismic_recording_3c import SeismicRecording3C
+    from hvsrpy.timeseries import TimeSeries
+    tr = {c: st.select(component=c)[0] for c in "NEZ"}
+    rec = SeismicRecording3C(*(TimeSeries(tr[c].data.astype(float), tr[c].stats.delta)
+                               for c in "NEZ"))
+    pre = hvsrpy.HvsrPreProcessingSettings(window_length_in_seconds=window_length,
+                                           detrend="linear", orient_to_degrees_from_north=0.0)
+    smoothing = dict(operator="konno_and_ohmachi", bandwidth=40,
+                     center_frequencies_in_hz=centers)
+    if combine == "single_azimuth":
+        proc = hvsrpy.HvsrTraditionalSingleAzimuthProcessingSettings(
+            window_type_and_width=("tukey", 0.1), smoothing=smoothing,
+            azimuth_in_degrees=azimuth)
+    elif combine == "rotd50":
+        proc = hvsrpy.HvsrTraditionalRotDppProcessingSettings(
+            window_type_and_width=("tukey", 0.1), smoothing=smoothing,
+            ppth_percentile_for_rotdpp_computation=50)
+    else:
+        proc = hvsrpy.HvsrTraditionalProcessingSettings(
+            window_type_and_width=("tukey", 0.1), smoothing=smoothing,
+            method_to_combine_horizontals=combine)
+    windows = hvsrpy.preprocess([rec], pre)
+    return hvsrpy.process(windows, proc)
+
+
+@pytest.mark.parametrize("combine", COMBINATIONS)
+def test_equals_hvsrpy_pipeline(combine):
+    # 5 windows of 20 s plus the shared boundary sample, hvsrpy's window convention.
+    st = resonance_record(4.0, duration=100.01, seed=7)
+    centers = np.geomspace(0.5, 40, 120)
+    kwargs = dict(window_length=20, fmin=0.5, fmax=40, nfreq=120, combine=combine, azimuth=30)
+    ours = hvsr(st, **kwargs)
+    ref = _hvsrpy_curves(st, combine, 20, centers, azimuth=30)
+    assert ours.curves.shape == ref.amplitude.shape == (5, 120)
+    np.testing.assert_allclose(ours.curves, ref.amplitude, rtol=1e-8)
+    np.testing.assert_allclose(ours.mean, ref.mean_curve("lognormal"), rtol=1e-8)
+    np.testing.assert_allclose(ours.std_ln, ref.std_curve("lognormal"), rtol=1e-6)
+    f_peak, a_peak = ref.mean_curve_peak("lognormal")
+    assert ours.f0 == pytest.approx(f_peak) and ours.amplitude_f0 == pytest.approx(a_peak)
+    assert ours.f0_windows_median == pytest.approx(ref.mean_fn_frequency("lognormal"))
+    assert ours.f0_windows_std_ln == pytest.approx(ref.std_fn_frequency("lognormal"))
+
+
+def test_bundled_real_records():
+    # Values measured with the default preset on the bundled NIED records; the peaks are
+    # also visible by eye in the demo figures.
+    aom = read_bundled("AOM001").hvsr(preset="timesnet-gen-paper")
+    ngn = read_bundled("NGNH31").hvsr(preset="timesnet-gen-paper")
+    assert aom.f0 == pytest.approx(1.58, rel=0.02) and aom.amplitude_f0 > 2
+    assert ngn.f0 == pytest.approx(10.1, rel=0.02) and ngn.amplitude_f0 > 3
+    # Same station through its borehole sensor: a surface/borehole check of the physics --
+    # the downhole sensor sees far less site amplification.
+    from tests.conftest import SHARED_DATA
+    borehole = SHARED_DATA / "kiknet"
+    if borehole.is_dir():
+        st = Stream()
+        for c in ("NS1", "EW1", "UD1"):
+            st += read(str(borehole / f"NGNH311106302345.{c}"))
+        deep = st.hvsr(preset="timesnet-gen-paper")
+        assert deep.amplitude_f0 < ngn.amplitude_f0
+
+
+def test_settings_round_trip_and_json():
+    result = hvsr(read(), fmin=1, fmax=20, nfreq=50, combine="geometric_mean")
+    d = json.loads(result.to_json())
+    for key in ("station", "frequency", "mean", "std_ln", "f0", "f0_windows_median",
+                "f0_windows_std_ln", "amplitude_f0", "n_windows", "settings"):
+        assert key in d
+    assert HVSRSettings.from_dict(d["settings"]) == result.settings
+    back = obspy_gen.HVSRResult.from_dict(d)
+    np.testing.assert_allclose(back.mean, result.mean)
+
+
+def test_smoothing_none_and_presets():
+    st = resonance_record(6.0, duration=300, seed=11)
+    raw = hvsr(st, window_length=30, smoothing=None, fmin=1, fmax=20, nfreq=200)
+    assert raw.f0 == pytest.approx(6.0, rel=0.15)
+    paper = hvsr(st, preset="timesnet-gen-paper")
+    assert paper.settings.f0_range == (1.0, 20.0) and paper.n_windows == 1
+
+
+def test_plot(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    st = resonance_record(3.0, duration=240, seed=5)
+    fig = hvsr(st, window_length=30).plot(outfile=tmp_path / "h.png")
+    assert (tmp_path / "h.png").stat().st_size > 10_000
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(lbl.startswith("f0 =") for lbl in labels)
+
+
+def _bad(kind):
+    st = resonance_record(3.0, duration=60, seed=1)
+    if kind == "missing":
+        st = Stream([tr for tr in st if tr.stats.channel != "HNE"])
+    elif kind == "rates":
+        st[1].stats.sampling_rate = 50.0
+    elif kind == "nan":
+        st[0].data[100] = np.nan
+    elif kind == "zero":
+        st[2].data[:] = 0.0
+    elif kind == "gaps":
+        st[0].data = np.ma.masked_array(st[0].data, mask=np.zeros(st[0].stats.npts, bool))
+        st[0].data.mask[10:20] = True
+    elif kind == "stations":
+        other = resonance_record(3.0, duration=60, station="OTHER")
+        st += other
+    return st
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing", "XX.SITE..HNN, XX.SITE..HNZ: missing component.*E"),
+    ("rates", "mixed sampling rates"),
+    ("nan", "XX.SITE..HNN: contains NaN"),
+    ("zero", "XX.SITE..HNZ: vertical component is constant"),
+    ("gaps", "XX.SITE..HNN: has gaps"),
+    ("stations", "several stations"),
+])
+def test_bad_records_give_one_line_errors(kind, message):
+    with pytest.raises(ValueError, match=message) as info:
+        hvsr(_bad(kind))
+    assert "\n" not in str(info.value)
+
+
+def test_too_short_and_nyquist():
+    st = resonance_record(3.0, duration=30)
+    with pytest.raises(ValueError, match="shorter .* than one window"):
+        hvsr(st, window_length=60)
+    with pytest.raises(ValueError, match="Nyquist"):
+        hvsr(st, fmax=60)
+
+
+@pytest.mark.parametrize("bad", [dict(overlap=1.0), dict(taper=2), dict(fmin=5, fmax=1),
+                                 dict(nfreq=2), dict(combine="median"), dict(detrend="cubic"),
+                                 dict(f0_range=(30, 40)), dict(window_length=-1)])
+def test_settings_validation(bad):
+    with pytest.raises(ValueError):
+        HVSRSettings(**bad)
+
+
+def test_unknown_setting_is_a_type_error():
+    with pytest.raises(TypeError, match="unknown HVSR setting"):
+        hvsr(read(), windowlength=10)
+
+
+def test_overlap_gives_more_windows():
+    st = resonance_record(3.0, duration=120.01, seed=2)
+    assert hvsr(st, window_length=20).n_windows == 6
+    assert hvsr(st, window_length=20, overlap=0.5).n_windows == 11
