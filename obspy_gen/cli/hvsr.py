@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import multiprocessing
 import re
 from pathlib import Path
 
@@ -108,6 +109,12 @@ def station_job(key, traces, files, settings, out, plot):
     return key, summary, messages
 
 
+def _one_thread_per_worker():
+    # N worker processes each using all cores would oversubscribe the machine.
+    import numba
+    numba.set_num_threads(1)
+
+
 def run_hvsr(files, settings, out, per_file=False, plot=False, jobs=1, quiet=False, fmt=None):
     """Read, group, compute, write. Returns (summaries by station, number of failures)."""
     streams, failed = read_files(files, fmt, quiet)
@@ -116,7 +123,10 @@ def run_hvsr(files, settings, out, per_file=False, plot=False, jobs=1, quiet=Fal
     summaries, n_fail = {}, len(failed)
     tasks = [(k, traces, srcs, settings, str(out), plot) for k, (traces, srcs) in groups.items()]
     if jobs > 1 and len(tasks) > 1:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
+        # spawn, not fork: numba's OpenMP threads do not survive a fork.
+        with concurrent.futures.ProcessPoolExecutor(
+                max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_one_thread_per_worker) as pool:
             futures = [pool.submit(station_job, *t) for t in tasks]
             results = [f.result() for f in progress(concurrent.futures.as_completed(futures),
                                                     quiet, total=len(futures), desc="stations")]
