@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 import scipy.fft
 import scipy.signal
 
 from obspy_gen.core.records import split_records, station_key, three_components
 from obspy_gen.core.settings import HVSRSettings, resolve_settings
-from obspy_gen.core.smoothing import konno_ohmachi
+from obspy_gen.core.smoothing import smooth_main_lobe_t
 
 #: Azimuths (degrees from north) of the RotD50 combination, as hvsrpy's rotdpp.
 ROTD_AZIMUTHS = np.arange(0.0, 180.0, 5.0)
@@ -198,9 +199,8 @@ def _windows(x, fs, settings):
                          f"({settings.window_length} s)")
     step = spw - 1 if settings.overlap == 0 else max(1, int(round((spw - 1) *
                                                                   (1 - settings.overlap))))
-    count = 1 + (x.size - spw) // step
-    idx = np.arange(count)[:, None] * step + np.arange(spw)[None, :]
-    return x[idx]
+    # A strided view, no copy: windows are read once, by the detrend-and-taper kernel.
+    return np.lib.stride_tricks.sliding_window_view(x, spw)[::step]
 
 
 def _nfft(nsamples, settings):
@@ -215,50 +215,127 @@ def _nfft(nsamples, settings):
     return n
 
 
-def _prepare(windows, settings):
-    if settings.detrend is not None:
-        windows = scipy.signal.detrend(windows, axis=-1, type=settings.detrend)
-    return windows * scipy.signal.windows.tukey(windows.shape[-1], settings.taper)
+_DETREND = {None: 0, "constant": 1, "linear": 2}
+# Horizontal combinations computed in the amplitude kernel; "single" = one projected component.
+_COMBINE_MODE = {"squared_average": 0, "geometric_mean": 1, "arithmetic_mean": 2,
+                 "total_horizontal_energy": 3, "maximum_horizontal_value": 4,
+                 "single_azimuth": 5}
 
 
-def _smooth(spectra, freq, centers, settings):
-    flat = spectra.reshape(-1, freq.size)
+@numba.njit(parallel=True, cache=True)
+def _prepare_into(windows, out, detrend, taper):
+    """Detrend and taper each row of ``windows`` into ``out`` and zero-pad the rest of the row.
+
+    One pass instead of scipy's detrend (a least-squares solve per row), a taper product and a
+    padding copy: the least-squares line has a closed form for equally spaced samples.
+    """
+    rows, n = windows.shape
+    centre = (n - 1) / 2.0
+    denom = 0.0
+    for i in range(n):
+        denom += (i - centre) * (i - centre)
+    for r in numba.prange(rows):
+        x = windows[r]
+        mean = 0.0
+        slope = 0.0
+        if detrend > 0:
+            mean = x.mean()
+        if detrend == 2 and denom > 0:
+            acc = 0.0
+            for i in range(n):
+                acc += (i - centre) * x[i]
+            slope = acc / denom
+        for i in range(n):
+            out[r, i] = (x[i] - mean - slope * (i - centre)) * taper[i]
+        out[r, n:] = 0.0
+
+
+@numba.njit(parallel=True, cache=True)
+def _amplitudes_t(spectra, mode):
+    """|FFT| of the combined horizontal and of the vertical, laid out (nbins, 2 * nwin).
+
+    The transposed layout is what the smoother reads fastest; writing it here in blocks of
+    bins saves a separate transpose of the whole batch.
+    """
+    ncomp, nwin, nbins = spectra.shape
+    out = np.empty((nbins, 2 * nwin), dtype=np.float64)
+    block = 256
+    for b in numba.prange((nbins + block - 1) // block):
+        j0 = b * block
+        j1 = min(nbins, j0 + block)
+        for w in range(nwin):
+            for j in range(j0, j1):
+                v = spectra[ncomp - 1, w, j]
+                out[j, nwin + w] = np.sqrt(v.real * v.real + v.imag * v.imag)
+                a = spectra[0, w, j]
+                n = np.sqrt(a.real * a.real + a.imag * a.imag)
+                if mode == 5:
+                    out[j, w] = n
+                    continue
+                a = spectra[1, w, j]
+                e = np.sqrt(a.real * a.real + a.imag * a.imag)
+                if mode == 0:
+                    h = np.sqrt((n * n + e * e) / 2.0)
+                elif mode == 1:
+                    h = np.sqrt(n * e)
+                elif mode == 2:
+                    h = (n + e) / 2.0
+                elif mode == 3:
+                    h = np.sqrt(n * n + e * e)
+                else:
+                    h = n if n > e else e
+                out[j, w] = h
+    return out
+
+
+def _smooth_t(amp_t, freq, centers, settings):
+    """Smooth spectra laid out (nfreq, nspec) onto the centres; returns (nspec, ncenters)."""
     if settings.smoothing == "konno_ohmachi":
-        out = konno_ohmachi(flat, freq, centers, settings.bandwidth)
-    else:
-        out = np.stack([np.interp(centers, freq, s) for s in flat])
-    return out.reshape(spectra.shape[:-1] + (centers.size,))
+        return smooth_main_lobe_t(amp_t, freq, centers, settings.bandwidth).T
+    return np.stack([np.interp(centers, freq, col) for col in amp_t.T])
 
 
-def _window_curves(north, east, vertical, fs, nfft, centers, settings):
-    """HVSR curves of prepared (detrended, tapered) windows of equal length, one per row."""
-    if settings.combine == "single_azimuth":
-        # hvsrpy projects in the time domain; the FFT is linear, so this is the same.
-        az = np.radians(settings.azimuth)
-        north, east = north * np.cos(az) + east * np.sin(az), None
-    spectra = scipy.fft.rfft(np.stack([c for c in (north, east, vertical) if c is not None]),
-                             n=nfft, axis=-1, workers=-1)
+def _group_curves(group, fs, centers, settings):
+    """HVSR curves of the windows of one group (same sampling rate, one FFT length).
+
+    ``group`` holds per record its raw (north, east, vertical) windows, one window per row;
+    whole records of unequal length share a group, each zero-padded after its own detrend and
+    taper, so they share one FFT grid and one set of smoothing weights.
+    """
+    nfft = _nfft(max(wins[0].shape[1] for wins in group), settings)
+    single = settings.combine == "single_azimuth"
+    rows = sum(wins[0].shape[0] for wins in group)
+    padded = np.empty((2 if single else 3, rows, nfft))
+    r = 0
+    for north, east, vertical in group:
+        if single:
+            # hvsrpy projects in the time domain before processing; all steps are linear.
+            az = np.radians(settings.azimuth)
+            comps = (north * np.cos(az) + east * np.sin(az), vertical)
+        else:
+            comps = (north, east, vertical)
+        k, length = north.shape
+        taper = scipy.signal.windows.tukey(length, settings.taper)
+        for c, x in enumerate(comps):
+            _prepare_into(x, padded[c, r:r + k],
+                          _DETREND[settings.detrend], taper)
+        r += k
+    spectra = scipy.fft.rfft(padded, axis=-1, workers=-1, overwrite_x=True)
+    del padded
     freq = np.fft.rfftfreq(nfft, 1.0 / fs)
     if settings.combine == "rotd50":
+        # RotD50: median over azimuths of the smoothed spectra of the projected horizontals.
         rad = np.radians(ROTD_AZIMUTHS)[:, None, None]
         rotated = np.abs(spectra[0][None] * np.cos(rad) + spectra[1][None] * np.sin(rad))
-        smooth_h = np.percentile(_smooth(rotated, freq, centers, settings), 50, axis=0)
-        smooth_v = _smooth(np.abs(spectra[2]), freq, centers, settings)
-        return smooth_h / smooth_v
-    amp = np.abs(spectra)
-    v = amp[-1]
-    if settings.combine == "single_azimuth":
-        h = amp[0]
-    else:
-        n, e = amp[0], amp[1]
-        h = {"squared_average": lambda: np.sqrt((n * n + e * e) / 2),
-             "geometric_mean": lambda: np.sqrt(n * e),
-             "arithmetic_mean": lambda: (n + e) / 2,
-             "total_horizontal_energy": lambda: np.sqrt(n * n + e * e),
-             "maximum_horizontal_value": lambda: np.maximum(n, e)}[settings.combine]()
-    smooth = _smooth(np.concatenate([h, v]), freq, centers, settings)
-    count = h.shape[0]
-    return smooth[:count] / smooth[count:]
+        flat = np.ascontiguousarray(rotated.reshape(-1, freq.size).T)
+        smooth_h = _smooth_t(flat, freq, centers, settings).reshape(
+            ROTD_AZIMUTHS.size, rows, centers.size)
+        smooth_v = _smooth_t(np.ascontiguousarray(np.abs(spectra[2]).T), freq, centers,
+                             settings)
+        return np.percentile(smooth_h, 50, axis=0) / smooth_v
+    smooth = _smooth_t(_amplitudes_t(spectra, _COMBINE_MODE[settings.combine]), freq, centers,
+                       settings)
+    return smooth[:rows] / smooth[rows:]
 
 
 def _peak(curve, freq, band):
@@ -351,21 +428,13 @@ def hvsr(stream, settings=None, *, preset=None, **kwargs) -> HVSRResult:
         raise ValueError(f"records of several stations ({', '.join(stations)}): compute the "
                          f"HVSR of one station at a time (e.g. Stream.select(station=...))")
     centers = np.geomspace(settings.fmin, settings.fmax, settings.nfreq)
-    groups = {}  # (sampling rate, window samples) -> list of prepared (n, e, z) windows
+    groups = {}  # (sampling rate, window samples or None) -> per record its windows
     for rec in records:
         (north, east, vertical), fs = _checked(rec, settings)
-        wins = [_prepare(_windows(c, fs, settings), settings) for c in (north, east, vertical)]
-        # Whole records of unequal length share one group: zero-padded alike after their own
-        # detrend and taper, they share one FFT grid and so one set of smoothing weights.
+        wins = tuple(_windows(c, fs, settings) for c in (north, east, vertical))
         key = (fs, None if settings.window_length is None else wins[0].shape[1])
         groups.setdefault(key, []).append(wins)
-    curves = []
-    for (fs, _), group in groups.items():
-        longest = max(g[0].shape[1] for g in group)
-        n, e, z = (np.concatenate([np.pad(g[i], ((0, 0), (0, longest - g[i].shape[1])))
-                                   for g in group]) for i in range(3))
-        curves.append(_window_curves(n, e, z, fs, _nfft(longest, settings), centers,
-                                     settings))
+    curves = [_group_curves(group, fs, centers, settings) for (fs, _), group in groups.items()]
     curves = np.concatenate(curves)
     if not np.all(np.isfinite(curves)):
         raise ValueError(f"{stations[0]}: HVSR is not finite (vertical spectrum zero in the "
