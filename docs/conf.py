@@ -1,0 +1,15 @@
+"""Sphinx configuration for obspy-gen."""
+import obspy_gen
+
+project = "obspy-gen"
+author = "the obspy-gen developers"
+copyright = "2026, the obspy-gen developers (LGPL-3.0)"
+release = obspy_gen.__version__
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.autosummary", "numpydoc",
+              "sphinx.ext.intersphinx"]
+numpydoc_show_class_members = False
+autosummary_generate = True
+intersphinx_mapping = {"obspy": ("https://docs.obspy.org", None),
+                       "numpy": ("https://numpy.org/doc/stable", None)}
+html_theme = "alabaster"
+exclude_patterns = ["_build"]
