@@ -38,7 +38,9 @@ def test_hvsr_on_bundled_records(tmp_path):
     assert res.exit_code == 0, res.output
     out = json.loads((tmp_path / "BO.AOM001..json").read_text())
     assert KEYS <= set(out) and out["n_windows"] == 1
-    assert out["f0"] == pytest.approx(1.58, rel=0.02)
+    # The paper preset's lowest clear peak (see test_hvsr.test_bundled_real_records).
+    assert out["f0"] == pytest.approx(4.09, rel=0.02) and out["f0_clear"] is True
+    assert len(out["sesame"]["clarity"]) == 6
     assert (tmp_path / "BO.NGNH31..json").exists() and (tmp_path / "BO.NGNH31..png").exists()
     assert "BO.AOM001." in res.output and "f0_Hz" in res.output
     assert not list(tmp_path.glob(".*tmp"))  # no temporary files left behind

@@ -20,7 +20,7 @@ import scipy.signal
 
 from obspy_gen.core.records import split_records, station_key, three_components
 from obspy_gen.core.settings import HVSRSettings, resolve_settings
-from obspy_gen.core.smoothing import smooth_main_lobe_t
+from obspy_gen.core.smoothing import smooth_log_gaussian_t, smooth_main_lobe_t
 
 #: Azimuths (degrees from north) of the RotD50 combination, as hvsrpy's rotdpp.
 ROTD_AZIMUTHS = np.arange(0.0, 180.0, 5.0)
@@ -56,6 +56,10 @@ class HVSRResult:
         Number of records the windows came from.
     settings : HVSRSettings
         The settings used.
+    f0_clear : bool
+        Whether the f0 peak passes SESAME's clarity criteria i-iii (see :func:`is_clear_peak`).
+    window_seconds : float
+        Mean window duration in s (the record duration for whole-record windows).
     """
 
     station: str
@@ -71,6 +75,20 @@ class HVSRResult:
     n_windows: int
     n_records: int
     settings: HVSRSettings = field(default_factory=HVSRSettings)
+    f0_clear: bool = False
+    window_seconds: float = np.nan
+
+    def sesame(self) -> dict:
+        """SESAME (2004) reliability and clarity criteria of f0 (see :mod:`obspy_gen.core.sesame`).
+
+        Examples
+        --------
+        >>> from obspy import read
+        >>> sorted(hvsr(read(), fmin=1, fmax=20, nfreq=64).sesame())
+        ['clarity', 'clear', 'reliability', 'reliable', 'values']
+        """
+        from obspy_gen.core.sesame import sesame_criteria
+        return sesame_criteria(self)
 
     def to_dict(self, curves: bool = True) -> dict:
         """JSON-ready dict (the keys of ``obspy-gen hvsr``'s output files).
@@ -99,6 +117,9 @@ class HVSRResult:
             "amplitude_f0": nan_to_none(self.amplitude_f0),
             "n_windows": int(self.n_windows),
             "n_records": int(self.n_records),
+            "f0_clear": bool(self.f0_clear),
+            "window_seconds": nan_to_none(self.window_seconds),
+            "sesame": self.sesame(),
             "settings": self.settings.to_dict(),
         }
         if curves:
@@ -131,7 +152,9 @@ class HVSRResult:
                    f0_windows=f0w, f0_windows_median=none_to_nan(d["f0_windows_median"]),
                    f0_windows_std_ln=none_to_nan(d["f0_windows_std_ln"]),
                    n_windows=int(d["n_windows"]), n_records=int(d.get("n_records", 0)),
-                   settings=HVSRSettings.from_dict(d["settings"]))
+                   settings=HVSRSettings.from_dict(d["settings"]),
+                   f0_clear=bool(d.get("f0_clear", False)),
+                   window_seconds=none_to_nan(d.get("window_seconds")))
 
     def plot(self, ax=None, show_windows: bool = True, outfile=None):
         """Plot window curves, mean +- one sigma (lognormal), f0 and the f0 band.
@@ -292,6 +315,8 @@ def _smooth_t(amp_t, freq, centers, settings):
     """Smooth spectra laid out (nfreq, nspec) onto the centres; returns (nspec, ncenters)."""
     if settings.smoothing == "konno_ohmachi":
         return smooth_main_lobe_t(amp_t, freq, centers, settings.bandwidth).T
+    if settings.smoothing == "log_gaussian":
+        return smooth_log_gaussian_t(amp_t, freq, centers, settings.bandwidth).T
     return np.stack([np.interp(centers, freq, col) for col in amp_t.T])
 
 
@@ -320,6 +345,9 @@ def _group_curves(group, fs, centers, settings):
             _prepare_into(x, padded[c, r:r + k],
                           _DETREND[settings.detrend], taper)
         r += k
+    if settings.highpass is not None:
+        sos = scipy.signal.butter(2, settings.highpass, "highpass", fs=fs, output="sos")
+        padded = scipy.signal.sosfiltfilt(sos, padded, axis=-1)
     spectra = scipy.fft.rfft(padded, axis=-1, workers=-1, overwrite_x=True)
     del padded
     freq = np.fft.rfftfreq(nfft, 1.0 / fs)
@@ -338,13 +366,58 @@ def _group_curves(group, fs, centers, settings):
     return smooth[:rows] / smooth[rows:]
 
 
-def _peak(curve, freq, band):
-    """Frequency index of the highest local maximum of ``curve`` inside ``band``; -1 if none."""
+def is_clear_peak(curve, freq, index) -> bool:
+    """Whether the peak at ``index`` of an H/V curve is *clear*.
+
+    Clear = SESAME's (2004) clarity criteria i-iii -- A0 = curve[index] > 2, and the curve
+    falls below A0/2 somewhere in (f0/4, f0) and somewhere in (f0, 4 f0) (open intervals, as
+    hvsrpy's sesame.clarity) -- plus a prominence condition: the peak rises above the higher
+    of its two flanking minima (its topographic prominence, :func:`scipy.signal.peak_prominences`)
+    by at least A0/2. Without the last, ripples on a single noisy earthquake curve that happen
+    to sit near deep troughs pass i-iii.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = np.geomspace(0.5, 20, 200)
+    >>> curve = 1 + 4 * np.exp(-np.log(f / 3) ** 2 / 0.02)   # a clear peak of 5 at 3 Hz
+    >>> i = int(np.argmax(curve))
+    >>> is_clear_peak(curve, f, i), is_clear_peak(curve / 3, f, i)
+    (True, False)
+    """
+    a0, f0 = curve[index], freq[index]
+    if not a0 > 2:
+        return False
+    below = curve < a0 / 2
+    if not (np.any(below & (freq > f0 / 4) & (freq < f0))
+            and np.any(below & (freq > f0) & (freq < 4 * f0))):
+        return False
+    if index == 0 or index == curve.size - 1:
+        return False  # an edge of the curve is not a peak
+    prominence = scipy.signal.peak_prominences(curve, [index])[0][0]
+    return bool(prominence >= a0 / 2)
+
+
+def _pick_f0(curve, freq, settings):
+    """Index of f0 on ``curve`` by ``settings.f0_rule`` (-1 if none) and whether it is clear."""
+    lo, hi = settings.f0_band
+    inband = (freq >= lo) & (freq <= hi)
+    if settings.f0_rule == "argmax":
+        idx = np.flatnonzero(inband)
+        if idx.size == 0:
+            return -1, False
+        i = int(idx[np.argmax(curve[idx])])
+        return i, is_clear_peak(curve, freq, i)
     peaks, _ = scipy.signal.find_peaks(curve)
-    peaks = peaks[(freq[peaks] >= band[0]) & (freq[peaks] <= band[1])]
+    peaks = peaks[inband[peaks]]
     if peaks.size == 0:
-        return -1
-    return int(peaks[np.argmax(curve[peaks])])
+        return -1, False
+    if settings.f0_rule == "lowest_clear_peak":
+        for i in peaks:  # ascending frequency
+            if is_clear_peak(curve, freq, i):
+                return int(i), True
+    i = int(peaks[np.argmax(curve[peaks])])
+    return i, is_clear_peak(curve, freq, i)
 
 
 def _checked(record, settings):
@@ -427,11 +500,13 @@ def hvsr(stream, settings=None, *, preset=None, **kwargs) -> HVSRResult:
     if len(stations) > 1:
         raise ValueError(f"records of several stations ({', '.join(stations)}): compute the "
                          f"HVSR of one station at a time (e.g. Stream.select(station=...))")
-    centers = np.geomspace(settings.fmin, settings.fmax, settings.nfreq)
+    centers = settings.frequencies()
     groups = {}  # (sampling rate, window samples or None) -> per record its windows
+    durations = []
     for rec in records:
         (north, east, vertical), fs = _checked(rec, settings)
         wins = tuple(_windows(c, fs, settings) for c in (north, east, vertical))
+        durations += [(wins[0].shape[1] - 1) / fs] * wins[0].shape[0]
         key = (fs, None if settings.window_length is None else wins[0].shape[1])
         groups.setdefault(key, []).append(wins)
     curves = [_group_curves(group, fs, centers, settings) for (fs, _), group in groups.items()]
@@ -442,16 +517,16 @@ def hvsr(stream, settings=None, *, preset=None, **kwargs) -> HVSRResult:
     log_curves = np.log(curves)
     mean = np.exp(log_curves.mean(axis=0))
     std_ln = log_curves.std(axis=0, ddof=1) if len(curves) > 1 else np.zeros_like(mean)
-    band = settings.f0_band
-    i0 = _peak(mean, centers, band)
+    i0, clear = _pick_f0(mean, centers, settings)
     f0 = float(centers[i0]) if i0 >= 0 else np.nan
     a0 = float(mean[i0]) if i0 >= 0 else np.nan
     f0_windows = np.array([centers[i] if i >= 0 else np.nan
-                           for i in (_peak(c, centers, band) for c in curves)])
+                           for i, _ in (_pick_f0(c, centers, settings) for c in curves)])
     valid = np.log(f0_windows[np.isfinite(f0_windows)])
     f0w_median = float(np.exp(valid.mean())) if valid.size else np.nan
     f0w_std = float(valid.std(ddof=1)) if valid.size > 1 else (0.0 if valid.size else np.nan)
     return HVSRResult(station=stations[0], frequency=centers, curves=curves, mean=mean,
                       std_ln=std_ln, f0=f0, amplitude_f0=a0, f0_windows=f0_windows,
                       f0_windows_median=f0w_median, f0_windows_std_ln=f0w_std,
-                      n_windows=len(curves), n_records=len(records), settings=settings)
+                      n_windows=len(curves), n_records=len(records), settings=settings,
+                      f0_clear=clear, window_seconds=float(np.mean(durations)))

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 COMBINATIONS = ("squared_average", "geometric_mean", "arithmetic_mean",
                 "total_horizontal_energy", "maximum_horizontal_value", "single_azimuth",
                 "rotd50")
+SMOOTHINGS = ("konno_ohmachi", "log_gaussian", None)
+F0_RULES = ("highest_peak", "lowest_clear_peak", "argmax")
 # hvsrpy's aliases, accepted on input and stored under the canonical name.
 _COMBINE_ALIASES = {"quadratic_mean": "squared_average", "root_mean_square": "squared_average",
                     "effective_amplitude_spectrum": "squared_average",
@@ -32,16 +34,24 @@ class HVSRSettings:
     taper : float
         Tukey window alpha, the total tapered fraction (0.1 = 5 % at each end), as hvsrpy and
         :func:`scipy.signal.windows.tukey`. Default 0.1.
-    smoothing : {"konno_ohmachi", None}
-        Spectral smoothing onto the output frequencies; ``None`` interpolates the raw spectra
-        (linear) onto them. Default ``"konno_ohmachi"``.
+    highpass : float or None
+        Corner in Hz of a 2nd-order Butterworth high-pass applied forwards and backwards
+        (zero phase) to each detrended, tapered window after zero-padding to ``nfft`` (padding
+        first, as Boore 2005 recommends for acausal filters). Default None (no filter).
+    smoothing : {"konno_ohmachi", "log_gaussian", None}
+        Spectral smoothing onto the output frequencies: Konno-Ohmachi (main lobe, as Geopsy and
+        hvsrpy), or the Gaussian in log frequency ``exp(-b ln^2(f/fc))`` of the TimesNet-Gen
+        authors' evaluation code; ``None`` interpolates the raw spectra (linear) onto them.
+        Default ``"konno_ohmachi"``.
     bandwidth : float
-        Konno-Ohmachi bandwidth b. Default 40.
+        Smoothing bandwidth b (of either window). Default 40.
     fmin, fmax : float
         Range of the log-spaced output frequencies in Hz. Defaults 0.2 and 25 (``fmax`` must be
         below the Nyquist frequency of the data).
     nfreq : int
         Number of output frequencies. Default 256.
+    spacing : {"log", "linear"}
+        Spacing of the output frequencies. Default ``"log"``.
     combine : str
         Horizontal combination, hvsrpy's names: ``"squared_average"`` (default, quadratic mean
         sqrt((N^2+E^2)/2) as in the TimesNet-Gen paper), ``"geometric_mean"``,
@@ -52,6 +62,14 @@ class HVSRSettings:
         Azimuth in degrees from north for ``single_azimuth``. Default 0.
     f0_range : (float, float) or None
         Band in Hz in which f0 is searched; ``None`` = (fmin, fmax).
+    f0_rule : {"highest_peak", "lowest_clear_peak", "argmax"}
+        How f0 is picked on a curve inside the band: the highest local maximum (hvsrpy's
+        rule, default); the lowest *clear* local maximum (the TimesNet-Gen paper's "lowest clear
+        resonance peak"; clear = SESAME's (2004) clarity criteria i-iii -- A0 > 2 and the curve
+        falls below A0/2 somewhere in (f0/4, f0) and in (f0, 4 f0) -- and a prominence of at
+        least A0/2, see :func:`obspy_gen.core.hvsr.is_clear_peak`; falls back to the highest
+        peak, flagged not clear, when no peak is clear); or the plain maximum of the curve in
+        the band (the TimesNet-Gen authors' code).
     nfft : int or None
         FFT length; ``None`` follows hvsrpy: the next power of two >= the window length, at
         least 2**15 (finer frequency sampling for the smoother to average over).
@@ -73,14 +91,17 @@ class HVSRSettings:
     overlap: float = 0.0
     detrend: str | None = "linear"
     taper: float = 0.1
+    highpass: float | None = None
     smoothing: str | None = "konno_ohmachi"
     bandwidth: float = 40.0
     fmin: float = 0.2
     fmax: float = 25.0
     nfreq: int = 256
+    spacing: str = "log"
     combine: str = "squared_average"
     azimuth: float = 0.0
     f0_range: tuple | None = None
+    f0_rule: str = "highest_peak"
     nfft: int | None = None
 
     def __post_init__(self):
@@ -102,8 +123,15 @@ class HVSRSettings:
             smoothing = smoothing.lower().replace("-", "_")
             smoothing = None if smoothing == "none" else smoothing
         set_("smoothing", smoothing)
-        if smoothing not in ("konno_ohmachi", None):
-            raise ValueError(f"smoothing={self.smoothing!r} is not one of konno_ohmachi, None")
+        if smoothing not in SMOOTHINGS:
+            raise ValueError(f"smoothing={self.smoothing!r} is not one of konno_ohmachi, "
+                             f"log_gaussian, None")
+        if self.highpass is not None and not self.highpass > 0:
+            raise ValueError(f"highpass={self.highpass!r} must be > 0 Hz or None")
+        if self.spacing not in ("log", "linear"):
+            raise ValueError(f"spacing={self.spacing!r} is not one of log, linear")
+        if self.f0_rule not in F0_RULES:
+            raise ValueError(f"f0_rule={self.f0_rule!r} is not one of {', '.join(F0_RULES)}")
         if not self.bandwidth > 0:
             raise ValueError(f"bandwidth={self.bandwidth!r} must be > 0")
         if not 0 < self.fmin < self.fmax:
@@ -126,6 +154,18 @@ class HVSRSettings:
             set_("f0_range", (lo, hi))
         if self.nfft is not None and (int(self.nfft) != self.nfft or self.nfft < 8):
             raise ValueError(f"nfft={self.nfft!r} must be an integer >= 8 or None")
+
+    def frequencies(self):
+        """The output frequencies (Hz) these settings define.
+
+        Examples
+        --------
+        >>> HVSRSettings(fmin=1, fmax=20, nfreq=4, spacing="linear").frequencies().tolist()
+        [1.0, 7.333333333333333, 13.666666666666666, 20.0]
+        """
+        import numpy as np
+        space = np.geomspace if self.spacing == "log" else np.linspace
+        return space(float(self.fmin), float(self.fmax), self.nfreq)
 
     @property
     def f0_band(self) -> tuple:
@@ -164,13 +204,26 @@ class HVSRSettings:
                                 for k, v in d.items()})
 
 
-#: Named settings. ``timesnet-gen-paper``: whole record, quadratic-mean horizontals and the 1-20
-#: Hz f0 band of the TimesNet-Gen paper (its Eq. 6); ``hvsrpy-default``: hvsrpy 2's defaults
-#: (60-s windows, geometric mean, 200 centres 0.1-50 Hz -- fmax must be below Nyquist).
+#: Named settings.
+#:
+#: ``timesnet-gen-paper``: the TimesNet-Gen paper's text: whole record, quadratic-mean
+#: horizontals (its Eq. 6), the lowest clear peak in 1-20 Hz as f0, KO smoothing b=40.
+#: ``timesnet-gen-authors``: what the authors' public evaluation code does, so our numbers can
+#: be set beside theirs: whole record, linear detrend, no taper, zero-padding and a 0.05-Hz
+#: 2nd-order zero-phase high-pass, geometric-mean horizontals, Gaussian-in-log-frequency
+#: smoothing exp(-40 ln^2(f/fc)), 400 linear points 1-20 Hz, f0 = argmax in 1-20 Hz.
+#: ``hvsrpy-default``: hvsrpy 2's defaults (60-s windows, geometric mean, 200 centres
+#: 0.1-50 Hz -- fmax must be below Nyquist).
 PRESETS = {
     "default": HVSRSettings(),
     "timesnet-gen-paper": HVSRSettings(window_length=None, combine="squared_average",
-                                       fmin=0.5, fmax=25.0, nfreq=256, f0_range=(1.0, 20.0)),
+                                       fmin=0.5, fmax=25.0, nfreq=256, f0_range=(1.0, 20.0),
+                                       f0_rule="lowest_clear_peak"),
+    "timesnet-gen-authors": HVSRSettings(window_length=None, detrend="linear", taper=0.0,
+                                         highpass=0.05, combine="geometric_mean",
+                                         smoothing="log_gaussian", bandwidth=40.0, fmin=1.0,
+                                         fmax=20.0, nfreq=400, spacing="linear",
+                                         f0_range=(1.0, 20.0), f0_rule="argmax"),
     "hvsrpy-default": HVSRSettings(window_length=60.0, combine="geometric_mean", fmin=0.1,
                                    fmax=50.0, nfreq=200),
 }
