@@ -103,7 +103,7 @@ class HVSRResult:
         >>> from obspy import read
         >>> d = hvsr(read(), fmin=1, fmax=20, nfreq=64).to_dict(curves=False)
         >>> sorted(d)[:4]
-        ['amplitude_f0', 'f0', 'f0_windows_median', 'f0_windows_std_ln']
+        ['amplitude_f0', 'f0', 'f0_clear', 'f0_windows_median']
         """
         nan_to_none = lambda v: None if not np.isfinite(v) else float(v)  # noqa: E731 (JSON)
         d = {
