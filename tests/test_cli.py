@@ -107,7 +107,8 @@ def test_demo(tmp_path):
     res = run("demo", "--out", tmp_path)
     assert res.exit_code == 0, res.output
     assert "BO.AOM001." in res.output and "BO.NGNH31." in res.output
-    assert len(list((tmp_path / "hvsr").glob("*.png"))) == 2
+    assert "TK.0921." in res.output and "TK.2404." in res.output
+    assert len(list((tmp_path / "hvsr").glob("*.png"))) == 4
 
 
 def test_help_has_examples():

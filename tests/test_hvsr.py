@@ -101,6 +101,12 @@ def test_bundled_real_records():
                  if 1 <= paper.frequency[i] <= 20
                  and is_clear_peak(paper.mean, paper.frequency, i)]
         assert paper.f0 == paper.frequency[clear[0]]
+    # AFAD 0921 (Germencik, on alluvium), Mw 6.5 at ~100 km: one clear peak near 1.7 Hz that
+    # both rules agree on.
+    afad = read_bundled("0921")
+    paper = afad.hvsr(preset="timesnet-gen-paper")
+    assert paper.f0 == pytest.approx(1.71, rel=0.02) and paper.f0_clear
+    assert afad.hvsr(**highest).f0 == paper.f0
     # Same station through its borehole sensor: the downhole sensor sees far less site
     # amplification -- a physical check on real data.
     from tests.conftest import SHARED_DATA

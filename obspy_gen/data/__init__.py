@@ -5,8 +5,8 @@ See ``NOTICE.md`` in this folder for sources, licences and credits (NIED K-NET/K
 Examples
 --------
 >>> from obspy_gen.data import bundled_records, read_bundled
->>> sorted(bundled_records())[:2]
-['AOM001', 'NGNH31']
+>>> sorted(bundled_records())
+['0921', '2404', 'AOM001', 'NGNH31']
 >>> st = read_bundled("AOM001")
 >>> len(st), st[0].stats.sampling_rate
 (3, 100.0)
@@ -23,6 +23,8 @@ DATA_DIR = Path(__file__).resolve().parent
 _RECORDS = {
     "AOM001": ("knet", "AOM0011801241951.*"),
     "NGNH31": ("kiknet", "NGNH311106302345.*2"),   # KiK-net surface sensor
+    "0921": ("afad", "20170720223109_0921.txt.gz"),  # AFAD ASCII (gal), Mw 6.5 Bodrum-Kos
+    "2404": ("afad_mat", "20120114055233_2404.mat"),  # AFAD .mat with Vs30/P/S/f0 labels
 }
 
 
