@@ -6,6 +6,7 @@ import click
 
 from obspy_gen import __version__
 from obspy_gen.cli.demo import demo_command
+from obspy_gen.cli.evaluate import evaluate_command
 from obspy_gen.cli.hvsr import hvsr_command
 from obspy_gen.cli.plugins import plugins_command
 
@@ -25,6 +26,7 @@ def main():
 main.add_command(hvsr_command)
 main.add_command(plugins_command)
 main.add_command(demo_command)
+main.add_command(evaluate_command)
 try:  # the simulator command comes with the stochastic plugin
     from obspy_gen.cli.simulate import simulate
     main.add_command(simulate)
