@@ -203,7 +203,7 @@ def _detrend(a, detrend):
 
 
 def pga(acc) -> float:
-    """Peak ground acceleration: max |a| (same units as ``acc``; m/s**2 for a Trace).
+    """Peak ground acceleration: ``max |a|`` (same units as ``acc``; m/s**2 for a Trace).
 
     Parameters
     ----------
@@ -276,7 +276,7 @@ def velocity_displacement(acc, dt=None, *, detrend="linear", highpass=0.1, order
 
 
 def pgv(acc, dt=None, **options) -> float:
-    """Peak ground velocity: max |v| of :func:`velocity_displacement` (m/s for m/s**2 in).
+    """Peak ground velocity: ``max |v|`` of :func:`velocity_displacement` (m/s for m/s**2 in).
 
     Parameters
     ----------
@@ -299,7 +299,7 @@ def pgv(acc, dt=None, **options) -> float:
 
 
 def pgd(acc, dt=None, **options) -> float:
-    """Peak ground displacement: max |d| of :func:`velocity_displacement` (m for m/s**2 in).
+    """Peak ground displacement: ``max |d|`` of :func:`velocity_displacement` (m for m/s**2 in).
 
     Parameters
     ----------
@@ -431,7 +431,7 @@ def significant_duration(acc, dt=None, start=0.05, end=0.95) -> float:
 
 
 def cav(acc, dt=None) -> float:
-    """Cumulative absolute velocity: integral |a| dt (m/s for m/s**2; EPRI 1988, no threshold).
+    """Cumulative absolute velocity: ``integral |a| dt`` (m/s for m/s**2; EPRI 1988, no threshold).
 
     Parameters
     ----------
@@ -574,7 +574,7 @@ def _oversample_factors(periods, dt, oversample):
 
 def spectral_acceleration(acc, dt=None, periods=DEFAULT_PERIODS, damping=0.05, *,
                           oversample="auto"):
-    """Pseudo-spectral acceleration Sa(T) = (2 pi / T)**2 max|u| (exact recurrence, numba).
+    """Pseudo-spectral acceleration Sa(T) = (2 pi / T)**2 ``max|u|`` (exact recurrence, numba).
 
     Parameters
     ----------
