@@ -4,10 +4,11 @@ from __future__ import annotations
 import glob
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import click
+
+from obspy_gen.io.atomic import atomic_path, atomic_savefig, atomic_write  # noqa: F401 (re-exported)
 
 
 def error(where, reason) -> None:
@@ -45,46 +46,6 @@ def expand_inputs(items) -> tuple[list, list]:
             unmatched.append(item)
         files.extend(found)
     return list(dict.fromkeys(files)), unmatched
-
-
-def atomic_write(path, data) -> None:
-    """Write ``data`` (str or bytes) to ``path`` via a temporary file and a rename.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> d = tempfile.mkdtemp()
-    >>> atomic_write(os.path.join(d, "a.json"), "{}")
-    >>> open(os.path.join(d, "a.json")).read()
-    '{}'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_savefig(fig, path, **kwargs) -> None:
-    """Save a matplotlib figure atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, **kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def progress(iterable, quiet=False, **kwargs):

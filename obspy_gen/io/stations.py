@@ -27,13 +27,13 @@ import csv
 import math
 import os
 import re
-import tempfile
 import warnings
 from dataclasses import asdict, dataclass, fields
 from statistics import median
 
 from obspy.core.util import AttribDict
 
+from obspy_gen.io.atomic import atomic_path
 from obspy_gen.plugins.base import nehrp_class as _nehrp_class
 
 __all__ = ["COLUMNS", "StationEntry", "StationTable", "read_station_table",
@@ -264,23 +264,12 @@ def write_station_table(table, path) -> None:
     """
     path = os.fspath(path)
     entries = list(table)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".stations-", suffix=".csv.tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=COLUMNS, lineterminator="\n")
             writer.writeheader()
             for entry in entries:
                 writer.writerow(entry.to_row())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _traces(records):

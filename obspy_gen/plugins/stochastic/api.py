@@ -5,10 +5,11 @@ import csv
 import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from obspy_gen.io.atomic import atomic_path
 
 from .catalog import Station, catalog as _catalog
 from .plugin import LABELS, StochasticGenerator, resolve_station, station_seed
@@ -54,18 +55,9 @@ class SimulationResult:
 
 
 def _atomic_write(path: str, write) -> None:
-    """Write through a temp file in the same folder, then rename: never a half-written file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=folder)
-    os.close(fd)
-    try:
+    """Write through ``write(tmp_path)`` atomically (see :mod:`obspy_gen.io.atomic`)."""
+    with atomic_path(path) as tmp:
         write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _write_text(path: str, text: str) -> None:
