@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 #: Horizontal combinations, named and defined as in hvsrpy 2 (applied to |FFT| amplitudes).
 COMBINATIONS = ("squared_average", "geometric_mean", "arithmetic_mean",

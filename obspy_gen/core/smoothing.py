@@ -51,6 +51,16 @@ def _lobe_edges(frequency, fc, lower, upper):
     return lo, hi
 
 
+@numba.njit(cache=True)
+def _alloc_runs(count):
+    """Offsets of each centre's run of weights in one flat array, and the arrays to fill."""
+    m = count.size
+    offset = np.zeros(m + 1, dtype=np.int64)
+    for c in range(m):
+        offset[c + 1] = offset[c] + count[c]
+    return offset, np.empty(offset[m], dtype=np.float64), np.zeros(m, dtype=np.float64)
+
+
 @numba.njit(parallel=True, cache=True)
 def _main_lobe_weights(frequency, centers, bandwidth, order):
     """Contiguous-run sparse weights: per centre (start bin, offset into weights, count)."""
@@ -66,11 +76,7 @@ def _main_lobe_weights(frequency, centers, bandwidth, order):
         lo, hi = _lobe_edges(frequency, fc, lower, upper)
         start[c] = lo
         count[c] = max(hi - lo, 0)
-    offset = np.zeros(m + 1, dtype=np.int64)
-    for c in range(m):
-        offset[c + 1] = offset[c] + count[c]
-    weights = np.empty(offset[m], dtype=np.float64)
-    total = np.zeros(m, dtype=np.float64)
+    offset, weights, total = _alloc_runs(count)
     # sin(b log f) and cos(b log f) once per bin: the weights' sines then come from
     # sin(a - c) = sin a cos c - cos a sin c, a multiply-add each (see _full_row).
     log_f = np.log10(np.maximum(frequency, 1e-300))
@@ -273,11 +279,7 @@ def _log_gaussian_weights(frequency, centers, bandwidth, order):
         hi = np.searchsorted(frequency, fc * np.exp(half), side="right")
         start[c] = lo
         count[c] = max(hi - lo, 0)
-    offset = np.zeros(m + 1, dtype=np.int64)
-    for c in range(m):
-        offset[c + 1] = offset[c] + count[c]
-    weights = np.empty(offset[m], dtype=np.float64)
-    total = np.zeros(m, dtype=np.float64)
+    offset, weights, total = _alloc_runs(count)
     for i in numba.prange(m):
         c = order[i]
         if count[c] == 0:
