@@ -103,3 +103,15 @@ def test_torch_view():
     batch = next(iter(loader))
     assert batch["data"].shape == (4, 3, 256) and batch["data"].dtype == torch.float32
     assert batch["station_index"].tolist() == [0, 0, 1, 1]
+
+
+def test_simulated_corpus_labels_are_joined(tmp_path):
+    from obspy_gen.plugins.stochastic import simulate
+    simulate(catalog="paper5", out=tmp_path, seed=2, n=2)
+    ds = StationDataset.from_directory(tmp_path, centre="p_arrival")
+    assert ds.seq_len == 1500 and len(ds) == 10
+    assert ds.stations == ["0205", "1716", "2020", "3130", "4628"]
+    ref = ds.refs[ds.indices_of("4628")[0]]
+    assert ref.labels["f0"] == pytest.approx(1.8, rel=0.01) and ref.labels["vs30"] > 0
+    sample = ds[ds.indices_of("4628")[0]]     # centred on the labelled P arrival
+    assert sample.data.shape == (3, 1500)

@@ -104,7 +104,8 @@ def _labels_of(trace) -> dict:
     return labels
 
 
-def preprocess(record, seq_len, sampling_rate=100.0, centre="record", standardise=True):
+def preprocess(record, seq_len, sampling_rate=100.0, centre="record", standardise=True,
+               p_arrival=None):
     """Turn one 3-component record into a fixed-length, standardised (3, seq_len) array.
 
     Parameters
@@ -122,6 +123,9 @@ def preprocess(record, seq_len, sampling_rate=100.0, centre="record", standardis
         ``stats.labels.p_arrival``; UTCDateTime or seconds after the start).
     standardise : bool
         Remove each channel's mean and divide by its standard deviation.
+    p_arrival : UTCDateTime, str or float, optional
+        P arrival to use instead of the trace labels (seconds after the record start, or a
+        time), e.g. from a label table.
 
     Returns
     -------
@@ -150,12 +154,15 @@ def preprocess(record, seq_len, sampling_rate=100.0, centre="record", standardis
     elif centre == "pga":
         middle = int(np.argmax(np.maximum(np.abs(x[0]), np.abs(x[1]))))
     else:
-        p = _labels_of(record[0]).get("p_arrival")
+        p = p_arrival if p_arrival is not None else _labels_of(record[0]).get("p_arrival")
         if p is None:
             raise ValueError(f"{label}: no P arrival label (stats.afad.p_arrival or "
                              f"stats.obspy_gen.p_arrival) for centre='p_arrival'")
         start = max(tr.stats.starttime for tr in record)
-        offset = UTCDateTime(p) - start if isinstance(p, str) and "T" in p else float(p)
+        if isinstance(p, UTCDateTime) or (isinstance(p, str) and "T" in p):
+            offset = UTCDateTime(p) - start
+        else:
+            offset = float(p)
         middle = int(round(offset * sampling_rate))
     # Crop (or zero-pad, symmetrically for centre="record") to seq_len samples around middle;
     # statistics come from the recorded part only and padding stays at the channel mean (0).
@@ -183,8 +190,9 @@ class StationDataset:
     Parameters
     ----------
     refs : list of RecordRef
-    seq_len : int
-        Samples per record (default 6000: 60 s at 100 Hz, the TimesNet-Gen paper).
+    seq_len : int, optional
+        Samples per record. Default: 6000 (60 s at 100 Hz, the TimesNet-Gen paper) with
+        ``centre="record"``; 1500 (15 s, the CNN-LSTM Vs30 paper) centred on the PGA or P.
     sampling_rate : float
         Hz (default 100).
     centre : {"record", "pga", "p_arrival"}
@@ -207,10 +215,12 @@ class StationDataset:
     ((3, 2000), 'RJOB')
     """
 
-    def __init__(self, refs, seq_len=6000, sampling_rate=100.0, centre="record", streams=None,
+    def __init__(self, refs, seq_len=None, sampling_rate=100.0, centre="record", streams=None,
                  stations=None):
         if centre not in CENTRES:
             raise ValueError(f"centre={centre!r} is not one of {', '.join(CENTRES)}")
+        if seq_len is None:
+            seq_len = int((60.0 if centre == "record" else 15.0) * sampling_rate)
         if int(seq_len) != seq_len or seq_len < 2:
             raise ValueError(f"seq_len={seq_len!r} must be an integer >= 2")
         self.refs = list(refs)
@@ -287,7 +297,9 @@ class StationDataset:
     def from_directory(cls, folder, pattern="*.mseed", recursive=True, **kwargs):
         """Index every file matching ``pattern`` below ``folder``.
 
-        A ``labels.csv`` in the folder (with a ``file`` column) is joined automatically.
+        A label table in the folder with a ``file`` column is joined automatically:
+        ``labels.csv``, or the ``records.csv`` that ``obspy-gen simulate`` writes (true f0,
+        Vs30, P/S arrivals, magnitude, ... of every simulated record).
 
         Examples
         --------
@@ -302,8 +314,9 @@ class StationDataset:
         if not folder.is_dir():
             raise ValueError(f"{folder}: not a directory")
         files = folder.rglob(pattern) if recursive else folder.glob(pattern)
-        if "labels" not in kwargs and (folder / "labels.csv").is_file():
-            kwargs["labels"] = folder / "labels.csv"
+        for name in ("labels.csv", "records.csv"):
+            if "labels" not in kwargs and (folder / name).is_file():
+                kwargs["labels"] = folder / name
         return cls.from_files([p for p in files if p.is_file()], **kwargs)
 
     # -- access -------------------------------------------------------------------------
@@ -337,7 +350,7 @@ class StationDataset:
     def __getitem__(self, i) -> Sample:
         ref = self.refs[i]
         data, mean, std = preprocess(self.record(i), self.seq_len, self.sampling_rate,
-                                     self.centre)
+                                     self.centre, p_arrival=ref.labels.get("p_arrival"))
         return Sample(data, mean, std, ref.station, self._station_index.get(ref.station, -1),
                       ref.labels)
 
