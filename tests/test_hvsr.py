@@ -92,15 +92,17 @@ def test_bundled_real_records():
     a, n = aom.hvsr(**highest), ngn.hvsr(**highest)
     assert a.f0 == pytest.approx(1.58, rel=0.02) and a.amplitude_f0 > 3
     assert n.f0 == pytest.approx(10.1, rel=0.02) and n.amplitude_f0 > 5
-    # The paper's rule: the lowest clear peak -- a clear peak, never above the highest one
-    # in these records, where a lower clear resonance exists.
-    for st, top in ((aom, a), (ngn, n)):
+    # The paper's rule: the lowest clear peak reaching 0.7 of the highest. AOM001 has one at
+    # 4.09 Hz (3.37 vs 3.40; the 1.58-Hz maximum is not clear: too little prominence); at
+    # NGNH31 the 10-Hz peak wins.
+    for st, top, expected in ((aom, a, 4.09), (ngn, n, 10.1)):
         paper = st.hvsr(preset="timesnet-gen-paper")
-        assert paper.f0_clear and paper.f0 != top.f0
-        clear = [i for i in scipy.signal.find_peaks(paper.mean)[0]
-                 if 1 <= paper.frequency[i] <= 20
-                 and is_clear_peak(paper.mean, paper.frequency, i)]
-        assert paper.f0 == paper.frequency[clear[0]]
+        assert paper.f0_clear and paper.f0 == pytest.approx(expected, rel=0.02)
+        qualifying = [i for i in scipy.signal.find_peaks(paper.mean)[0]
+                      if 1 <= paper.frequency[i] <= 20
+                      and paper.mean[i] >= 0.7 * top.amplitude_f0
+                      and is_clear_peak(paper.mean, paper.frequency, i)]
+        assert paper.f0 == paper.frequency[qualifying[0]]
     # AFAD 0921 (Germencik, on alluvium), Mw 6.5 at ~100 km: one clear peak near 1.7 Hz that
     # both rules agree on.
     afad = read_bundled("0921")
@@ -120,18 +122,19 @@ def test_bundled_real_records():
 
 
 def test_lowest_clear_peak_on_a_two_layer_site():
-    # Horizontals through two resonances (a deep, clear one at 2 Hz; a stronger shallow one at
-    # 9 Hz): highest_peak finds 9 Hz, lowest_clear_peak the fundamental at 2 Hz.
+    # Horizontals through two resonances (a deep, clear one at 2 Hz of amplitude ~6; a shallow
+    # one at 9 Hz, on a harmonic of the deep layer, ~7.7): highest_peak finds the shallow one,
+    # lowest_clear_peak the fundamental at 2 Hz.
     from tests.conftest import layer_transfer
     st = resonance_record(9.0, duration=600.01, seed=21)
     for tr in st.select(channel="HN[NE]"):
         n = tr.stats.npts
-        spec = np.fft.rfft(tr.data) * layer_transfer(np.fft.rfftfreq(n, 0.01), 2.0, 0.35)
+        spec = np.fft.rfft(tr.data) * layer_transfer(np.fft.rfftfreq(n, 0.01), 2.0, 0.15)
         tr.data = np.fft.irfft(spec, n)
     kw = dict(window_length=60, fmin=0.5, fmax=25, f0_range=(1, 20))
     top = hvsr(st, **kw)
     low = hvsr(st, f0_rule="lowest_clear_peak", **kw)
-    assert top.f0 == pytest.approx(9.0, rel=0.08)
+    assert top.f0 == pytest.approx(9.8, rel=0.08)
     assert low.f0 == pytest.approx(2.0, rel=0.08) and low.f0_clear
     assert hvsr(st, f0_rule="argmax", **kw).f0 == top.f0
 

@@ -67,9 +67,10 @@ class HVSRSettings:
         rule, default); the lowest *clear* local maximum (the TimesNet-Gen paper's "lowest clear
         resonance peak"; clear = SESAME's (2004) clarity criteria i-iii -- A0 > 2 and the curve
         falls below A0/2 somewhere in (f0/4, f0) and in (f0, 4 f0) -- and a prominence of at
-        least A0/2, see :func:`obspy_gen.core.hvsr.is_clear_peak`; falls back to the highest
-        peak, flagged not clear, when no peak is clear); or the plain maximum of the curve in
-        the band (the TimesNet-Gen authors' code).
+        least A0/2, see :func:`obspy_gen.core.hvsr.is_clear_peak`; and at least 0.7 times the
+        highest peak, so that ripples of single records do not count; falls back to the highest
+        peak when no peak qualifies); or the plain maximum of the curve in the band (the
+        TimesNet-Gen authors' code).
     nfft : int or None
         FFT length; ``None`` follows hvsrpy: the next power of two >= the window length, at
         least 2**15 (finer frequency sampling for the smoother to average over).
