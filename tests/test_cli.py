@@ -104,14 +104,25 @@ def test_plugins_command():
 
 
 def test_demo(tmp_path):
-    res = run("demo", "--out", tmp_path)
+    res = run("demo", "--out", tmp_path, "-n", "6", "-q")
     assert res.exit_code == 0, res.output
     assert "BO.AOM001." in res.output and "BO.NGNH31." in res.output
     assert "TK.0921." in res.output and "TK.2404." in res.output
     assert len(list((tmp_path / "hvsr").glob("*.png"))) == 4
+    # The generation part: five paper stations generated and evaluated.
+    assert len(list((tmp_path / "generated").glob("*_timesnet-gen.mseed"))) == 5
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert sorted(report["stations"]) == ["0205", "1716", "2020", "3130", "4628"]
+    assert (tmp_path / "report" / "report.html").stat().st_size > 10_000
+    assert "alignment" in res.output and "ceiling" in res.output
+
+
+def test_demo_hvsr_only(tmp_path):
+    res = run("demo", "--out", tmp_path, "--hvsr-only")
+    assert res.exit_code == 0 and not (tmp_path / "report").exists()
 
 
 def test_help_has_examples():
-    for cmd in ("hvsr", "plugins", "demo"):
+    for cmd in ("hvsr", "plugins", "demo", "evaluate", "generate", "simulate"):
         res = run(cmd, "--help")
-        assert res.exit_code == 0 and "Example:" in res.output
+        assert res.exit_code == 0 and "Example" in res.output, cmd

@@ -7,6 +7,9 @@ import click
 from obspy_gen import __version__
 from obspy_gen.cli.demo import demo_command
 from obspy_gen.cli.evaluate import evaluate_command
+from obspy_gen.cli.generate import generate_command
+from obspy_gen.cli.simulate import simulate
+from obspy_gen.cli.train import train_command
 from obspy_gen.cli.hvsr import hvsr_command
 from obspy_gen.cli.plugins import plugins_command
 
@@ -27,8 +30,6 @@ main.add_command(hvsr_command)
 main.add_command(plugins_command)
 main.add_command(demo_command)
 main.add_command(evaluate_command)
-try:  # the simulator command comes with the stochastic plugin
-    from obspy_gen.cli.simulate import simulate
-    main.add_command(simulate)
-except ImportError:  # pragma: no cover - only while that module is absent
-    pass
+main.add_command(generate_command)
+main.add_command(simulate)
+main.add_command(train_command)

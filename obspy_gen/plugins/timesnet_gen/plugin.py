@@ -1,0 +1,375 @@
+"""The ``timesnet-gen`` generator plugin: ``Stream.generate(station="4628", n=50)``."""
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+
+import numpy as np
+from obspy import Stream, Trace, UTCDateTime
+from obspy.core.util import AttribDict
+
+from obspy_gen.io.checkpoints import CheckpointError
+from obspy_gen.plugins.base import Generator
+from obspy_gen.plugins.timesnet_gen.sampling import (MIN_POOL, N_MIX, NOISE_KINDS,
+                                                     LatentPool, check_sampling_args,
+                                                     fresh_seed, record_rng)
+from obspy_gen.plugins.timesnet_gen.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
+                                                  load_model)
+from obspy_gen.plugins.torch_base import TorchPlugin
+
+#: Channel codes of generated records (accelerometer, N/E/Z), in output order.
+CHANNELS = ("HNN", "HNE", "HNZ")
+#: Start of the first generated record unless ``starttime`` is given (fixed, so that the same
+#: seed gives byte-identical files).
+DEFAULT_START = UTCDateTime(2000, 1, 1)
+#: Options ``generate`` accepts beyond the base signature.
+OPTIONS = ("starttime", "network", "location", "noise", "batch_size")
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_model(path: str, mtime: float, device: str):
+    # Keyed by modification time: a retrained checkpoint at the same path is reloaded.
+    return load_model(path, device)
+
+
+def _load(path, device):
+    from obspy_gen.io.checkpoints import checkpoint_paths
+    from obspy_gen.plugins.torch_base import choose_device
+    weights, meta = checkpoint_paths(path)
+    mtime = max(weights.stat().st_mtime if weights.exists() else 0,
+                meta.stat().st_mtime if meta.exists() else 0)
+    return _cached_model(str(meta.with_suffix("")), mtime, str(choose_device(device)))
+
+
+class TimesNetGenGenerator(TorchPlugin, Generator):
+    """TimesNet-Gen: station-conditioned strong-motion generation (Yilmaz et al.).
+
+    ``generate(station="4628", n=50)`` draws records of a station the checkpoint knows
+    (its latent pool, Eq. 1 of the paper); ``generate(records, n=50)`` is zero-shot: the
+    records' own latent codes, encoded by the unconditioned network, form the pool.
+
+    The shipped default checkpoint ``timesnet-gen-synthetic`` was trained on SYNTHETIC
+    records of the stochastic simulator (pre-trained on a multi-station corpus, fine-tuned on
+    the five ``paper5`` virtual stations 2020, 4628, 0205, 1716, 3130); it is a working
+    example of the method, not a model of the real AFAD stations.
+
+    Examples
+    --------
+    >>> import pytest
+    >>> _ = pytest.importorskip("torch")
+    >>> gen = TimesNetGenGenerator()
+    >>> st = gen.generate(station="4628", n=2, seed=1)
+    >>> len(st), st[0].id, st[0].stats.sampling_rate
+    (6, 'SY.4628.00.HNN', 100.0)
+    >>> st[3].stats.obspy_gen.record, st[3].stats.starttime > st[2].stats.endtime
+    (1, True)
+    """
+
+    name = PLUGIN
+    version = VERSION
+    requires = ("torch", "safetensors")
+    checkpoint_package = "obspy_gen.plugins.timesnet_gen"
+    default_checkpoint = DEFAULT_CHECKPOINT
+
+    def __init__(self, checkpoint=None, device=None):
+        self._checkpoint = checkpoint
+        self._device = device
+
+    # TorchPlugin hooks: from_pretrained()/save() go through the same loader.
+    def _load_checkpoint(self, checkpoint, device):
+        self._checkpoint = str(checkpoint.path)
+        self._device = device
+
+    def _checkpoint_content(self):
+        from obspy_gen.plugins.torch_base import state_dict_numpy
+        loaded = self.load()
+        tensors = state_dict_numpy(loaded.model, "model.")
+        from obspy_gen.io.checkpoints import load_checkpoint
+        ck = load_checkpoint(loaded.path, plugin=PLUGIN)
+        tensors.update({k: v for k, v in ck.tensors.items() if k.startswith("pool.")})
+        return tensors, {k: v for k, v in ck.config.items()}
+
+    # -- loading ---------------------------------------------------------------------------
+    def load(self, checkpoint=None, device=None):
+        """The :class:`~.store.LoadedModel` of ``checkpoint`` (default: this instance's or the
+        shipped default), cached per file and device.
+
+        Examples
+        --------
+        >>> import pytest
+        >>> _ = pytest.importorskip("torch")
+        >>> TimesNetGenGenerator().load().station_codes
+        ['2020', '4628', '0205', '1716', '3130']
+        """
+        path = self.resolve(checkpoint or self._checkpoint)
+        return _load(path, device if device is not None else self._device)
+
+    def stations(self, checkpoint=None) -> list:
+        """Station codes a conditioned checkpoint can generate for.
+
+        Examples
+        --------
+        >>> import pytest
+        >>> _ = pytest.importorskip("torch")
+        >>> "4628" in TimesNetGenGenerator().stations()
+        True
+        """
+        return self.load(checkpoint).station_codes
+
+    def _zero_shot_model(self, loaded, device):
+        if not loaded.arch.conditioned:
+            return loaded
+        base = loaded.config.get("base_checkpoint")
+        if not base:
+            raise CheckpointError(f"{loaded.path}: station-conditioned checkpoint without an "
+                                  f"unconditioned base for zero-shot generation; pass "
+                                  f"checkpoint=<an unconditioned checkpoint>")
+        sibling = loaded.path.with_name(base)
+        target = sibling if sibling.with_name(base + ".json").is_file() else base
+        return _load(self.resolve(target), device)
+
+    # -- generation ------------------------------------------------------------------------
+    def generate(self, records=None, *, station=None, n=1, seed=None, device=None,
+                 checkpoint=None, n_mix=N_MIX, noise_scale=1.0, **options) -> Stream:
+        """Generate ``n`` 3-component records of one station.
+
+        Parameters
+        ----------
+        records : Stream or list of Stream, optional
+            Zero-shot pool: records of ONE station (at least 3); their codes under the
+            unconditioned network form the pool. ``None``: use the checkpoint's pool of
+            ``station``.
+        station : str, optional
+            Station code (required without ``records``; with records it picks one station
+            out of several, or renames the output).
+        n : int
+            Number of records.
+        seed : int, optional
+            Same seed, same records (record ``i`` does not depend on ``n``); ``None`` draws
+            one and records it in ``stats.obspy_gen.seed``.
+        device : str, optional
+            ``"cuda"``, ``"cpu"``... (default CUDA when available).
+        checkpoint : str, optional
+            Shipped name or path (default ``timesnet-gen-synthetic``).
+        n_mix : int
+            Latent codes averaged per record (the paper's N = 5).
+        noise_scale : float
+            Multiplies the Gaussian noise of Eq. 1 (station latent std); 0 = the authors'
+            public script (no noise).
+        **options
+            ``starttime`` (UTCDateTime of the first record, default 2000-01-01),
+            ``network``/``location`` (codes of the output), ``noise`` (``"covariance"``,
+            default, or ``"diagonal"``: the Gaussian of Eq. 1, see
+            :mod:`~obspy_gen.plugins.timesnet_gen.sampling`), ``batch_size`` (ignored:
+            records are decoded one by one so that a record never depends on its batch).
+
+        Returns
+        -------
+        obspy.Stream
+            ``n`` records, traces ``HNN, HNE, HNZ`` (100 Hz, ``stats.units = "m/s**2"``),
+            ordered record by record, record ``i`` starting after record ``i - 1`` ends, each
+            trace with ``stats.obspy_gen`` (model, version, seed, record, synthetic,
+            checkpoint, station_pool, n_mix, noise_scale).
+
+        Raises
+        ------
+        ValueError
+            Unknown station (the message lists the known ones), no station, too few pool
+            records, several stations in ``records``, bad ``n``/``n_mix``/``noise_scale``.
+        """
+        import torch
+
+        unknown = set(options) - set(OPTIONS)
+        if unknown:
+            raise TypeError(f"generate() got unexpected option(s) {', '.join(sorted(unknown))};"
+                            f" accepted: {', '.join(OPTIONS)}")
+        if isinstance(n, bool) or int(n) != n or n < 0:
+            raise ValueError(f"n must be a non-negative integer, got {n!r}")
+        n = int(n)
+        n_mix, noise_scale = check_sampling_args(n_mix, noise_scale)
+        noise = options.get("noise", "covariance")
+        if noise not in NOISE_KINDS:
+            raise ValueError(f"noise={noise!r} is not one of {', '.join(NOISE_KINDS)}")
+        seed = fresh_seed() if seed is None else int(seed)
+        loaded = self.load(checkpoint, device)
+        if records is not None and not (isinstance(records, Stream) and len(records) == 0):
+            model = self._zero_shot_model(loaded, device if device is not None
+                                          else self._device)
+            pool = self._zero_shot_pool(model, records, station)
+            label, mode = None, "zero-shot"
+        else:
+            model = loaded
+            if not loaded.arch.conditioned:
+                raise ValueError(f"{loaded.name} is unconditioned: give records of the "
+                                 f"station (zero-shot pool) instead of a station code")
+            pool, label = self._station_pool(loaded, station)
+            mode = "conditioned"
+        arch = model.arch
+        fs = float(arch.sampling_rate)
+        start = UTCDateTime(options.get("starttime", DEFAULT_START))
+        # Records never touch: a gap of a whole minute keeps Stream.merge from joining them.
+        spacing = math.ceil(arch.seq_len / fs / 60.0 + 1.0) * 60.0
+        network = options.get("network") or pool.network or "SY"
+        location = options.get("location", pool.location) or ""
+        code = station or pool.station
+        out = Stream()
+        dev = model.device
+        st_tensor = None if label is None else torch.tensor([label], device=dev)
+        with torch.no_grad():
+            for i in range(n):
+                z, mean, std = pool.draw(record_rng(seed, i), n_mix, noise_scale, noise)
+                y = model.model.decode(torch.from_numpy(z[None]).to(dev),
+                                       torch.tensor(mean[None], dtype=torch.float32,
+                                                    device=dev),
+                                       torch.tensor(std[None], dtype=torch.float32,
+                                                    device=dev), st_tensor)
+                data = y[0].float().cpu().numpy()
+                t0 = start + i * spacing
+                for ch, trace_data in zip(CHANNELS, data):
+                    tr = Trace(np.ascontiguousarray(trace_data, dtype=np.float32), header={
+                        "network": network, "station": code, "location": location,
+                        "channel": ch, "sampling_rate": fs, "starttime": t0})
+                    tr.stats.units = pool.units
+                    tr.stats.obspy_gen = AttribDict(
+                        model=PLUGIN, version=VERSION, seed=seed, record=i, synthetic=True,
+                        checkpoint=model.name, station_pool=mode, n_mix=n_mix,
+                        noise_scale=noise_scale, noise=noise)
+                    out.append(tr)
+        return out
+
+    def _station_pool(self, loaded, station):
+        known = loaded.station_codes
+        if station is None:
+            raise ValueError(f"give station=<code> (known to {loaded.name}: "
+                             f"{', '.join(known)}) or records for a zero-shot pool")
+        code = str(station).split(".")[1] if str(station).count(".") >= 1 else str(station)
+        if code not in known:
+            raise ValueError(f"unknown station {station!r} for {loaded.name}; known: "
+                             f"{', '.join(known)} (or pass its records for zero-shot "
+                             f"generation)")
+        if code not in loaded.pools:
+            raise CheckpointError(f"{loaded.path}: no latent pool for station {code} "
+                                  f"(training unfinished?)")
+        return loaded.pools[code], known.index(code)
+
+    def _zero_shot_pool(self, loaded, records, station) -> LatentPool:
+        import torch
+
+        from obspy_gen.core.records import split_records, station_key
+        from obspy_gen.io.dataset import preprocess
+        recs = [r for r in split_records(records) if len(r)]
+        keys = sorted({station_key(r[0]) for r in recs})
+        if station is not None and len(keys) > 1:
+            recs = [r for r in recs if station in (r[0].stats.station, station_key(r[0]))]
+            keys = sorted({station_key(r[0]) for r in recs})
+            if not keys:
+                raise ValueError(f"no records of station {station!r} in the given records")
+        if len(keys) > 1:
+            raise ValueError(f"records of {len(keys)} stations ({', '.join(keys[:5])}); give "
+                             f"one station's records or pick one with station=")
+        if len(recs) < MIN_POOL:
+            raise ValueError(f"zero-shot generation needs at least {MIN_POOL} records of the "
+                             f"station for its pool, got {len(recs)}")
+        arch = loaded.arch
+        fs, seq_len = float(arch.sampling_rate), arch.seq_len
+        rates = sorted({tr.stats.sampling_rate for r in recs for tr in r} - {fs})
+        if rates:
+            warnings.warn(f"{keys[0]}: records at {', '.join(f'{r:g}' for r in rates)} Hz "
+                          f"resampled to {fs:g} Hz for {loaded.name}")
+        codes, means, stds, short = [], [], [], []
+        label = None
+        dev = loaded.device
+        with torch.no_grad():
+            for rec in recs:
+                npts = min(int(round((tr.stats.npts - 1) * fs / tr.stats.sampling_rate)) + 1
+                           for tr in rec)
+                if npts < seq_len:
+                    short.append(npts / fs)
+                data, mean, std = preprocess(rec, seq_len, fs, "record")
+                z, _, _ = loaded.model.encode(
+                    torch.from_numpy(data[None]).to(dev), label,
+                    torch.tensor(mean[None], dtype=torch.float32, device=dev),
+                    torch.tensor(std[None], dtype=torch.float32, device=dev))
+                codes.append(z[0].float().cpu().numpy())
+                means.append(mean)
+                stds.append(std)
+        if short:  # one warning per pool, not one per record
+            warnings.warn(f"{keys[0]}: {len(short)} of {len(recs)} records shorter than the "
+                          f"model's {seq_len / fs:.1f} s (shortest {min(short):.1f} s); "
+                          f"zero-padded")
+        first = recs[0][0].stats
+        units = {r[0].stats.get("units") for r in recs} - {None}
+        return LatentPool(first.station, np.stack(codes), np.stack(means), np.stack(stds),
+                          network=first.network or "SY", location=first.location,
+                          units=units.pop() if len(units) == 1 else "m/s**2")
+
+    def reconstruct(self, records, *, station=None, device=None, checkpoint=None) -> Stream:
+        """Records passed through encoder and decoder (the paper's "reconstructed" group).
+
+        With a conditioned checkpoint the records' station must be one it knows (or named by
+        ``station``); otherwise the unconditioned base is used.
+
+        Examples
+        --------
+        >>> import pytest
+        >>> _ = pytest.importorskip("torch")
+        >>> gen = TimesNetGenGenerator()
+        >>> st = gen.generate(station="3130", n=1, seed=0)
+        >>> len(gen.reconstruct(st))
+        3
+        """
+        import torch
+
+        from obspy_gen.core.records import split_records
+        from obspy_gen.io.dataset import preprocess
+        loaded = self.load(checkpoint, device)
+        out = Stream()
+        for k, rec in enumerate(split_records(records)):
+            code = station or rec[0].stats.station
+            model, label = loaded, None
+            if loaded.arch.conditioned:
+                if code in loaded.station_codes:
+                    label = torch.tensor([loaded.station_codes.index(code)],
+                                         device=loaded.device)
+                else:
+                    model = self._zero_shot_model(loaded, device if device is not None
+                                                  else self._device)
+            arch = model.arch
+            data, mean, std = preprocess(rec, arch.seq_len, float(arch.sampling_rate))
+            with torch.no_grad():
+                dev = model.device
+                y = model.model(torch.from_numpy(data[None]).to(dev), label,
+                                torch.tensor(mean[None], dtype=torch.float32, device=dev),
+                                torch.tensor(std[None], dtype=torch.float32, device=dev))
+            first = rec[0].stats
+            fs = float(arch.sampling_rate)
+            # Back onto the original's time axis: the centre window, without the zero padding
+            # a short record got (so reconstructions overlap nothing the originals did not).
+            t_start = max(tr.stats.starttime for tr in rec)
+            npts = min(int(round((tr.stats.endtime - t_start) * fs)) + 1 for tr in rec)
+            lead = npts // 2 - arch.seq_len // 2
+            lo, hi = max(lead, 0), min(lead + arch.seq_len, npts)
+            for ch, trace_data in zip(CHANNELS, y[0].float().cpu().numpy()):
+                tr = Trace(np.ascontiguousarray(trace_data[lo - lead:hi - lead]), header={
+                    "network": first.network, "station": code, "location": first.location,
+                    "channel": ch, "sampling_rate": fs, "starttime": t_start + lo / fs})
+                tr.stats.units = first.get("units") or "m/s**2"
+                tr.stats.obspy_gen = AttribDict(model=PLUGIN, version=VERSION, record=k,
+                                                synthetic=True, reconstructed=True,
+                                                checkpoint=model.name)
+                out.append(tr)
+        return out
+
+
+def clear_cache() -> None:
+    """Forget loaded checkpoints (e.g. after replacing one in place within a second).
+
+    Examples
+    --------
+    >>> clear_cache()
+    """
+    _cached_model.cache_clear()
+
+
+__all__ = ["TimesNetGenGenerator", "CHANNELS", "clear_cache"]

@@ -1,0 +1,134 @@
+#!/usr/bin/env python
+"""Regenerate the shipped TimesNet-Gen checkpoints (trained on SYNTHETIC records).
+
+Steps (all seeded; see the constants below):
+
+1. simulate a multi-station corpus with the stochastic plugin (``catalog="corpus"``) and the
+   five ``paper5`` virtual stations (2020, 4628, 0205, 1716, 3130), as miniSEED files;
+2. phase 1: pre-train the unconditioned network on the corpus (the paper5 stations are not in
+   it) -> ``timesnet-gen-synthetic-pretrain`` (used for zero-shot generation);
+3. phase 2: fine-tune the station-conditioned network on the paper5 records, starting from
+   phase 1, and store their latent pools -> ``timesnet-gen-synthetic`` (the default);
+4. copy both pairs of files into ``obspy_gen/plugins/timesnet_gen/checkpoints/``.
+
+Run from the repository root (about 10-20 minutes on 2 CPU cores)::
+
+    python scripts/train_default_timesnet_gen.py
+    python scripts/train_default_timesnet_gen.py --out /tmp/ckpt --work /tmp/work
+
+With the same torch version and CPU the result is bit-identical; elsewhere it is an
+equivalent model (floating-point reductions differ). The same two phases from the command
+line::
+
+    obspy-gen simulate --catalog corpus --n-stations 150 --records-per-station 12 \
+        --seed 1 --out corpus/
+    obspy-gen simulate --catalog paper5 --seed 0 --out paper5/
+    obspy-gen train timesnet-gen --data corpus/ --out pre --phase pretrain --epochs 5 \
+        --lr 2e-3 --exclude-stations 2020,4628,0205,1716,3130 --synthetic
+    obspy-gen train timesnet-gen --data paper5/ --out ft --phase finetune --init pre \
+        --epochs 15 --lr 1e-3 --synthetic
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+#: Corpus of phase 1 (seeded): stations, records per station, master seed.
+CORPUS = dict(n_stations=150, records_per_station=12, seed=1)
+#: Seed of the paper5 fine-tuning records (held-out test records use another seed).
+PAPER5_SEED = 0
+#: The architecture (small: it trains on 2 CPU cores).
+ARCH = dict(seq_len=6000, d_model=16, d_ff=16, e_layers=1, d_layers=1, num_kernels=3,
+            top_k=2, dropout=0.0, latent_channels=8, latent_stride=4)
+PRETRAIN = dict(epochs=5, batch_size=16, lr=2e-3, seed=0, val_fraction=0.15)
+FINETUNE = dict(epochs=15, batch_size=16, lr=1e-3, seed=0, val_fraction=0.15)
+NAME = "timesnet-gen-synthetic"
+BASE = NAME + "-pretrain"
+DESCRIPTION = ("SYNTHETIC records from obspy-gen's stochastic simulator (Boore 2003 point "
+               "source via pyrvt, 1-D soil columns via pystrata), not real data. ")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "obspy_gen/plugins/timesnet_gen/checkpoints"),
+                        help="Folder the two checkpoints are copied to.")
+    parser.add_argument("--work", default=None,
+                        help="Folder for the simulated records and training runs (default: "
+                             "a temporary folder, removed at the end).")
+    parser.add_argument("--device", default="cpu", help="Training device (default cpu).")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from obspy_gen.plugins.stochastic import paper5, simulate
+    from obspy_gen.plugins.timesnet_gen import train as T
+
+    work = Path(args.work or tempfile.mkdtemp(prefix="timesnet-gen-"))
+    work.mkdir(parents=True, exist_ok=True)
+    runs = work / "runs"
+    say = print if not args.quiet else (lambda *a, **k: None)
+    t_all = time.perf_counter()
+
+    t0 = time.perf_counter()
+    corpus_dir, paper5_dir = work / "corpus", work / "paper5"
+    if not any(corpus_dir.glob("*.mseed")):
+        simulate("corpus", out=str(corpus_dir), seed=CORPUS["seed"],
+                 n_stations=CORPUS["n_stations"],
+                 records_per_station=CORPUS["records_per_station"])
+    if not any(paper5_dir.glob("*.mseed")):
+        simulate("paper5", out=str(paper5_dir), seed=PAPER5_SEED)
+    t_sim = time.perf_counter() - t0
+    say(f"simulated records in {t_sim:.0f} s -> {work}")
+
+    targets = [s.code for s in paper5()]
+    common = dict(device=args.device, quiet=args.quiet, synthetic=True,
+                  log=None if not args.quiet else (lambda line: None))
+    t0 = time.perf_counter()
+    T.pretrain(str(corpus_dir), runs / BASE, arch=ARCH, exclude_stations=targets,
+               description=DESCRIPTION + f"Phase 1 corpus: simulate('corpus', {CORPUS}).",
+               source="obspy_gen.plugins.stochastic.simulate('corpus', "
+                      f"n_stations={CORPUS['n_stations']}, "
+                      f"records_per_station={CORPUS['records_per_station']}, "
+                      f"seed={CORPUS['seed']})",
+               **PRETRAIN, **common)
+    t_pre = time.perf_counter() - t0
+    say(f"phase 1 (pre-training) took {t_pre / 60:.1f} min")
+
+    t0 = time.perf_counter()
+    T.finetune(str(paper5_dir), runs / NAME, init=runs / BASE, stations=targets,
+               base_name=BASE,
+               description=DESCRIPTION + f"Phase 2: simulate('paper5', seed={PAPER5_SEED}), "
+                                         f"the five virtual stations of the TimesNet-Gen "
+                                         f"paper's Table I.",
+               source=f"obspy_gen.plugins.stochastic.simulate('paper5', seed={PAPER5_SEED})",
+               **FINETUNE, **common)
+    t_ft = time.perf_counter() - t0
+    say(f"phase 2 (fine-tuning) took {t_ft / 60:.1f} min")
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (BASE, NAME):
+        for suffix in (".safetensors", ".json"):
+            shutil.copy2(runs / (name + suffix), out / (name + suffix))
+    sizes = {p.name: p.stat().st_size for p in sorted(out.glob("timesnet-gen-synthetic*"))}
+    summary = {"simulation_s": round(t_sim, 1), "pretrain_s": round(t_pre, 1),
+               "finetune_s": round(t_ft, 1), "total_s": round(time.perf_counter() - t_all, 1),
+               "torch": torch.__version__, "threads": torch.get_num_threads(),
+               "files": sizes, "total_mb": round(sum(sizes.values()) / 1e6, 2)}
+    say(json.dumps(summary, indent=1))
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return summary
+
+
+if __name__ == "__main__":
+    main()
