@@ -119,6 +119,9 @@ def _main_lobe_weights(frequency, centers, bandwidth):
 def _apply_main_lobe(spectra_t, start, offset, weights, total, zero_bin, centers, order):
     """out[s, c] = sum_k w_ck A[s, start_c + k] / sum_k w_ck, spectra given as (nfreq, nspec).
 
+    Any weights stored as one contiguous run of bins per centre (Konno-Ohmachi main lobe,
+    log-Gaussian) go through here.
+
     Centres are visited in ``order``, which deals them out to the threads in turn: the work per
     centre grows with its frequency, and prange hands each thread one contiguous chunk.
     """
@@ -304,15 +307,20 @@ def _cached_log_gaussian(freq_bytes, centers_bytes, bandwidth):
     return _log_gaussian_weights(frequency, centers, float(bandwidth))
 
 
-def smooth_log_gaussian_t(spectra_t, frequency, centers, bandwidth):
-    """Log-Gaussian smoothing of spectra laid out (nfreq, nspec); returns (ncenters, nspec)."""
+def _smooth_runs_t(spectra_t, frequency, centers, bandwidth, cached_weights):
+    """Apply cached contiguous-run weights to spectra laid out (nfreq, nspec)."""
     zero = np.flatnonzero(frequency == 0.0)
-    start, offset, weights, total = _cached_log_gaussian(
+    start, offset, weights, total = cached_weights(
         np.ascontiguousarray(frequency, dtype=np.float64).tobytes(),
         np.ascontiguousarray(centers, dtype=np.float64).tobytes(), float(bandwidth))
     return _apply_main_lobe(spectra_t, start, offset, weights, total,
                             int(zero[0]) if zero.size else -1, centers,
                             _interleaved(centers.size))
+
+
+def smooth_log_gaussian_t(spectra_t, frequency, centers, bandwidth):
+    """Log-Gaussian smoothing of spectra laid out (nfreq, nspec); returns (ncenters, nspec)."""
+    return _smooth_runs_t(spectra_t, frequency, centers, bandwidth, _cached_log_gaussian)
 
 
 def log_gaussian(amplitude, frequency, centers=None, bandwidth=40.0):
@@ -358,13 +366,7 @@ def smooth_main_lobe_t(spectra_t, frequency, centers, bandwidth):
     themselves (the HVSR pipeline) write them this way directly. Inputs are trusted (use
     :func:`konno_ohmachi` for validated input).
     """
-    zero = np.flatnonzero(frequency == 0.0)
-    start, offset, weights, total = _cached_main_lobe(
-        np.ascontiguousarray(frequency, dtype=np.float64).tobytes(),
-        np.ascontiguousarray(centers, dtype=np.float64).tobytes(), float(bandwidth))
-    return _apply_main_lobe(spectra_t, start, offset, weights, total,
-                            int(zero[0]) if zero.size else -1, centers,
-                            _interleaved(centers.size))
+    return _smooth_runs_t(spectra_t, frequency, centers, bandwidth, _cached_main_lobe)
 
 
 def konno_ohmachi(amplitude, frequency, centers=None, bandwidth=40.0, truncation="main_lobe"):
