@@ -26,7 +26,7 @@ import numpy as np
 
 _TRUNCATIONS = ("main_lobe", "full")
 # Dense weight blocks of the full kernel are kept below this many bytes.
-_BLOCK_BYTES = 64 * 2**20
+_BLOCK_BYTES = 128 * 2**20
 # Up to this many spectra the full kernel is applied on the fly; above, by BLAS on weight blocks.
 _FUSED_MAX_SPECTRA = 8
 
@@ -219,17 +219,20 @@ def _full_fused(spectra, log_f, sin_f, cos_f, first, centers, bandwidth, zero_bi
 
 
 @numba.njit(parallel=True, cache=True)
-def _full_weights_block(log_f, sin_f, cos_f, first, centers, bandwidth):
-    """Dense full-kernel weights (centres x bins) and their row sums, for a BLAS product."""
+def _full_weights_block(log_f, sin_f, cos_f, first, centers, bandwidth, w):
+    """Dense full-kernel weights (centres x bins) into ``w``, and their row sums.
+
+    ``w`` is a buffer reused from block to block: fresh large arrays cost page faults that
+    took as long as computing the weights.
+    """
     m = centers.size
-    w = np.empty((m, log_f.size), dtype=np.float64)
     total = np.zeros(m, dtype=np.float64)
     for c in numba.prange(m):
         if centers[c] <= 0.0:
             w[c, :] = 0.0
             continue
         total[c] = _full_row(log_f, sin_f, cos_f, first, centers[c], bandwidth, w[c])
-    return w, total
+    return total
 
 
 def _check_inputs(amplitude, frequency, centers, bandwidth, truncation):
@@ -427,10 +430,12 @@ def _smooth_full(batch, frequency, centers, bandwidth, zero_bin):
         return _full_fused(np.ascontiguousarray(batch), log_f, sin_f, cos_f, first, centers,
                            bandwidth, zero_bin)
     out = np.empty((batch.shape[0], centers.size))
-    step = max(1, _BLOCK_BYTES // (8 * frequency.size))
+    step = max(1, min(centers.size, _BLOCK_BYTES // (8 * frequency.size)))
+    buffer = np.empty((step, frequency.size))
     for i in range(0, centers.size, step):
         block = centers[i:i + step]
-        w, total = _full_weights_block(log_f, sin_f, cos_f, first, block, bandwidth)
+        w = buffer[:block.size]
+        total = _full_weights_block(log_f, sin_f, cos_f, first, block, bandwidth, w)
         with np.errstate(invalid="ignore", divide="ignore"):
             out[:, i:i + step] = (batch @ w.T) / total
         for j in np.flatnonzero(block == 0.0):
