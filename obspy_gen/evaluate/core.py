@@ -204,7 +204,7 @@ class StationDistribution:
     frequency, mean, std_ln : numpy.ndarray
         Lognormal mean HVSR curve of the used records and its standard deviation in ln units.
     f0_median, f0_std_ln : float
-        Lognormal median ``exp(mean ln f0)`` and ``std(ln f0)`` of the f0 values in the bins.
+        Median and ``std(ln f0)`` of the f0 values in the bins.
     ims : dict
         IM name -> values of the used records (NaN where an IM is missing).
     """
@@ -593,7 +593,9 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=(1.0, 20.0
                 d.counts, _ = f0_histogram(f0, edges, normalize=False)
                 inside = f0[np.isfinite(f0) & (f0 >= edges[0]) & (f0 <= edges[-1])]
                 if inside.size:
-                    d.f0_median = float(np.exp(np.log(inside).mean()))
+                    # The sample median: a few records peaking far off (e.g. at 1 Hz for a
+                    # 12-Hz site) drag a geometric mean much further than the median.
+                    d.f0_median = float(np.median(inside))
                     d.f0_std_ln = float(np.log(inside).std(ddof=1)) if inside.size > 1 else 0.0
                 if d.n_valid < min_records:
                     d.status = "too few records"
