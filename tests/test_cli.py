@@ -126,3 +126,21 @@ def test_help_has_examples():
     for cmd in ("hvsr", "plugins", "demo", "evaluate", "generate", "simulate"):
         res = run(cmd, "--help")
         assert res.exit_code == 0 and "Example" in res.output, cmd
+
+
+def test_per_file_keeps_same_named_files_apart(tmp_path):
+    for folder, seed in (("a", 1), ("b", 2)):
+        (tmp_path / folder).mkdir()
+        resonance_record(3.0, duration=60, seed=seed).write(
+            str(tmp_path / folder / "rec.mseed"), format="MSEED")
+    res = run("hvsr", tmp_path / "a", tmp_path / "b", "--per-file", "--out", tmp_path / "o")
+    assert res.exit_code == 0
+    assert len(list((tmp_path / "o").glob("*.json"))) == 2
+
+
+def test_folder_tables_are_not_taken_for_records(tmp_path):
+    resonance_record(3.0, duration=60).write(str(tmp_path / "r.mseed"), format="MSEED")
+    (tmp_path / "records.csv").write_text("file\nr.mseed\n")
+    result = subprocess.run([sys.executable, "-m", "obspy_gen.cli", "hvsr", str(tmp_path),
+                             "--out", str(tmp_path / "o"), "-q"], capture_output=True, text=True)
+    assert result.returncode == 0 and "records.csv" not in result.stderr

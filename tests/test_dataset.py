@@ -115,3 +115,21 @@ def test_simulated_corpus_labels_are_joined(tmp_path):
     assert ref.labels["f0"] == pytest.approx(1.8, rel=0.01) and ref.labels["vs30"] > 0
     sample = ds[ds.indices_of("4628")[0]]     # centred on the labelled P arrival
     assert sample.data.shape == (3, 1500)
+
+
+def test_two_instruments_in_one_file_are_two_records(tmp_path):
+    a = resonance_record(3.0, duration=20, seed=1, station="X")
+    b = resonance_record(3.0, duration=20, seed=2, station="X", channels=("EHN", "EHE", "EHZ"))
+    (a + b).write(str(tmp_path / "both.mseed"), format="MSEED")
+    ds = StationDataset.from_directory(tmp_path, seq_len=500)
+    assert len(ds) == 2
+    channels = {ds.record(i)[0].stats.channel[:2] for i in range(2)}
+    assert channels == {"EH", "HN"}
+
+
+def test_label_table_keeps_codes_as_strings(tmp_path):
+    resonance_record(3.0, duration=20, station="0205").write(str(tmp_path / "r.mseed"),
+                                                             format="MSEED")
+    (tmp_path / "labels.csv").write_text("file,station,location,vs30\nr.mseed,0205,00,300\n")
+    ds = StationDataset.from_directory(tmp_path, seq_len=500)
+    assert ds.refs[0].labels == {"station": "0205", "location": "00", "vs30": 300}

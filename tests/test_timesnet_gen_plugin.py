@@ -195,3 +195,8 @@ def test_from_pretrained_and_save(tmp_path):
     b = TimesNetGenGenerator(checkpoint=str(tmp_path / "copy")).generate(station="1716", n=1,
                                                                         seed=2)
     np.testing.assert_array_equal(a[0].data, b[0].data)
+
+
+def test_station_given_with_network_code():
+    st = Stream().generate(station="TK.4628", n=1, seed=3)
+    assert {tr.stats.station for tr in st} == {"4628"}

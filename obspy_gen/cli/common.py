@@ -17,6 +17,10 @@ def error(where, reason) -> None:
     click.echo(f"obspy-gen: {where}: {reason}", err=True)
 
 
+#: File suffixes skipped when a folder is expanded.
+NOT_RECORDS = {".csv", ".json", ".png", ".html", ".md", ".pdf", ".py", ".pyc", ".log"}
+
+
 def expand_inputs(items) -> tuple[list, list]:
     """Files named by paths, globs and directories (recursive), sorted, without duplicates.
 
@@ -36,8 +40,11 @@ def expand_inputs(items) -> tuple[list, list]:
     for item in items:
         item = os.path.expanduser(str(item))
         if os.path.isdir(item):
+            # A folder's tables, figures and notes (e.g. the stations.csv / records.csv /
+            # profiles.json that `obspy-gen simulate` writes) are not records: skip them
+            # quietly; files named explicitly are always tried.
             found = [str(p) for p in sorted(Path(item).rglob("*")) if p.is_file()
-                     and not p.name.startswith(".")]
+                     and not p.name.startswith(".") and p.suffix.lower() not in NOT_RECORDS]
         elif os.path.isfile(item):
             found = [item]
         else:

@@ -61,6 +61,11 @@ def group_by_station(streams, per_file=False):
             if per_file:
                 for path in dict.fromkeys(p for p, _ in items):
                     name = f"{k}__{Path(path).name}"
+                    if name in out:  # same file name in another folder
+                        name = f"{k}__{Path(path).parent.name}_{Path(path).name}"
+                    n = 2
+                    while name in out:
+                        name, n = f"{k}__{Path(path).name}_{n}", n + 1
                     out[name] = ([t for p, t in items if p == path], [path])
             else:
                 out[k] = ([t for _, t in items], list(dict.fromkeys(p for p, _ in items)))
@@ -181,8 +186,6 @@ def settings_options(func):
 
 def settings_from_options(preset, **options):
     overrides = {k: v for k, v in options.items() if v is not None}
-    if overrides.get("window_length") == 0:
-        overrides["window_length"] = None
     try:
         return resolve_settings(preset=preset, **overrides)
     except (TypeError, ValueError) as exc:

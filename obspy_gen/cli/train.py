@@ -105,14 +105,7 @@ def train_timesnet_gen(data, out, phase, stations, exclude_stations, init, epoch
                        lr, weight_decay, val_fraction, device, seed, resume, amp, seq_len,
                        quiet, synthetic, pattern, latent_noise, **arch):
     """Train TimesNet-Gen: phase 1 (pretrain) or phase 2 (finetune)."""
-    import importlib.util
-    missing = [m for m in ("torch", "safetensors") if importlib.util.find_spec(m) is None]
-    if missing:
-        error("timesnet-gen", f"needs {' and '.join(missing)}: pip install "
-                              f"{' '.join(missing)}")
-        raise SystemExit(1)
-    from obspy_gen.io.checkpoints import CheckpointError
-    from obspy_gen.plugins.timesnet_gen import train as T
+    # Usage errors (exit 2) first, then the missing-dependency error (exit 1).
     if not os.path.isdir(data):
         error(data, "not a directory of records")
         raise SystemExit(2)
@@ -122,6 +115,14 @@ def train_timesnet_gen(data, out, phase, stations, exclude_stations, init, epoch
     if phase == "finetune" and init is not None and arch:
         error("timesnet-gen", f"--init fixes the architecture; drop {', '.join(sorted(arch))}")
         raise SystemExit(2)
+    import importlib.util
+    missing = [m for m in ("torch", "safetensors") if importlib.util.find_spec(m) is None]
+    if missing:
+        error("timesnet-gen", f"needs {' and '.join(missing)}: pip install "
+                              f"{' '.join(missing)}")
+        raise SystemExit(1)
+    from obspy_gen.io.checkpoints import CheckpointError
+    from obspy_gen.plugins.timesnet_gen import train as T
     rank = int(os.environ.get("RANK", "0"))
     log = (lambda line: None) if quiet or rank else (lambda line: click.echo(line, err=True))
     try:

@@ -11,6 +11,11 @@ import tempfile
 from pathlib import Path
 
 
+# Read once: os.umask can only be read by setting it, which would race with other threads.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Context manager yielding a temporary path that becomes ``path`` on success.
@@ -35,9 +40,7 @@ def atomic_path(path):
     try:
         yield tmp
         # mkstemp makes the file private (0600); the result gets the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -26,6 +26,8 @@ from obspy_gen.core.records import split_records, three_components
 
 #: Where a record is centred before cropping/padding to ``seq_len``.
 CENTRES = ("record", "pga", "p_arrival")
+# Label-table columns that are codes, never numbers.
+_CODE_COLUMNS = {"network", "station", "location", "channel", "nehrp_class"}
 # Trace.stats namespaces whose entries are taken as record labels.
 _LABEL_NAMESPACES = ("afad", "site", "labels", "obspy_gen")
 
@@ -42,6 +44,9 @@ class RecordRef:
         File path, or position in the dataset's in-memory list of Streams.
     starttime : obspy.UTCDateTime
         Start of the record (selects it when a file holds several).
+    position : int
+        Index of the record among :func:`split_records` of its file (a file may hold several
+        records, even of other instruments starting at the same time).
     labels : dict
         Plain values gathered from ``stats.afad``, ``stats.site``, ``stats.labels`` and
         ``stats.obspy_gen`` (e.g. ``vs30``, ``f0``, ``p_arrival``), and from label tables.
@@ -51,6 +56,7 @@ class RecordRef:
     source: object
     starttime: UTCDateTime
     labels: dict = field(default_factory=dict)
+    position: int = 0
 
 
 @dataclass
@@ -286,11 +292,11 @@ class StationDataset:
                     raise ValueError(f"{path}: cannot read: {exc}") from exc
                 warnings.warn(f"{path}: skipped, cannot read: {exc}")
                 continue
-            for rec in split_records(st):
+            for k, rec in enumerate(split_records(st)):
                 extra = table.get(os.path.basename(path), {})
                 refs.append(RecordRef(rec[0].stats.station, path,
                                       min(tr.stats.starttime for tr in rec),
-                                      {**_labels_of(rec[0]), **extra}))
+                                      {**_labels_of(rec[0]), **extra}, position=k))
         return cls(refs, **kwargs)
 
     @classmethod
@@ -340,7 +346,8 @@ class StationDataset:
         if path != ref.source:
             cached = split_records(read(ref.source))
             self._cache = (ref.source, cached)
-        for rec in cached:
+        if ref.position < len(cached):
+            rec = cached[ref.position]
             if rec[0].stats.station == ref.station and abs(
                     min(tr.stats.starttime for tr in rec) - ref.starttime) < 1e-3:
                 return rec
@@ -461,7 +468,9 @@ def _label_table(labels) -> dict:
             raise ValueError(f"{labels}: label table needs a 'file' column")
         for row in reader:
             name = os.path.basename(row.pop("file"))
-            table[name] = {k: _number(v) for k, v in row.items() if v not in ("", None)}
+            # Codes stay strings: station "0205" is not the number 205.
+            table[name] = {k: (v if k in _CODE_COLUMNS else _number(v))
+                           for k, v in row.items() if v not in ("", None)}
     return table
 
 

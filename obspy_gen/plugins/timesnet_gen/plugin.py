@@ -42,6 +42,12 @@ def _load(path, device):
     return _cached_model(str(meta.with_suffix("")), mtime, str(choose_device(device)))
 
 
+def _station_code(station) -> str:
+    """Bare station code of ``"4628"``, ``"TK.4628"`` or ``"TK.4628.00"``."""
+    parts = str(station).split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
 class TimesNetGenGenerator(TorchPlugin, Generator):
     """TimesNet-Gen: station-conditioned strong-motion generation (Yilmaz et al.).
 
@@ -212,7 +218,8 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         spacing = math.ceil(arch.seq_len / fs / 60.0 + 1.0) * 60.0
         network = options.get("network") or pool.network or "SY"
         location = options.get("location", pool.location) or ""
-        code = station or pool.station
+        # The pool knows its bare station code; `station` may be given as NET.STA(.LOC).
+        code = pool.station or _station_code(station)
         out = Stream()
         dev = model.device
         st_tensor = None if label is None else torch.tensor([label], device=dev)
@@ -243,7 +250,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         if station is None:
             raise ValueError(f"give station=<code> (known to {loaded.name}: "
                              f"{', '.join(known)}) or records for a zero-shot pool")
-        code = str(station).split(".")[1] if str(station).count(".") >= 1 else str(station)
+        code = _station_code(station)
         if code not in known:
             raise ValueError(f"unknown station {station!r} for {loaded.name}; known: "
                              f"{', '.join(known)} (or pass its records for zero-shot "

@@ -99,6 +99,7 @@ class LatentPool:
     location: str = ""
     units: str = "m/s**2"
     _sigma: list = field(default_factory=list, repr=False, compare=False)
+    _centred: list = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self):
         self.codes = np.asarray(self.codes, dtype=np.float32)
@@ -133,6 +134,13 @@ class LatentPool:
         >>> code.tolist() in ([[0.0, 1.0, 2.0]], [[3.0, 4.0, 5.0]])
         True
         """
+        if noise == "covariance":
+            # The centred float64 pool is computed once per pool, not per record.
+            if not self._centred:
+                full = self.codes.astype(np.float64)
+                self._centred.append(full - full.mean(axis=0))
+            return mix(self.codes, self.mean, self.std, rng, n_mix, noise_scale, None, noise,
+                       self._centred[0])
         return mix(self.codes, self.mean, self.std, rng, n_mix, noise_scale, self.sigma, noise)
 
 
@@ -159,7 +167,8 @@ def check_sampling_args(n_mix, noise_scale) -> tuple:
     return int(n_mix), noise
 
 
-def mix(codes, mean, std, rng, n_mix=N_MIX, noise_scale=1.0, sigma=None, noise="covariance"):
+def mix(codes, mean, std, rng, n_mix=N_MIX, noise_scale=1.0, sigma=None, noise="covariance",
+        centred=None):
     """Eq. 1: average ``n_mix`` codes drawn with replacement, add ``noise_scale * N(0, sigma)``.
 
     Parameters
@@ -189,18 +198,20 @@ def mix(codes, mean, std, rng, n_mix=N_MIX, noise_scale=1.0, sigma=None, noise="
     n_mix, noise_scale = check_sampling_args(n_mix, noise_scale)
     if noise not in NOISE_KINDS:
         raise ValueError(f"noise={noise!r} is not one of {', '.join(NOISE_KINDS)}")
-    codes = np.asarray(codes, dtype=np.float64)
     pick = rng.integers(0, len(codes), size=n_mix)
-    code = codes[pick].mean(axis=0)
+    code = np.asarray(codes[pick], dtype=np.float64).mean(axis=0)
     if noise == "covariance":
         # N(0, Sigma_s) with the pool's empirical covariance: a Gaussian combination of the
         # centred codes. Its element-wise std is exactly sigma (the paper's), and it varies
         # only along directions the station's records vary in.
+        if centred is None:
+            full = np.asarray(codes, dtype=np.float64)
+            centred = full - full.mean(axis=0)
         w = rng.standard_normal(len(codes))
-        draw = np.tensordot(w, codes - codes.mean(axis=0), axes=1) / np.sqrt(len(codes))
+        draw = np.tensordot(w, centred, axes=1) / np.sqrt(len(codes))
     else:
         if sigma is None:
-            sigma = codes.std(axis=0)
+            sigma = np.asarray(codes, dtype=np.float64).std(axis=0)
         draw = np.asarray(sigma) * rng.standard_normal(code.shape)
     # Drawn even when noise_scale is 0, so the scale never shifts the random stream.
     if noise_scale:
