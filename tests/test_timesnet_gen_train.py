@@ -186,3 +186,26 @@ def test_training_records_are_preprocessed_as_the_dataset_does():
     np.testing.assert_array_equal(mat.data[0], ds[0].data)
     np.testing.assert_allclose(mat.std[0], ds[0].std)
     assert len(split_records(recs[0])) == 1
+
+
+def test_resume_refuses_weights_and_state_from_different_epochs(tmp_path, monkeypatch):
+    import obspy_gen.plugins.torch_base as TB
+    data = records(("TA", "TB"))
+    kw = dict(arch=ARCH, epochs=3, batch_size=4, seed=1, device="cpu", quiet=True)
+    real_state = TB._save_state
+
+    class Killed(Exception):
+        pass
+
+    def dying_state(out, optimizer, model, epoch, *a, **k):
+        if epoch == 2:          # weights of epoch 2 written, state still at epoch 1
+            raise Killed
+        return real_state(out, optimizer, model, epoch, *a, **k)
+
+    monkeypatch.setattr(TB, "_save_state", dying_state)
+    with pytest.raises(Killed):
+        T.finetune(data, tmp_path / "m", **kw)
+    monkeypatch.setattr(TB, "_save_state", real_state)
+    with pytest.raises(CheckpointError, match="after epoch 2 but the training state after "
+                                              "epoch 1"):
+        T.finetune(data, tmp_path / "m", resume=True, **kw)

@@ -353,11 +353,12 @@ def _group_curves(group, fs, centers, settings):
     freq = np.fft.rfftfreq(nfft, 1.0 / fs)
     if settings.combine == "rotd50":
         # RotD50: median over azimuths of the smoothed spectra of the projected horizontals.
-        rad = np.radians(ROTD_AZIMUTHS)[:, None, None]
-        rotated = np.abs(spectra[0][None] * np.cos(rad) + spectra[1][None] * np.sin(rad))
-        flat = np.ascontiguousarray(rotated.reshape(-1, freq.size).T)
-        smooth_h = _smooth_t(flat, freq, centers, settings).reshape(
-            ROTD_AZIMUTHS.size, rows, centers.size)
+        # One azimuth at a time: all 36 rotated spectra at once would take 36 copies of the
+        # batch's spectra (GBs for long records).
+        smooth_h = np.empty((ROTD_AZIMUTHS.size, rows, centers.size))
+        for k, az in enumerate(np.radians(ROTD_AZIMUTHS)):
+            rotated = np.abs(spectra[0] * np.cos(az) + spectra[1] * np.sin(az))
+            smooth_h[k] = _smooth_t(np.ascontiguousarray(rotated.T), freq, centers, settings)
         smooth_v = _smooth_t(np.ascontiguousarray(np.abs(spectra[2]).T), freq, centers,
                              settings)
         return np.percentile(smooth_h, 50, axis=0) / smooth_v

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from obspy_gen.io.checkpoints import (CheckpointError, checkpoint_paths, load_checkpoint,
-                                      save_checkpoint)
+                                      read_config, save_checkpoint)
 
 #: Shared folder of shipped checkpoints (searched after the plugin's own folder).
 SHARED_CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -358,6 +358,9 @@ class TrainSettings:
             raise ValueError(f"lr must be positive, got {self.lr!r}")
         if self.schedule not in ("cosine", "constant"):
             raise ValueError(f"schedule={self.schedule!r} is not one of cosine, constant")
+        # Checked here, not only on CUDA: a typo must not pass silently on a CPU run.
+        if self.amp not in (None, False, True, "bf16", "fp16"):
+            raise ValueError(f"amp={self.amp!r} is not one of None, 'bf16', 'fp16'")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -529,6 +532,13 @@ def fit(model, train_data, val_data, loss_fn, *, out, save_fn, settings=None, de
             load_state(model, load_checkpoint(out))
         state = _load_state(out, optimizer, model)
         start_epoch, step = int(state["epoch"]), int(state["step"])
+        done = read_config(out).get("training", {}).get("epochs_done")
+        if done is not None and int(done) != start_epoch:
+            # The weights and the optimizer state are written one after the other; a run
+            # stopped in between leaves them an epoch apart.
+            raise CheckpointError(f"{out}: weights are after epoch {done} but the training "
+                                  f"state after epoch {start_epoch} (a run stopped between "
+                                  f"the two writes); start afresh or restore a matching pair")
         history["epochs"] = list(state.get("history", {}).get("epochs", []))
         say(f"resuming from {out} after epoch {start_epoch}")
     elif resume:
