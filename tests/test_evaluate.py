@@ -358,3 +358,21 @@ def test_write_report_files(report, tmp_path):
     assert page.count("data:image/png;base64,") == len(data["figures"])
     assert "src=\"http" not in page and "<link" not in page  # self-contained
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_require_clear_does_not_count_unclear_peaks_as_no_peak():
+    from obspy_gen.evaluate import evaluate
+    from .conftest import resonance_record
+    recs = [resonance_record(4.0, duration=60, seed=k, station="S") for k in range(6)]
+    for k in range(3):              # plain noise: peaks, but no clear one
+        noise = resonance_record(4.0, duration=60, seed=50 + k, station="S")
+        rng = np.random.default_rng(k)
+        for tr in noise:
+            tr.data = rng.standard_normal(tr.stats.npts)
+        recs.append(noise)
+    loose = evaluate({"real": recs}, n_bootstrap=2, min_records=2)
+    strict = evaluate({"real": recs}, n_bootstrap=2, min_records=2, require_clear=True)
+    a = loose.to_dict()["stations"]["S"]["groups"]["real"]
+    b = strict.to_dict()["stations"]["S"]["groups"]["real"]
+    assert a["n_unclear"] == b["n_unclear"] > 0
+    assert a["n_no_peak"] == b["n_no_peak"] < b["n_unclear"]

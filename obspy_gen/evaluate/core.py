@@ -387,7 +387,7 @@ def _station_hvsr(records, settings, require_clear, issue, done):
         by_key.setdefault(station_key(rec[0]), []).append(rec)
     batches = [recs[i:i + _CHUNK] for recs in by_key.values()
                for i in range(0, len(recs), _CHUNK)]
-    used, f0, amp, clear, curves, freq = [], [], [], [], [], None
+    used, f0, amp, clear, curves, has_peak, freq = [], [], [], [], [], [], None
     for batch in batches:
         try:
             results = [(batch, hvsr(batch, settings))]
@@ -403,6 +403,7 @@ def _station_hvsr(records, settings, require_clear, issue, done):
             for rec, fw, curve in zip(recs, res.f0_windows, res.curves):
                 i = int(np.searchsorted(freq, fw)) if np.isfinite(fw) else -1
                 ok = i >= 0 and is_clear_peak(curve, freq, i)
+                has_peak.append(i >= 0)   # before require_clear drops unclear peaks
                 if require_clear and not ok:
                     i = -1
                 used.append(rec)
@@ -412,7 +413,7 @@ def _station_hvsr(records, settings, require_clear, issue, done):
                 curves.append(curve)
         done(len(batch))
     return (used, np.array(f0, dtype=float), np.array(clear, dtype=bool),
-            np.array(amp, dtype=float), curves, freq)
+            np.array(amp, dtype=float), curves, freq, np.array(has_peak, dtype=bool))
 
 
 def evaluation_settings(settings=None, preset=None, f0_range=(1.0, 20.0)) -> HVSRSettings:
@@ -566,13 +567,13 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=(1.0, 20.0
                     add_issue(g, s, None, "station missing in this group")
                     continue
                 d.n_records = len(records)
-                used, f0, clear, amp, curves, freq = _station_hvsr(
+                used, f0, clear, amp, curves, freq, has_peak = _station_hvsr(
                     records, settings, require_clear,
                     lambda rec, reason, g=g, s=s: add_issue(g, s, rec, reason), done)
                 d.record_ids = [_record_label(rec) for rec in used]
                 d.f0, d.clear, d.amplitude, d.n_used = f0, clear, amp, len(used)
                 d.n_unclear = int(np.sum(~clear))
-                d.n_no_peak = int(np.sum(~np.isfinite(f0)))
+                d.n_no_peak = int(np.sum(~has_peak))
                 if require_clear and d.n_unclear:
                     add_issue(g, s, None, f"{d.n_unclear} of {d.n_used} record(s) without a "
                                           f"clear peak in {lo:g}-{hi:g} Hz (left out)")
