@@ -593,10 +593,11 @@ def fit(model, train_data, val_data, loss_fn, *, out, save_fn, settings=None, de
                 optimizer.zero_grad(set_to_none=True)
                 with autocast:
                     loss = loss_fn(net, batch)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"epoch {epoch + 1}: loss is "
-                                             f"{float(loss.detach())}; lower the learning "
-                                             f"rate")
+                # One device-to-host copy per step (each read of a CUDA scalar syncs).
+                loss_value = float(loss.detach())
+                if not math.isfinite(loss_value):
+                    raise FloatingPointError(f"epoch {epoch + 1}: loss is {loss_value}; lower "
+                                             f"the learning rate")
                 if scaler is not None:
                     scaler.scale(loss).backward()
                     scaler.unscale_(optimizer)
@@ -611,7 +612,7 @@ def fit(model, train_data, val_data, loss_fn, *, out, save_fn, settings=None, de
                     optimizer.step()
                 step += 1
                 n = len(next(iter(batch.values())))
-                total += float(loss.detach()) * n
+                total += loss_value * n
                 count += n
                 bar.set_postfix(loss=f"{total / max(count, 1):.4g}")
             train_loss = _reduce_mean(total, count, dev, info)
