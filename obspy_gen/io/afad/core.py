@@ -225,13 +225,20 @@ def _is_afad(filename_or_buf) -> bool:
     >>> _is_afad(io.BytesIO(b"TIMESERIES something else"))
     False
     """
+    return _probe(filename_or_buf, 256, lambda head: head.decode(ENCODING).lstrip(
+        "\ufeff \t\r\n").upper().startswith(SIGNATURE))
+
+
+def _probe(filename_or_buf, nbytes, test) -> bool:
+    """``test(first nbytes)`` for a format detector: never raises, leaves a buffer in place.
+
+    Shared by the AFAD and AFADMAT detectors.
+    """
     start = None
     try:
         if not isinstance(filename_or_buf, (str, os.PathLike)):
             start = filename_or_buf.tell()
-        head = _read_bytes(filename_or_buf, 256)
-        text = head.decode(ENCODING).lstrip("\ufeff \t\r\n")
-        return text.upper().startswith(SIGNATURE)
+        return bool(test(_read_bytes(filename_or_buf, nbytes)))
     except Exception:  # noqa: BLE001 -- a detector must never break obspy.read's probing
         return False
     finally:

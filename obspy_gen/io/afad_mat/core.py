@@ -58,8 +58,8 @@ import zlib
 import numpy as np
 from obspy import Stream, UTCDateTime
 
-from obspy_gen.io.afad.core import (COMPONENTS, _build_stream, _read_bytes, _source_name,
-                                    _station_code, _to_float)
+from obspy_gen.io.afad.core import (COMPONENTS, _build_stream, _probe, _read_bytes,
+                                    _source_name, _station_code, _to_float)
 
 __all__ = []  # the public interface is obspy.read(..., format="AFADMAT")
 
@@ -87,23 +87,10 @@ def _is_afad_mat(filename_or_buf) -> bool:
     >>> _is_afad_mat(io.BytesIO(b"MATLAB 5.0 MAT-file, but then nothing"))
     False
     """
-    start = None
-    try:
-        if not isinstance(filename_or_buf, (str, os.PathLike)):
-            start = filename_or_buf.tell()
-        head = _read_bytes(filename_or_buf, 4096)
-        if not head.startswith(_MAT5_MAGIC):
-            return False
-        name, mclass = _first_variable(head)
-        return name == "EQ" and mclass == _MX_STRUCT
-    except Exception:  # noqa: BLE001 -- a detector must never break obspy.read's probing
-        return False
-    finally:
-        if start is not None:  # leave a buffer where it was
-            try:
-                filename_or_buf.seek(start)
-            except Exception:  # noqa: BLE001
-                pass
+    def test(head):
+        return head.startswith(_MAT5_MAGIC) and _first_variable(head) == ("EQ", _MX_STRUCT)
+
+    return _probe(filename_or_buf, 4096, test)
 
 
 def _read_afad_mat(filename_or_buf, headonly=False, to_si=False, **kwargs) -> Stream:
