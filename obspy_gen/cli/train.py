@@ -170,6 +170,133 @@ def train_timesnet_gen(data, out, phase, stations, exclude_stations, init, epoch
     raise SystemExit(0)
 
 
+def settings_options(settings_cls):
+    """click options built from a plugin's ``TrainSettings`` dataclass (one flag per field).
+
+    The flag is the field name with dashes; the help comes from the field's metadata
+    (``help``, optional ``choices``); booleans become ``--x/--no-x``; ``None`` defaults take
+    the type of the annotation.
+
+    Examples
+    --------
+    >>> from obspy_gen.plugins.cnn_lstm import TrainSettings
+    >>> names = [o.name for o in settings_options(TrainSettings)]
+    >>> "ps_channel" in names and "segment" in names
+    True
+    """
+    import dataclasses
+    import typing
+    hints = typing.get_type_hints(settings_cls)
+    opts = []
+    for f in dataclasses.fields(settings_cls):
+        meta = f.metadata or {}
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not dataclasses.MISSING else None
+        kind = hints.get(f.name, str)
+        kind = {int: int, float: float, bool: bool}.get(kind, str) if isinstance(kind, type) \
+            else str
+        help_text = meta.get("help", "")
+        if meta.get("choices"):
+            opts.append(click.Option([flag], type=click.Choice(list(meta["choices"])),
+                                     default=default, show_default=default is not None,
+                                     help=help_text))
+        elif kind is bool and default is not None:
+            opts.append(click.Option([f"{flag}/--no-{flag[2:]}"], default=default,
+                                     show_default=True, help=help_text))
+        elif kind is bool:
+            opts.append(click.Option([flag], type=click.Choice(["yes", "no"]), default=None,
+                                     callback=lambda ctx, p, v: None if v is None else v == "yes",
+                                     help=help_text + " (yes/no)"))
+        else:
+            opts.append(click.Option([flag], type=kind, default=default,
+                                     show_default=default not in (None, ""), help=help_text))
+    return opts
+
+
+CNN_LSTM_EPILOG = """\b
+Examples:
+  obspy-gen simulate --catalog corpus --seed 1 --out corpus/
+  obspy-gen train cnn-lstm --data corpus/ --out my-vs30 --synthetic yes
+  obspy-gen train cnn-lstm --data corpus/ --out my-vs30 --no-ps-channel --centre p_arrival
+  obspy-gen train cnn-lstm --data corpus/ --out my-vs30 --resume
+  obspy-gen vs30 records/ --checkpoint my-vs30
+
+\b
+--data: a folder of records whose labels.csv / records.csv (column `file`) gives vs30 (and
+p_arrival/s_arrival, else the picker runs). Stations, not records, are split into training,
+validation and held-out test parts (listed in OUT.json). Writes OUT.safetensors + OUT.json
+after every epoch (and OUT.state.* for --resume).
+"""
+
+
+def _cnn_lstm_command():
+    from obspy_gen.plugins.cnn_lstm.train import TrainSettings
+
+    def run(data, out, device, resume, quiet, **values):
+        """Train the CNN-LSTM Vs30 predictor on labelled records."""
+        if not os.path.isdir(data):
+            error(data, "not a directory of records")
+            raise SystemExit(2)
+        try:
+            settings = TrainSettings(**values)
+        except ValueError as exc:
+            error("cnn-lstm", exc)
+            raise SystemExit(2)
+        import importlib.util
+        missing = [m for m in ("torch", "safetensors") if importlib.util.find_spec(m) is None]
+        if missing:
+            error("cnn-lstm", f"needs {' and '.join(missing)}: pip install {' '.join(missing)}")
+            raise SystemExit(1)
+        from obspy_gen.io.checkpoints import CheckpointError
+        from obspy_gen.plugins.cnn_lstm import CNNLSTMPredictor
+        rank = int(os.environ.get("RANK", "0"))
+        log = (lambda line: None) if quiet or rank else (lambda line: click.echo(line, err=True))
+        try:
+            history = CNNLSTMPredictor.train(data, out, settings, device=device, resume=resume,
+                                             log=log)
+        except (CheckpointError, ValueError) as exc:
+            where, _, reason = str(exc).partition(": ")
+            error(where if reason else data, reason or exc)
+            raise SystemExit(1)
+        except (RuntimeError, FloatingPointError, OSError) as exc:
+            error("cnn-lstm", exc)
+            raise SystemExit(1)
+        if rank == 0:
+            _print_history(history)
+            split = history["split"]
+            click.echo(f"wrote {out}.safetensors + {out}.json (stations: {len(split['train'])} "
+                       f"train, {len(split['validation'])} validation, {len(split['test'])} "
+                       f"held out)")
+        sys.stdout.flush()
+        raise SystemExit(0)
+
+    params = [click.Option(["--data"], required=True, type=click.Path(),
+                           help="Folder of labelled records (searched recursively)."),
+              click.Option(["--out"], required=True, type=click.Path(dir_okay=False),
+                           help="Checkpoint base path (writes OUT.safetensors + OUT.json)."),
+              click.Option(["--device"], default=None,
+                           help="cuda, cpu, ... (default: CUDA when present)."),
+              click.Option(["--resume"], is_flag=True,
+                           help="Continue from OUT's training state."),
+              click.Option(["--quiet", "-q"], is_flag=True,
+                           help="No progress bar or epoch lines.")]
+    params += settings_options(TrainSettings)
+    return click.Command("cnn-lstm", callback=run, params=params, epilog=CNN_LSTM_EPILOG,
+                         help="Train the CNN-LSTM Vs30 predictor (cnn-lstm) on labelled "
+                              "records: station-wise split, seeded, resumable.")
+
+
+def _print_history(history):
+    rows = [[e["epoch"], f"{e['train_loss']:.4g}",
+             "-" if e["val_loss"] is None else f"{e['val_loss']:.4g}",
+             f"{e['seconds']:.1f}", f"{e['records_per_s'] or 0:.1f}"]
+            for e in history["epochs"]]
+    click.echo(format_table(["epoch", "train_loss", "val_loss", "seconds", "records/s"], rows))
+
+
+train_command.add_command(_cnn_lstm_command())
+
+
 def _init_seq_len(init) -> int:
     from obspy_gen.io.checkpoints import read_config
     from obspy_gen.plugins.torch_base import resolve_checkpoint

@@ -78,11 +78,25 @@ class Vs30Result:
     Attributes
     ----------
     vs30 : float
-        Predicted time-averaged shear-wave velocity of the top 30 m (m/s).
+        Predicted time-averaged shear-wave velocity of the top 30 m (m/s); with several
+        records, the median of ``per_record``.
     nehrp_class : str
         NEHRP site class of ``vs30`` (see :func:`nehrp_class`).
     per_record : list of float
         Prediction of each record the station estimate was combined from.
+    spread : float
+        Standard deviation of ``ln(per_record)`` (ddof=1; 0 for one record): 0.1 means the
+        records scatter by about 10 %.
+    station : str
+        ``NET.STA.LOC`` of the records.
+    model : str
+        Plugin that made the prediction.
+    n_records, n_skipped : int
+        Records used, and records that could not be used (reasons in ``notes``).
+    notes : list of str
+        What was done to the records (padding, fallbacks) and why records were skipped.
+    details : dict
+        Plugin-specific provenance (checkpoint, f0, relation, ...).
 
     Examples
     --------
@@ -93,10 +107,21 @@ class Vs30Result:
     vs30: float
     nehrp_class: str
     per_record: list = field(default_factory=list)
+    spread: float = 0.0
+    station: str = ""
+    model: str = ""
+    n_records: int = 0
+    n_skipped: int = 0
+    notes: list = field(default_factory=list)
+    details: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"vs30": float(self.vs30), "nehrp_class": self.nehrp_class,
-                "per_record": [float(v) for v in self.per_record]}
+        return {"station": self.station, "model": self.model, "vs30": float(self.vs30),
+                "nehrp_class": self.nehrp_class, "spread": float(self.spread),
+                "n_records": int(self.n_records or len(self.per_record)),
+                "n_skipped": int(self.n_skipped),
+                "per_record": [float(v) for v in self.per_record],
+                "notes": list(self.notes), "details": dict(self.details)}
 
 
 def nehrp_class(vs30: float) -> str:
