@@ -53,11 +53,14 @@ def _station_predictions(ws, values):
     return true, pred
 
 
-def _hvsr_f0(folder, stations, relation=None):
-    """Station -> (f0, vs30 by relation) with hvsr-f0 over the station's records."""
+def _hvsr_f0(folder, stations, max_records=None):
+    """Station -> (f0, vs30 by the published relation) with hvsr-f0 over the station's records
+    (the first ``max_records`` of each); cached in ``<folder>/hvsr_f0.json``."""
     from obspy import Stream, read
 
     from obspy_gen.plugins.hvsr_f0 import HVSRF0Predictor
+    cache_file = Path(folder) / "hvsr_f0.json"
+    cache = json.loads(cache_file.read_text()) if cache_file.is_file() else {}
     files = {}
     for f in sorted(glob.glob(str(Path(folder) / "*.mseed"))):
         code = Path(f).name.split(".")[1]
@@ -65,15 +68,21 @@ def _hvsr_f0(folder, stations, relation=None):
     out = {}
     pred = HVSRF0Predictor()
     for s in stations:
-        st = Stream()
-        for f in files.get(s, []):
-            st += read(f)
-        try:
-            r = pred.predict(st, relation=relation)
-        except ValueError as exc:
-            print(f"hvsr-f0: {s}: {exc}", file=sys.stderr)
-            continue
-        out[s] = (r.details["f0"], r.vs30)
+        key = f"{s}:{max_records}"
+        if key not in cache:
+            st = Stream()
+            for f in files.get(s, [])[:max_records]:
+                st += read(f)
+            try:
+                r = pred.predict(st)
+                cache[key] = [r.details["f0"], r.vs30]
+            except ValueError as exc:
+                print(f"hvsr-f0: {s}: {exc}", file=sys.stderr)
+                cache[key] = None
+        if cache[key] is not None:
+            out[s] = tuple(cache[key])
+    from obspy_gen.io.atomic import atomic_write
+    atomic_write(str(cache_file), json.dumps(cache))
     return out
 
 
@@ -154,7 +163,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     ws_all = load_windows(str(corpus), centre="pga")
     vs_all = ws_all.station_vs30()
-    f0_train = _hvsr_f0(corpus, train_st)
+    f0_train = _hvsr_f0(corpus, train_st, max_records=5)
     a, b = fit_relation([f0_train[s][0] for s in f0_train], [vs_all[s] for s in f0_train])
     timings["hvsr_f0_train_stations"] = round(time.perf_counter() - t0, 1)
     from obspy_gen.plugins.hvsr_f0 import vs30_from_f0

@@ -37,7 +37,7 @@ Examples:
   obspy-gen vs30 records/ --checkpoint my-vs30.json --device cuda
 
 \b
-The shipped cnn-lstm checkpoint was trained on SIMULATED records (see docs/vs30.md for its
+The shipped cnn-lstm checkpoint was trained on SIMULATED records (see docs/vs30.rst for its
 errors on simulated and on real labelled AFAD records).
 """
 

@@ -46,7 +46,7 @@ class CNNLSTMConfig:
     segment: float = 1.0
     ps_channel: bool = True
     centre: str = "pga"
-    conv_channels: tuple = (16, 32, 32)
+    conv_channels: tuple = (8, 16, 16)
     kernel: int = 7
     hidden: int = 32
     lstm_layers: int = 1

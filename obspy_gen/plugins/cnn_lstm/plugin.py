@@ -90,7 +90,7 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
     The shipped default checkpoint ``cnn-lstm-synthetic`` was trained on SYNTHETIC records of
     the stochastic simulator's corpus (``obspy-gen simulate --catalog corpus``), stations held
     out; it demonstrates the method and is not calibrated on real stations (see
-    ``docs/vs30.md`` for its errors on simulated and on the few real labelled AFAD records).
+    ``docs/vs30.rst`` for its errors on simulated and on the few real labelled AFAD records).
 
     Examples
     --------
@@ -134,7 +134,7 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
         Examples
         --------
         >>> CNNLSTMPredictor.TrainSettings().epochs
-        30
+        12
         """
         from obspy_gen.plugins.cnn_lstm.train import train
         return train(data, out, settings, device=device, resume=resume, log=log)

@@ -37,7 +37,7 @@ class TrainSettings:
     ValueError: centre='middle' is not one of pga, p_arrival
     """
 
-    epochs: int = _opt(30, "Training epochs.")
+    epochs: int = _opt(12, "Training epochs.")
     batch_size: int = _opt(32, "Records per batch.")
     lr: float = _opt(2e-3, "AdamW learning rate (cosine schedule).")
     weight_decay: float = _opt(1e-4, "AdamW weight decay.")
@@ -49,7 +49,7 @@ class TrainSettings:
     segment: float = _opt(1.0, "Segment length in s (1-5): one CNN pass per segment.")
     centre: str = _opt("pga", "Centre of the window.", choices=("pga", "p_arrival"))
     ps_channel: bool = _opt(True, "Feed the P/S arrival mask as a 4th channel.")
-    width: int = _opt(16, "Channels of the first convolution (then 2x, 2x).")
+    width: int = _opt(8, "Channels of the first convolution (then 2x, 2x).")
     kernel: int = _opt(7, "Kernel size of the first convolution.")
     hidden: int = _opt(32, "LSTM hidden size.")
     lstm_layers: int = _opt(1, "Stacked LSTM layers.")

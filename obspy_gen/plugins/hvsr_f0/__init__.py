@@ -14,7 +14,7 @@ The result is clipped to ``VS30_RANGE`` (100-1500 m/s, NEHRP classes E to B). A 
 column has a low f0 whatever its top 30 m are, and a thin layer on rock a high one, so the
 relation is a coarse proxy: it is here as the empirical baseline the CNN-LSTM must beat.
 ``relation=(a, b)`` replaces it with ``ln Vs30 = a + b ln f0`` (e.g. refitted on training
-stations, as ``docs/vs30.md`` reports too).
+stations, as ``docs/vs30.rst`` reports too).
 
 f0 is the peak of the station's lognormal-mean HVSR curve over its records (whole-record
 windows, :func:`obspy_gen.hvsr`, ``default`` preset unless settings are given); each record's
@@ -83,8 +83,8 @@ class HVSRF0Predictor(Vs30Predictor):
     >>> r = HVSRF0Predictor().predict(st)
     >>> r.n_records, bool(abs(r.details["f0"] / site.f0 - 1) < 0.15)   # H/V peaks at f0
     (3, True)
-    >>> r.vs30 == vs30_from_f0(r.details["f0"]), r.nehrp_class
-    (True, 'C')
+    >>> r.vs30 == vs30_from_f0(r.details["f0"]), r.nehrp_class, site.nehrp_class
+    (True, 'D', 'D')
     """
 
     name = "hvsr-f0"
