@@ -20,10 +20,10 @@ from obspy_gen.plugins.cnn_lstm.train import train  # noqa: E402
 
 @pytest.fixture(scope="module")
 def tiny_corpus(tmp_path_factory):
-    """8 simulated stations (2 per NEHRP class B-E), 3 records each, with records.csv."""
+    """12 simulated stations (3 per NEHRP class B-E), 2 records each, with records.csv."""
     from obspy_gen.plugins.stochastic import simulate
     out = tmp_path_factory.mktemp("corpus")
-    simulate("corpus", out=str(out), seed=11, n_stations=8, records_per_station=3)
+    simulate("corpus", out=str(out), seed=11, n_stations=12, records_per_station=2)
     return out
 
 
@@ -131,7 +131,7 @@ def test_split_is_station_wise_and_stratified():
 
 def test_load_windows_uses_simulator_labels_and_caches(tiny_corpus, tmp_path):
     ws = load_windows(tiny_corpus, window=15.0, centre="p_arrival", cache_path=tmp_path)
-    assert len(ws) == 24 and len(ws.stations) == 8
+    assert len(ws) == 24 and len(ws.stations) == 12
     assert set(ws.ps_source) == {"labels"} and set(ws.centre) == {"p_arrival"}
     rows = {r.split(",")[0]: r.split(",") for r in
             open(tiny_corpus / "records.csv").read().splitlines()[1:]}
@@ -159,16 +159,22 @@ def test_training_smoke_resume_and_prediction(tiny_corpus, tmp_path):
     cfg = json.load(open(str(out) + ".json"))
     assert cfg["plugin"] == "cnn-lstm" and cfg["training"]["synthetic"] is True
     split = cfg["training"]["split"]
-    assert len(split["test"]) == 4 and not set(split["test"]) & set(split["train"])
+    assert len(split["test"]) == 4 and len(split["validation"]) == 4
+    assert not set(split["test"]) & set(split["train"])
     assert cfg["architecture"]["ps_channel"] is True
     assert cfg["normalisation"]["ln_vs30_std"] > 0
-    # Resume after epoch 1 gives the same weights as the uninterrupted run.
+    # A run stopped after epoch 1 and resumed gives the uninterrupted run's weights.
     out2 = tmp_path / "r"
-    train(str(tiny_corpus), out2, TrainSettings(**{**s.to_dict(), "epochs": 1}), device="cpu",
-          log=lambda line: None)
-    cfg2 = json.load(open(str(out2) + ".json"))
-    assert cfg2["training"]["epochs_done"] == 1
-    # Continue the 1-epoch run to 2 epochs with the 2-epoch settings.
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first(line):
+        if line.startswith("epoch 1/2"):
+            raise Stop()
+    with pytest.raises(Stop):
+        train(str(tiny_corpus), out2, s, device="cpu", log=stop_after_first)
+    assert json.load(open(str(out2) + ".json"))["training"]["epochs_done"] == 1
     train(str(tiny_corpus), out2, s, device="cpu", resume=True, log=lambda line: None)
     assert json.load(open(str(out2) + ".json"))["weights_sha256"] == cfg["weights_sha256"]
     # The checkpoint predicts through the plugin (path given).
@@ -177,7 +183,7 @@ def test_training_smoke_resume_and_prediction(tiny_corpus, tmp_path):
     for f in sorted(tiny_corpus.glob("SY.C0001.00_*.mseed")):
         st += read(str(f))
     r = CNNLSTMPredictor(checkpoint=str(out)).predict(st, device="cpu")
-    assert r.n_records == 3 and r.station == "SY.C0001.00" and len(r.per_record) == 3
+    assert r.n_records == 2 and r.station == "SY.C0001.00" and len(r.per_record) == 2
     assert r.vs30 == pytest.approx(float(np.median(r.per_record)))
     assert r.spread >= 0 and r.nehrp_class in "ABCDE"
 

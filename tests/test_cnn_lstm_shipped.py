@@ -28,7 +28,7 @@ def test_shipped_checkpoint_metadata_and_size():
     tr = cfg["training"]
     assert tr["synthetic"] is True and "SYNTHETIC" in tr["description"]
     split = tr["split"]
-    assert len(split["test"]) == 60 and len(split["train"]) == 195
+    assert (len(split["train"]), len(split["validation"]), len(split["test"])) == (196, 44, 60)
     assert not set(split["test"]) & set(split["train"]) | set(split["validation"]) & set(
         split["train"])
     assert tr["epochs_done"] == tr["settings"]["epochs"]

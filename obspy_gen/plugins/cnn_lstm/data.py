@@ -204,10 +204,10 @@ def load_windows(data, *, window=15.0, sampling_rate=100.0, centre="pga", patter
     folder = Path(data)
     if not folder.is_dir():
         raise ValueError(f"{data}: not a directory of records")
-    ds = StationDataset.from_directory(folder, pattern=pattern, centre="pga")
-    if len(ds) == 0:
+    # The cache key needs only the file list (no header reads): a hit costs a directory walk.
+    files = sorted(str(p) for p in folder.rglob(pattern) if p.is_file())
+    if not files:
         raise ValueError(f"{data}: no records matching {pattern!r}")
-    files = sorted({str(r.source) for r in ds.refs})
     label_files = [str(folder / n) for n in ("labels.csv", "records.csv")
                    if (folder / n).is_file()]
     settings = {"window": float(window), "sampling_rate": float(sampling_rate),
@@ -217,6 +217,9 @@ def load_windows(data, *, window=15.0, sampling_rate=100.0, centre="pga", patter
         hit = _load_cache(base)
         if hit is not None:
             return hit
+    ds = StationDataset.from_directory(folder, pattern=pattern, centre="pga")
+    if len(ds) == 0:
+        raise ValueError(f"{data}: no readable records matching {pattern!r}")
     seq = int(round(window * sampling_rate))
     data_out = np.zeros((len(ds), 4, seq), dtype=np.float32)
     vs30, station, centres, sources, used_files, keep = [], [], [], [], [], []
