@@ -182,7 +182,7 @@ class StationId:
 
 #: Scenario conditions a generator may support: name -> (unit, lowest, highest).
 CONDITIONS = {
-    "magnitude": ("Mw", 1.0, 10.0),
+    "magnitude": ("Mw", -2.0, 10.0),
     "distance": ("km", 0.0, 1000.0),
     "depth": ("km", 0.0, 700.0),
     "vs30": ("m/s", 50.0, 5000.0),
@@ -194,7 +194,7 @@ DISTANCE_KINDS = ("epicentral", "hypocentral", "rupture", "joyner_boore")
 def _check_condition(name, value):
     unit, lo, hi = CONDITIONS[name]
     values = value if isinstance(value, (tuple, list)) else (value,)
-    if isinstance(value, (tuple, list)) and (len(value) != 2 or not value[0] <= value[1]):
+    if isinstance(value, (tuple, list)) and len(value) != 2:
         raise ValueError(f"{name}={value!r}: give a value or a (min, max) range in {unit}")
     out = []
     for v in values:
@@ -203,6 +203,8 @@ def _check_condition(name, value):
         if not lo <= v <= hi:
             raise ValueError(f"{name}={v!r} {unit} is outside {lo:g}-{hi:g} {unit}")
         out.append(float(v))
+    if len(out) == 2 and not out[0] <= out[1]:
+        raise ValueError(f"{name} range must have min <= max, got {tuple(value)!r} {unit}")
     return tuple(out) if isinstance(value, (tuple, list)) else out[0]
 
 
@@ -255,7 +257,7 @@ class GenerationRequest:
     >>> GenerationRequest.create(n=1, magnitude=12)
     Traceback (most recent call last):
     ...
-    ValueError: magnitude=12 Mw is outside 1-10 Mw
+    ValueError: magnitude=12 Mw is outside -2-10 Mw
     """
 
     records: list | None = None

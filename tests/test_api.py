@@ -31,7 +31,8 @@ def test_request_validates_conditions_with_units_and_ranges():
     assert r.distance_kind == "rupture"
     for kwargs, msg in [({"vs30": 20}, "vs30=20 m/s is outside 50-5000 m/s"),
                         ({"distance": -1}, "distance=-1 km is outside"),
-                        ({"magnitude": (7, 5)}, "a value or a \\(min, max\\) range in Mw"),
+                        ({"magnitude": (7, 5)}, "magnitude range must have min <= max"),
+                        ({"magnitude": (5, 6, 7)}, "a value or a \\(min, max\\) range in Mw"),
                         ({"depth": "deep"}, "must be a number in km"),
                         ({"distance": 5, "distance_kind": "crow"}, "not one of epicentral"),
                         ({"n": -2}, "n must be a non-negative integer"),

@@ -65,7 +65,7 @@ def _summary_table(report):
                    "reference unless --reference says otherwise.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default="evaluation",
               show_default=True, help="Report folder (created).")
-@settings_options
+@settings_options(exclude=("spacing",))  # --spacing here: of the f0 bins
 @click.option("--bins", type=click.IntRange(1), default=20, show_default=True,
               help="Number of f0 histogram bins over --f0-range.")
 @click.option("--spacing", type=click.Choice(["linear", "log"]), default="linear",

@@ -46,12 +46,16 @@ def print_summary(summaries):
                              "f0_win_std_ln"], rows))
 
 
-def settings_options(func):
+def settings_options(func=None, *, exclude=()):
     """The HVSR settings as click options, one per :class:`HVSRSettings` field (names mirror
-    the Python keywords), plus ``--preset``."""
-    func = dataclass_options(HVSRSettings, info=FIELD_INFO)(func)
-    return click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None,
-                        help="Named settings to start from (default: 'default').")(func)
+    the Python keywords), plus ``--preset``; ``exclude`` leaves fields out (a command whose
+    own option has that name). Use as ``@settings_options`` or
+    ``@settings_options(exclude=("spacing",))``."""
+    def decorate(f):
+        f = dataclass_options(HVSRSettings, info=FIELD_INFO, exclude=exclude)(f)
+        return click.option("--preset", type=click.Choice(sorted(PRESETS)), default=None,
+                            help="Named settings to start from (default: 'default').")(f)
+    return decorate if func is None else decorate(func)
 
 
 def settings_from_options(preset, **options):
