@@ -1,11 +1,12 @@
 """Former home of the torch helpers, now :mod:`obspy_gen.torchkit` (``obspy_gen.torchkit.base``).
 
-Importing this module gives that very module object (so code that patches
-``obspy_gen.plugins.torch_base.X`` patches the real thing); new code imports
-:mod:`obspy_gen.torchkit`.
+Kept so that ``from obspy_gen.plugins.torch_base import fit`` (and any other name) keeps working;
+new code imports :mod:`obspy_gen.torchkit`. To patch a helper in tests, patch
+``obspy_gen.torchkit.base``.
 """
-import sys
-
+from obspy_gen.torchkit.base import *  # noqa: F401,F403
 from obspy_gen.torchkit import base as _base
 
-sys.modules[__name__] = _base
+
+def __getattr__(name):  # private helpers too (e.g. _save_state)
+    return getattr(_base, name)
