@@ -42,7 +42,8 @@ def _generate(self, station=None, n=1, *, model=DEFAULT_GENERATOR, seed=None, de
     Parameters
     ----------
     station : str, optional
-        Station code the generator is conditioned on.
+        Station the generator is conditioned on: ``"4628"``, ``"TK.4628"`` or
+        ``"TK.4628.00"``.
     n : int
         Number of records.
     model : str
@@ -51,6 +52,10 @@ def _generate(self, station=None, n=1, *, model=DEFAULT_GENERATOR, seed=None, de
         Seed for reproducible output.
     device : str, optional
         ``"cuda"``, ``"cpu"``, ... for torch plugins (default: CUDA when present).
+    **options
+        Scenario conditions the generator declares (``magnitude`` in Mw, ``distance`` in km
+        with ``distance_kind``, ``depth`` in km, ``vs30`` in m/s; a value or a (min, max)
+        range) and its own options; see :class:`obspy_gen.api.Generator`.
 
     Examples
     --------
