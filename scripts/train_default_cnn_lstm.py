@@ -23,7 +23,7 @@ is the JSON; elsewhere it is an equivalent model (floating-point reductions diff
 training from the command line::
 
     obspy-gen simulate --catalog corpus --seed 1 --out corpus/
-    obspy-gen train cnn-lstm --data corpus/ --out cnn-lstm-synthetic --synthetic yes
+    obspy-gen train cnn-lstm --data corpus/ --out cnn-lstm-synthetic --synthetic
 """
 from __future__ import annotations
 

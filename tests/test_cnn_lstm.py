@@ -122,7 +122,7 @@ def test_split_is_station_wise_and_stratified():
     tr, va, te = split_stations(vs, (0.65, 0.15, 0.2), seed=3)
     assert not (set(tr) & set(va) or set(tr) & set(te) or set(va) & set(te))
     assert len(tr) + len(va) + len(te) == 80
-    from obspy_gen.plugins.base import nehrp_class
+    from obspy_gen.api import nehrp_class
     for part in (tr, va, te):
         assert {nehrp_class(vs[s]) for s in part} == {"B", "C", "D", "E"}
     assert len(te) == 16
@@ -199,7 +199,7 @@ def test_cli_train_builds_flags_from_settings(tiny_corpus, tmp_path):
     out = tmp_path / "cli"
     res = CliRunner().invoke(main, ["train", "cnn-lstm", "--data", str(tiny_corpus), "--out",
                                     str(out), "--epochs", "1", "--width", "4", "--hidden", "4",
-                                    "--no-ps-channel", "--synthetic", "yes", "--cache-dir",
+                                    "--no-ps-channel", "--synthetic", "--cache-dir",
                                     str(tmp_path / "c"), "--device", "cpu", "--quiet"])
     assert res.exit_code == 0, res.output
     cfg = json.load(open(str(out) + ".json"))
@@ -232,3 +232,14 @@ def test_stream_vs30_dispatches_to_the_default():
     assert r.model == "cnn-lstm" and r.n_records == 2 and 90 < r.vs30 < 2000
     h = st.vs30(model="hvsr-f0")
     assert h.model == "hvsr-f0" and h.details["f0"] > 0
+
+
+def test_both_vs30_plugins_pass_the_conformance_kit():
+    from obspy_gen import registry
+    from obspy_gen.plugins.stochastic import SoilProfile, StochasticGenerator
+    from obspy_gen.testing import check_vs30_predictor
+    site = SoilProfile([(12, 300, 1850, 0.02)], halfspace=(1100, 2300, 0.01))
+    st = StochasticGenerator().generate(station=site, n=3, seed=8)
+    for name in ("cnn-lstm", "hvsr-f0"):
+        out = check_vs30_predictor(registry.load("vs30", name), st)
+        assert out["vs30"] > 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from obspy_gen.plugins.base import nehrp_class
+from obspy_gen.api import nehrp_class
 
 #: Row order of the tables.
 CLASSES = ("A", "B", "C", "D", "E")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from obspy_gen.plugins.base import nehrp_class
+from obspy_gen.api import nehrp_class, progress
 from obspy_gen.plugins.cnn_lstm.windows import make_window
 
 #: Bumped when the window format changes (invalidates caches).
@@ -98,14 +98,6 @@ class WindowSet:
             return [values[i] for i in idx] if values else []
         return WindowSet(self.data[idx], self.vs30[idx], pick(self.station), pick(self.centre),
                          pick(self.ps_source), pick(self.files), self.source)
-
-
-def _progress(iterable, quiet, **kwargs):
-    import sys
-
-    from tqdm import tqdm
-    return tqdm(iterable, disable=quiet or not sys.stderr.isatty(), file=sys.stderr,
-                leave=False, **kwargs)
 
 
 def cache_dir(path=None) -> Path:
@@ -224,7 +216,7 @@ def load_windows(data, *, window=15.0, sampling_rate=100.0, centre="pga", patter
     data_out = np.zeros((len(ds), 4, seq), dtype=np.float32)
     vs30, station, centres, sources, used_files, keep = [], [], [], [], [], []
     skipped = []
-    for i in _progress(range(len(ds)), quiet, desc="windows", unit="record"):
+    for i in progress(range(len(ds)), quiet, desc="windows", unit="record"):
         ref = ds.refs[i]
         v = ref.labels.get("vs30")
         try:

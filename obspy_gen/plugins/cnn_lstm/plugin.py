@@ -6,10 +6,10 @@ import warnings
 
 import numpy as np
 
-from obspy_gen.plugins.base import Vs30Predictor, Vs30Result, nehrp_class
+from obspy_gen.api import Vs30Predictor, Vs30Result
 from obspy_gen.plugins.cnn_lstm.train import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                               TrainSettings)
-from obspy_gen.plugins.torch_base import TorchPlugin
+from obspy_gen.torchkit import TorchPlugin
 
 
 @functools.lru_cache(maxsize=8)
@@ -20,7 +20,7 @@ def _cached_model(path: str, mtime: float, device: str):
     from obspy_gen.io.checkpoints import load_checkpoint
     from obspy_gen.plugins.cnn_lstm.config import CNNLSTMConfig
     from obspy_gen.plugins.cnn_lstm.model import CNNLSTM
-    from obspy_gen.plugins.torch_base import load_state
+    from obspy_gen.torchkit import load_state
     ck = load_checkpoint(path, plugin=PLUGIN)
     arch = CNNLSTMConfig.from_dict(ck.config["architecture"])
     model = CNNLSTM(arch)
@@ -28,53 +28,6 @@ def _cached_model(path: str, mtime: float, device: str):
     model.to(torch.device(device)).eval()
     norm = ck.config["normalisation"]
     return model, arch, float(norm["ln_vs30_mean"]), float(norm["ln_vs30_std"]), ck.config
-
-
-def group_by_station(records) -> dict:
-    """``NET.STA.LOC`` -> list of records (Streams), in input order.
-
-    Examples
-    --------
-    >>> from obspy import read
-    >>> list(group_by_station(read()))
-    ['BW.RJOB.']
-    """
-    from obspy_gen.core.records import split_records, station_key
-    groups = {}
-    for rec in split_records(records):
-        if len(rec):
-            groups.setdefault(station_key(rec[0]), []).append(rec)
-    return groups
-
-
-def one_station(records, plugin_name):
-    """The records of the single station in ``records`` (ValueError naming them otherwise)."""
-    groups = group_by_station(records)
-    if not groups:
-        raise ValueError(f"{plugin_name}: no records given")
-    if len(groups) > 1:
-        keys = ", ".join(list(groups)[:5])
-        raise ValueError(f"records of {len(groups)} stations ({keys}): give one station's "
-                         f"records (obspy-gen vs30 groups files by station)")
-    return next(iter(groups.items()))
-
-
-def combine(station, values, model, n_given, notes=(), extra=None) -> Vs30Result:
-    """A :class:`Vs30Result` from per-record values: median, NEHRP class, ln spread.
-
-    Examples
-    --------
-    >>> r = combine("SY.A.00", [300.0, 400.0, 500.0], "demo", 3)
-    >>> r.vs30, r.nehrp_class, round(r.spread, 3)
-    (400.0, 'C', 0.209)
-    """
-    values = [float(v) for v in values]
-    vs30 = float(np.median(values))
-    spread = float(np.std(np.log(values), ddof=1)) if len(values) > 1 else 0.0
-    return Vs30Result(vs30=vs30, nehrp_class=nehrp_class(vs30), per_record=values,
-                      spread=spread, station=station, model=model, n_records=len(values),
-                      n_skipped=n_given - len(values), notes=list(notes),
-                      details=dict(extra or {}))
 
 
 class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
@@ -152,7 +105,7 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
         (15.0, True)
         """
         from obspy_gen.io.checkpoints import checkpoint_paths
-        from obspy_gen.plugins.torch_base import choose_device
+        from obspy_gen.torchkit import choose_device
         path = self.resolve(checkpoint or self._checkpoint)
         weights, meta = checkpoint_paths(path)
         mtime = max(weights.stat().st_mtime if weights.exists() else 0,
@@ -214,7 +167,7 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
         ValueError
             Records of several stations, or no usable record (one line with the reasons).
         """
-        station, recs = one_station(records, PLUGIN)
+        station, recs = self.one_station(records)
         _, arch, _, _, cfg = self.load(checkpoint, device)
         use = centre or arch.centre
         from obspy_gen.plugins.cnn_lstm.windows import make_window
@@ -234,7 +187,7 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
             warnings.warn(line)
         values = self.predict_windows(np.stack(windows), device=device, checkpoint=checkpoint,
                                       batch_size=batch_size)
-        return combine(station, values, PLUGIN, len(recs), notes + [
+        return Vs30Result.from_values(station, values, PLUGIN, len(recs), notes + [
             f"skipped: {p}" for p in problems],
             {"checkpoint": str(self.resolve(checkpoint or self._checkpoint).name),
              "centre": use, "ps_channel": arch.ps_channel,
@@ -264,4 +217,4 @@ def clear_cache() -> None:
     _cached_model.cache_clear()
 
 
-__all__ = ["CNNLSTMPredictor", "group_by_station", "one_station", "combine", "clear_cache"]
+__all__ = ["CNNLSTMPredictor", "clear_cache"]

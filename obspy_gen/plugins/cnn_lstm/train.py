@@ -1,4 +1,4 @@
-"""Training of the CNN-LSTM Vs30 model on :func:`obspy_gen.plugins.torch_base.fit`.
+"""Training of the CNN-LSTM Vs30 model on :func:`obspy_gen.torchkit.fit`.
 
 There is no training loop here: the shared loop (AdamW, cosine schedule, seeded shuffling,
 exact resume, station-wise validation, AMP on CUDA, DDP under ``torchrun``) does the work;
@@ -165,7 +165,7 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
     Returns
     -------
     dict
-        The training history of :func:`~obspy_gen.plugins.torch_base.fit` plus ``split``
+        The training history of :func:`~obspy_gen.torchkit.fit` plus ``split``
         (station lists) and ``normalisation``.
 
     Examples
@@ -190,8 +190,7 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
 
     from obspy_gen.io.checkpoints import save_checkpoint
     from obspy_gen.plugins.cnn_lstm.model import CNNLSTM, n_parameters
-    from obspy_gen.plugins.torch_base import (TrainSettings as FitSettings, fit,
-                                              seed_everything, state_dict_numpy)
+    from obspy_gen.torchkit import FitSettings, fit, seed_everything, state_dict_numpy
     settings = settings or TrainSettings()
     if quiet is None:
         quiet = log is not None
@@ -248,7 +247,7 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
 
     def load(m, path):
         from obspy_gen.io.checkpoints import load_checkpoint
-        from obspy_gen.plugins.torch_base import load_state
+        from obspy_gen.torchkit import load_state
         load_state(m, load_checkpoint(path, plugin=PLUGIN), "model.")
 
     history = fit(model, torch_dataset(ws, tr_idx, arch.in_channels, mu, sigma),

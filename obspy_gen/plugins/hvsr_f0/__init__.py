@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from obspy_gen.plugins.base import Vs30Predictor
+from obspy_gen.api import Vs30Predictor, Vs30Result, nehrp_class
 
 #: Vs30 = QUARTER_WAVE_DEPTH_M * 4 * f0 (m/s, f0 in Hz): 30 m quarter wavelength.
 QUARTER_WAVE_DEPTH_M = 30.0
@@ -117,8 +117,7 @@ class HVSRF0Predictor(Vs30Predictor):
             Several stations, no usable record, or no HVSR peak in the f0 band.
         """
         from obspy_gen.core.hvsr import hvsr
-        from obspy_gen.plugins.cnn_lstm.plugin import combine, one_station
-        station, recs = one_station(records, self.name)
+        station, recs = self.one_station(records)
         relation = relation if relation is not None else self.relation
         kwargs = {**self.hvsr_kwargs, **hvsr_kwargs}
         use = settings if settings is not None else self.settings
@@ -142,7 +141,8 @@ class HVSRF0Predictor(Vs30Predictor):
             raise ValueError(f"{station}: no HVSR peak in the f0 band "
                              f"{res.settings.f0_band} Hz")
         per = [vs30_from_f0(f, relation) for f in res.f0_windows if np.isfinite(f) and f > 0]
-        out = combine(station, per or [vs30_from_f0(res.f0, relation)], self.name, len(recs),
+        out = Vs30Result.from_values(
+                      station, per or [vs30_from_f0(res.f0, relation)], self.name, len(recs),
                       [f"skipped: {p}" for p in problems],
                       {"f0": float(res.f0), "f0_clear": bool(res.f0_clear),
                        "relation": "Vs30 = 120 m x f0 (quarter wavelength of 30 m; Zhao et al. "
@@ -152,7 +152,6 @@ class HVSRF0Predictor(Vs30Predictor):
         # The station value is the relation at the station f0 (the mean curve's peak), not the
         # median over records.
         out.vs30 = vs30_from_f0(res.f0, relation)
-        from obspy_gen.plugins.base import nehrp_class
         out.nehrp_class = nehrp_class(out.vs30)
         return out
 
