@@ -23,19 +23,24 @@ def _safe_name(key):
 
 
 def read_files(files, fmt=None, quiet=False):
-    """Read files with obspy.read; returns (list of (file, Stream)), and the failures reported."""
-    from obspy import read
-    good, failed = [], []
-    for path in progress(files, quiet, desc="reading", unit="file"):
-        try:
-            st = read(path, format=fmt) if fmt else read(path)
-            if len(st) == 0:
-                raise ValueError("no traces")
-            good.append((path, st))
-        except Exception as exc:  # any reader failure: report this file, go on with the rest
-            error(path, f"cannot read: {exc}")
-            failed.append(path)
-    return good, failed
+    """Read files (each trace tagged with its file of origin); returns (list of (file, Stream)),
+    and the failures reported. A record stored one component per file comes as one item."""
+    from obspy import Stream
+
+    from obspy_gen.core.records import trace_source
+    from obspy_gen.io import read_records
+    failed = []
+
+    def report(path, exc):
+        error(path, f"cannot read: {exc}")
+        failed.append(path)
+
+    st = read_records(progress(files, quiet, desc="reading", unit="file"), fmt,
+                      on_error=report)
+    by_source = {}
+    for tr in st:
+        by_source.setdefault(trace_source(tr), Stream()).append(tr)
+    return list(by_source.items()), failed
 
 
 def group_by_station(streams, per_file=False):
@@ -124,7 +129,7 @@ def run_hvsr(files, settings, out, per_file=False, plot=False, jobs=1, quiet=Fal
     """Read, group, compute, write. Returns (summaries by station, number of failures)."""
     streams, failed = read_files(files, fmt, quiet)
     groups = group_by_station(streams, per_file)
-    Path(out).mkdir(parents=True, exist_ok=True)
+    # --out is created by the first file written (atomic_write), never left empty.
     summaries, n_fail = {}, len(failed)
     tasks = [(k, traces, srcs, settings, str(out), plot) for k, (traces, srcs) in groups.items()]
     if jobs > 1 and len(tasks) > 1:
