@@ -178,6 +178,24 @@ def test_acceleration_and_velocity_of_one_record_stay_two_records(simulated, tmp
     assert sorted(r[0].stats.units for r in records) == ["cm/s", "g"]
 
 
+def test_bundled_peer_record_through_obspy_read_and_the_cli(tmp_path):
+    from obspy_gen.data import DATA_DIR
+    files = sorted((DATA_DIR / "peer").glob("*.AT2"))
+    assert len(files) == 3
+    for f in files:
+        tr = obspy.read(str(f))[0]
+        assert tr.stats._format == "PEER" and tr.stats.station == "S4628"
+        assert tr.stats.npts == 4212 and tr.stats.peer.station_name == "Synthetic station 4628"
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["hvsr", str(DATA_DIR / "peer"), "--preset", "geopsy",
+                                    "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / ".S4628..json").read_text())
+    assert data["n_records"] == 1 and len(data["files"]) == 1 and " + " in data["files"][0]
+    assert data["settings"]["nfft"] == "window"
+    assert 1.4 < data["f0"] < 2.6          # the simulated site column's f0 is 1.8 Hz
+
+
 # ----------------------------------------------------------------------------- detection
 
 def test_detection_never_claims_other_formats():
@@ -185,7 +203,7 @@ def test_detection_never_claims_other_formats():
     others = [f for f in glob.glob(str(root / "io" / "*" / "tests" / "data" / "**" / "*"),
                                    recursive=True) if os.path.isfile(f)]
     from obspy_gen.data import DATA_DIR
-    others += [str(p) for p in DATA_DIR.rglob("*") if p.is_file()]
+    others += [str(p) for p in DATA_DIR.rglob("*") if p.is_file() and p.parent.name != "peer"]
     assert len(others) > 100
     for path in others:
         assert _is_peer(path) is False, path
