@@ -92,7 +92,9 @@ def station_job(key, traces, files, settings, out, plot):
             check_record(rec, settings)
             good.append(rec)
         except ValueError as exc:
-            messages.append((", ".join(files) if len(files) == 1 else key, str(exc)))
+            where = ", ".join(files) if len(files) == 1 else key
+            # Messages about records read by read_records already name their file(s).
+            messages.append((key if str(exc).startswith(tuple(files)) else where, str(exc)))
     if not good:
         messages.append((key, "no usable record"))
         return key, None, messages
