@@ -328,9 +328,11 @@ def _preset(name, settings: HVSRSettings) -> HVSRSettings:
 #: smoothing exp(-40 ln^2(f/fc)), 400 linear points 1-20 Hz, f0 = argmax in 1-20 Hz.
 #: ``hvsrpy-default``: hvsrpy 2's defaults (60-s windows, geometric mean, 200 centres
 #: 0.1-50 Hz; fmax is lowered to the Nyquist frequency of slower records, with a note).
-#: ``geopsy``: Geopsy's H/V defaults as its documentation gives them: FFT of the window
-#: itself (no zero-padding, ``nfft="window"``), Tukey taper 5 % at each end (alpha 0.1),
-#: Konno-Ohmachi b=40 (main lobe), "squared average" horizontals sqrt((N^2+E^2)/2), 100
+#: ``geopsy``: Geopsy's H/V as its documentation describes it: spectra at their natural
+#: sampling, i.e. the FFT of the window itself (no zero-padding, ``nfft="window"``), Tukey
+#: taper 5 % at each end (alpha 0.1), the horizontals merged ("squared average"
+#: sqrt((N^2+E^2)/2)) before smoothing, classic Konno-Ohmachi b=40 (main lobe; Geopsy 2.x's
+#: default -- Geopsy 3 defaults to a "log-log" variant that averages log amplitudes), 100
 #: log-spaced output frequencies 0.5-50 Hz (lowered to Nyquist when needed); windows are the
 #: whole record (earthquake records; set ``window_length`` for noise).
 PRESETS = {
