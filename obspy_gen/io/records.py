@@ -83,6 +83,42 @@ def _join_pieces(pieces):
                     tr.stats[SOURCE_KEY] = source
 
 
+def tag_sources(items) -> list:
+    """Tag the traces of files already read with their file of origin, joining the files that
+    each hold part of one record (see the module docstring).
+
+    Parameters
+    ----------
+    items : iterable of (path, obspy.Stream)
+        Each file's Stream, as read (modified in place: ``stats.obspy_gen_source`` is set).
+
+    Returns
+    -------
+    list of (source, obspy.Stream)
+        One Stream per source (a file, or the files of a record stored one component per
+        file, joined by ``" + "``), in input order.
+
+    Examples
+    --------
+    >>> from obspy import read
+    >>> [(src, len(st)) for src, st in tag_sources([("a.mseed", read()), ("b.mseed", read())])]
+    [('a.mseed', 3), ('b.mseed', 3)]
+    """
+    items = [(os.fspath(path), st) for path, st in items]
+    pieces = {}
+    for path, st in items:
+        for tr in st:
+            tr.stats[SOURCE_KEY] = path
+        for key, (traces, comps) in _pieces(path, st).items():
+            pieces.setdefault(key, []).append((path, traces, comps))
+    _join_pieces(pieces)
+    out = {}
+    for _, st in items:
+        for tr in st:
+            out.setdefault(tr.stats[SOURCE_KEY], Stream()).append(tr)
+    return list(out.items())
+
+
 def read_records(paths, format=None, *, on_error=None, **kwargs) -> Stream:
     """Read record files into one Stream, each trace tagged with its file of origin.
 
@@ -103,7 +139,7 @@ def read_records(paths, format=None, *, on_error=None, **kwargs) -> Stream:
     obspy.Stream
         All traces, in file order, each with ``stats.obspy_gen_source`` = its file's path (for
         a record stored one component per file: the paths of those files, joined by
-        ``" + "``).
+        ``" + "``; see :func:`tag_sources`).
 
     Raises
     ------
@@ -129,8 +165,7 @@ def read_records(paths, format=None, *, on_error=None, **kwargs) -> Stream:
     from obspy import read
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    out = Stream()
-    pieces = {}
+    items = []
     for path in paths:
         path = os.fspath(path)
         try:
@@ -142,10 +177,9 @@ def read_records(paths, format=None, *, on_error=None, **kwargs) -> Stream:
                 raise ValueError(f"{path}: cannot read: {exc}") from exc
             on_error(path, exc)
             continue
-        for tr in st:
-            tr.stats[SOURCE_KEY] = path
-        for key, (traces, comps) in _pieces(path, st).items():
-            pieces.setdefault(key, []).append((path, traces, comps))
+        items.append((path, st))
+    tag_sources(items)
+    out = Stream()
+    for _, st in items:
         out += st
-    _join_pieces(pieces)
     return out
