@@ -98,6 +98,12 @@ def test_cli_preset_on_slow_records_and_no_empty_output_folder(tmp_path):
     res = CliRunner().invoke(main, ["hvsr", str(tmp_path / "nothing.mseed"), "--out",
                                     str(tmp_path / "out3")])
     assert res.exit_code != 0 and not (tmp_path / "out3").exists()
+    # --nfft takes 'window' (Geopsy) as well as a number.
+    for value, stored in (("window", "window"), ("70000", 70000)):
+        out4 = tmp_path / f"out_{value}"
+        res = CliRunner().invoke(main, ["hvsr", str(folder), "--nfft", value, "--out", str(out4)])
+        assert res.exit_code == 0, res.output
+        assert json.loads((out4 / "XX.SITE..json").read_text())["settings"]["nfft"] == stored
 
 
 # ----------------------------------------------------------------------------- geopsy preset
