@@ -29,7 +29,9 @@ def _generation_demo(out, n, seed, quiet):
     if seed == 0:
         raise click.BadParameter("seed 0 simulates the shipped model's training records; "
                                  "held-out records need another seed", param_hint="--seed")
-    held_out = simulate(catalog="paper5", seed=seed, n=n).streams
+    # Keyed by station code (the simulator keys its Streams by NET.STA.LOC).
+    held_out = {k.split(".")[1]: v for k, v in
+                simulate(catalog="paper5", seed=seed, n=n).streams.items()}
     # The shipped checkpoint's training records (its JSON says simulate('paper5', seed=0)):
     # the generated records are checked for copies and linear mixes of them.
     training = simulate(catalog="paper5", seed=0).streams
