@@ -93,13 +93,19 @@ def test_faithful_held_out_set_passes(faithful_report):
                    m["training"]["ncc"]["held_out"]["median"]) < 0.2
 
 
-def test_collapsed_generator_is_flagged(sim):
-    """One record per station returned N times: f0 spread 0, IMs collapse, records repeat."""
+@pytest.fixture(scope="session")
+def collapsed_report(sim):
+    """One record per station returned N times."""
     collapsed = Stream()
     for s in STATIONS:
         for rec in shifted([sim[s]["faithful"][0]] * N, 10 ** 6):
             collapsed += rec
-    rep = run(sim, collapsed, training=flat(sim, "training"))
+    return run(sim, collapsed, training=flat(sim, "training"))
+
+
+def test_collapsed_generator_is_flagged(collapsed_report):
+    """f0 spread 0, IM distributions collapse, records repeat each other."""
+    rep = collapsed_report
     g = rep.verdict["groups"]["candidate"]
     assert rep.verdict["overall"]["pass"] is False
     for s in STATIONS:
@@ -245,3 +251,16 @@ def test_cli_reference_missing_or_empty_is_a_usage_error(sim, tmp_path):
                                                 str(tmp_path / "nope"), "--out",
                                                 str(tmp_path / "o2"), "-q"])
     assert res.exit_code == 2 and "--training" in res.output and not (tmp_path / "o2").exists()
+
+
+def test_demo_headline_names_every_failing_figure(collapsed_report, faithful_report):
+    from obspy_gen.cli.demo import _headline
+
+    lines = _headline(collapsed_report)
+    assert lines[0].startswith("verdict (lowest_clear_peak f0 rule") and "FAIL" in lines[0]
+    text = "\n".join(lines)
+    for name, where in collapsed_report.verdict["groups"]["candidate"][
+            "failing_summary"].items():
+        assert f"candidate fails: {name} at {', '.join(where)}" in text
+    assert _headline(faithful_report)[0].endswith("PASS")
+    assert len(_headline(faithful_report)) == 1

@@ -87,7 +87,7 @@ def plot_similarity_matrix(report):
     >>> from obspy import read
     >>> from obspy_gen.evaluate import evaluate
     >>> rep = evaluate({"real": [read()], "copy": [read()]}, min_records=1, n_bootstrap=2)
-    >>> plot_similarity_matrix(rep).axes[0].get_title()
+    >>> plot_similarity_matrix(rep).axes[0].get_title().splitlines()[0]
     'alignment (all groups, all records, with diagonal) = -'
     """
     n = len(report.matrix_labels)
