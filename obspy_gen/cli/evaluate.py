@@ -179,8 +179,8 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, tra
     if training_paths:
         training, unmatched = read_group("training", training_paths)
         if len(training) == 0:
-            raise click.UsageError(f"--training ({', '.join(training_paths)}) "
-                                   f"{'does not exist' if unmatched else 'holds no readable record'}")
+            what = "does not exist" if unmatched else "holds no readable record"
+            raise click.UsageError(f"--training ({', '.join(training_paths)}) {what}")
     for label, items in groups.items():
         if label == ref_label:
             continue
