@@ -70,7 +70,7 @@ DEFINITIONS = {
                "alignment (a score ABOVE the real-vs-real interval is no win: a collapsed "
                "generator separates stations better than real records do). Memorisation fails "
                "when the median figure's bootstrap interval lies above the held-out real "
-               "records' one, or when the share of records with NCC >= 0.95 exceeds theirs by "
+               "records' one and the median exceeds theirs by more than 0.05, or when the share of records with NCC >= 0.95 exceeds theirs by "
                "more than 0.05. A station passes when every judged figure passes; a group when "
                "every station and its alignment pass; overall when every generated group "
                "passes (reconstructions are reported, not judged overall).",
@@ -87,8 +87,11 @@ DEFINITIONS = {
     "memorisation": "Per candidate record: max NCC = highest lag-searched normalised "
                     "cross-correlation (3 components together, |cc| / sqrt(Ex Ey)) with any "
                     "comparison record; mixing R2 = R2 of the best least-squares fit of the "
-                    "record (3 components concatenated, zero lag) by a linear combination of "
-                    "the station's comparison records. Comparison sets: the training records "
+                    "record (3 components concatenated, zero outside its window) by a linear "
+                    "combination of the station's comparison records, each shifted to its lag "
+                    "of highest correlation with the record (generators need not place a "
+                    "record where its file starts); r2_zero_lag = the same fit without shifts "
+                    "(reported, not judged). Comparison sets: the training records "
                     "(when given), the reference records (always; a replay of the reference is "
                     "caught), and the group's own other records ('diversity': a collapsed "
                     "generator repeats itself). Baseline: the same figures of the held-out "
@@ -107,6 +110,8 @@ F0_RULES = ("lowest_clear_peak", "highest_peak")
 COPY_NCC = 0.95
 #: Tolerated excess of copies over the held-out real records' share.
 COPY_SHARE_MARGIN = 0.05
+#: Smallest excess of the median NCC or mixing R² over the held-out real records' that fails.
+MEMO_MARGIN = 0.05
 
 STATUS_OK = "ok"
 # Records per hvsr() call: batching shares one FFT plan and one set of smoothing weights.
@@ -863,10 +868,14 @@ def _memo_entry(cand, base, what, n_bootstrap, rng) -> dict:
         b = _memo_summary(base[key], n_bootstrap, rng)
         ok = None
         if c["p05"] is not None and b["p95"] is not None:
-            ok = not c["p05"] > b["p95"]
+            ok = not (c["p05"] > b["p95"] and c["median"] > b["median"] + MEMO_MARGIN)
             if key == "ncc" and c["share_copies"] is not None and b["share_copies"] is not None:
                 ok = ok and not c["share_copies"] > b["share_copies"] + COPY_SHARE_MARGIN
         entry[key] = {"model": c, "held_out": b, "pass": ok}
+    if "r2_zero_lag" in cand and "r2_zero_lag" in base:  # reported, not judged
+        entry["r2_zero_lag"] = {"model": _memo_summary(cand["r2_zero_lag"], n_bootstrap, rng),
+                                "held_out": _memo_summary(base["r2_zero_lag"], n_bootstrap,
+                                                          rng), "pass": None}
     return entry
 
 
@@ -896,10 +905,12 @@ def _memorisation(distributions, stations, reference, candidates, roles, train_b
             if train:
                 e["training"] = _memo_entry(memorisation_figures(recs, train, **kw), ref_train,
                                             "training records", n_bootstrap, rng)
-            e["reference"] = _memo_entry(memorisation_figures(recs, ref_recs, **kw), ref_self,
+            # One reference record fewer per candidate: as many as the leave-one-out baseline.
+            e["reference"] = _memo_entry(memorisation_figures(recs, ref_recs, drop_one=True,
+                                                              **kw), ref_self,
                                          "reference records", n_bootstrap, rng)
             own = memorisation_figures(recs, recs, same_set=True, **kw)
-            e["diversity"] = _memo_entry({"ncc": own["ncc"], "r2": own["r2"]}, ref_self,
+            e["diversity"] = _memo_entry(own, ref_self,
                                          "the group's own other records", n_bootstrap, rng)
             memo[g][s] = e
     return memo
