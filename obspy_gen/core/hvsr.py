@@ -18,6 +18,7 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
+from obspy_gen.core.jit import njit
 from obspy_gen.core.records import split_records, station_key, three_components
 from obspy_gen.core.settings import HVSRSettings, resolve_settings
 from obspy_gen.core.smoothing import smooth_log_gaussian_t, smooth_main_lobe_t
@@ -245,7 +246,7 @@ _COMBINE_MODE = {"squared_average": 0, "geometric_mean": 1, "arithmetic_mean": 2
                  "single_azimuth": 5}
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _prepare_into(windows, out, detrend, taper):
     """Detrend and taper each row of ``windows`` into ``out`` and zero-pad the rest of the row.
 
@@ -273,7 +274,7 @@ def _prepare_into(windows, out, detrend, taper):
         out[r, n:] = 0.0
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _amplitudes_t(spectra, mode):
     """|FFT| of the combined horizontal and of the vertical, laid out (nbins, 2 * nwin).
 

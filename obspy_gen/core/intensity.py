@@ -75,6 +75,7 @@ import numpy as np
 import scipy.fft
 from obspy import Stream, Trace
 
+from obspy_gen.core.jit import njit
 from obspy_gen.core.records import channel_component, split_records, station_key
 
 #: Standard gravity (m/s**2), used by Arias intensity and the "g" unit.
@@ -457,7 +458,7 @@ def cav(acc, dt=None) -> float:
 # Response spectrum: Nigam & Jennings (1969) exact recurrence
 
 
-@numba.njit(cache=True)
+@njit
 def _free_vibration_peak(u, v, w, zeta):
     # |u| at the first extremum of the damped free vibration from (u, v); later extrema decay.
     wd = w * math.sqrt(1.0 - zeta * zeta)
@@ -472,7 +473,7 @@ def _free_vibration_peak(u, v, w, zeta):
     return abs(e * (u * math.cos(wd * t) + (v + zeta * w * u) / wd * math.sin(wd * t)))
 
 
-@numba.njit(cache=True)
+@njit
 def _hermite_extremum(u0, v0, u1, v1, h):
     # |u| at the stationary point inside a step of the cubic Hermite interpolant of (u, u'),
     # called when u' changes sign in the step. p(s) = u0 + h v0 s + c2 s^2 + c3 s^3.
@@ -492,7 +493,7 @@ def _hermite_extremum(u0, v0, u1, v1, h):
     return abs(u0 + h * v0 * s + c2 * s * s + c3 * s * s * s)
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _peak_displacements(acc, dt, omegas, zeta):
     out = np.empty(omegas.size)
     n = acc.size
