@@ -122,6 +122,37 @@ def test_demo_hvsr_only(tmp_path):
     assert res.exit_code == 0 and not (tmp_path / "report").exists()
 
 
+@pytest.mark.parametrize("exc, needs", [
+    (ImportError("No module named 'pandas'"), "needs obspy-gen[torch]"),
+    (RuntimeError("checkpoint unreadable"), "RuntimeError: checkpoint unreadable"),
+])
+def test_demo_fails_loudly_when_a_part_cannot_run(tmp_path, monkeypatch, exc, needs):
+    import obspy_gen.cli.demo as demo
+
+    def broken(*args, **kwargs):
+        raise exc
+    monkeypatch.setattr(demo, "_generation_demo", broken)
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "-q"])
+    assert res.exit_code == 1
+    err = res.stderr if hasattr(res, "stderr") else res.output
+    assert "obspy-gen: demo: generation part failed:" in err and needs in err
+    assert "No module named 'pandas'" in err or "checkpoint" in err
+    assert len(list((tmp_path / "hvsr").glob("*.png"))) == 4      # the HVSR part still ran
+
+
+def test_demo_fails_when_a_bundled_record_fails(tmp_path, monkeypatch):
+    import obspy_gen.cli.demo as demo
+    real = demo.run_hvsr
+
+    def one_fails(files, *args, **kwargs):   # AOM001 loses a component file
+        return real(files[1:], *args, **kwargs)
+    monkeypatch.setattr(demo, "run_hvsr", one_fails)
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--hvsr-only"])
+    err = res.stderr if hasattr(res, "stderr") else res.output
+    assert res.exit_code == 1 and "HVSR part: 1 failure(s) on the bundled records" in err
+    assert "BO.AOM001." in err and "missing component" in err
+
+
 def test_help_has_examples():
     for cmd in ("hvsr", "plugins", "demo", "evaluate", "generate", "simulate"):
         res = run(cmd, "--help")
