@@ -111,6 +111,13 @@ def test_demo(tmp_path):
     assert len(list((tmp_path / "hvsr").glob("*.png"))) == 4
     # The generation part: five paper stations generated and evaluated.
     assert len(list((tmp_path / "generated").glob("*_timesnet-gen.mseed"))) == 5
+    # Provenance beside the miniSEED files: 6 records of each station, all synthetic.
+    import csv
+    with open(tmp_path / "generated" / "records.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 30 and {r["synthetic"] for r in rows} == {"True"}
+    assert {r["model"] for r in rows} == {"timesnet-gen"}
+    assert sorted({r["file"] for r in rows})[0] == "0205_timesnet-gen.mseed"
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert sorted(report["stations"]) == ["0205", "1716", "2020", "3130", "4628"]
     assert (tmp_path / "report" / "report.html").stat().st_size > 10_000

@@ -15,20 +15,26 @@ def _generation_demo(out, n, seed, quiet):
     n held-out "real" records per station with the physics-based simulator, and evaluate."""
     from obspy import Stream
 
+    from obspy_gen.core.records import split_records
     from obspy_gen.core.settings import PRESETS
     from obspy_gen.evaluate import evaluate, write_report
     from obspy_gen.io.atomic import atomic_path
+    from obspy_gen.io.provenance import record_row, write_provenance
     from obspy_gen.plugins import load
     from obspy_gen.plugins.stochastic import simulate
 
     real = simulate(catalog="paper5", seed=seed, n=n).streams
     generator = load("generators", "timesnet-gen")()
-    generated = {}
+    generated, provenance = {}, []
     for k, station in enumerate(PAPER_STATIONS):
         st = generator.generate(station=station, n=n, seed=seed + k)
         generated[station] = st
-        with atomic_path(Path(out) / "generated" / f"{station}_timesnet-gen.mseed") as tmp:
+        name = f"{station}_timesnet-gen.mseed"
+        with atomic_path(Path(out) / "generated" / name) as tmp:
             st.write(tmp, format="MSEED")
+        provenance += [record_row(rec, name) for rec in split_records(st)]
+    # miniSEED drops stats.obspy_gen (model, seed, synthetic, ...): keep it beside the files.
+    write_provenance(Path(out) / "generated", provenance)
     # Flat Streams: evaluate groups them by station code.
     # f0 = highest peak in 1-20 Hz: with the paper's lowest-clear-peak rule, ripples of the
     # (noisier) generated records pull f0 down at the stiff stations (see the closing notes).

@@ -23,14 +23,22 @@ def _safe_name(key):
 
 
 def read_files(files, fmt=None, quiet=False):
-    """Read files with obspy.read; returns (list of (file, Stream)), and the failures reported."""
+    """Read files with obspy.read; returns (list of (file, Stream)), and the failures reported.
+
+    Records that obspy-gen wrote get their ``stats.obspy_gen`` and ``stats.units`` back from
+    the ``records.csv`` beside them (:func:`obspy_gen.io.provenance.restore_provenance`).
+    """
     from obspy import read
+
+    from obspy_gen.io.provenance import restore_provenance
     good, failed = [], []
     for path in progress(files, quiet, desc="reading", unit="file"):
         try:
             st = read(path, format=fmt) if fmt else read(path)
             if len(st) == 0:
                 raise ValueError("no traces")
+            # Records obspy-gen wrote: stats.obspy_gen and units from records.csv beside them.
+            restore_provenance(st, path)
             good.append((path, st))
         except Exception as exc:  # any reader failure: report this file, go on with the rest
             error(path, f"cannot read: {exc}")
