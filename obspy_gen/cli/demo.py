@@ -92,8 +92,13 @@ def demo_command(out, n, seed, hvsr_only, quiet):
     try:
         report = _generation_demo(out, n, seed, quiet)
     except Exception as exc:  # noqa: BLE001 -- whatever breaks the part fails the demo, loudly
-        hint = (" (the generation part needs obspy-gen[torch]; `obspy-gen demo --hvsr-only` "
-                "runs without it)" if isinstance(exc, ImportError) else "")
+        hint = ""
+        if isinstance(exc, ImportError):
+            missing = getattr(exc, "name", None) or str(exc)
+            hint = (" (the generation part needs obspy-gen[torch]; `obspy-gen demo --hvsr-only` "
+                    "runs without it)" if "torch" in missing or "safetensors" in missing else
+                    " (a dependency is missing: reinstall obspy-gen, e.g. pip install "
+                    "\"obspy-gen[torch]\")")
         error("demo", f"generation part failed: {type(exc).__name__}: {exc}{hint}")
         raise SystemExit(1)
     d = report.to_dict()
