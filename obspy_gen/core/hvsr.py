@@ -92,7 +92,7 @@ class HVSRResult:
         --------
         >>> from obspy import read
         >>> sorted(hvsr(read(), fmin=1, fmax=20, nfreq=64).sesame())
-        ['clarity', 'clear', 'reliability', 'reliable', 'values']
+        ['clarity', 'clear', 'note', 'reliability', 'reliable', 'values']
         """
         from obspy_gen.core.sesame import sesame_criteria
         return sesame_criteria(self)
