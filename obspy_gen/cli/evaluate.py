@@ -111,12 +111,18 @@ def _summary_table(report):
               help="Match stations across groups by station code or by NET.STA.LOC.")
 @click.option("--im/--no-im", "with_im", default=True, show_default=True,
               help="Compare intensity measures too (when obspy_gen.core.intensity exists).")
+@click.option("--units", default=None, metavar="UNITS",
+              help="Units of records that do not say theirs (e.g. miniSEED from elsewhere): "
+                   "m/s**2, gal, g, ... Records in unknown units get no intensity measures.")
+@click.option("--inventory", type=click.Path(dir_okay=False), default=None,
+              help="StationXML (or ObsPy-readable) responses for records in counts: removed "
+                   "before the intensity measures.")
 @click.option("--seed", type=int, default=None, help="Seed of the random splits.")
 @click.option("--format", "fmt", default=None, help="Force an ObsPy format (default: detect).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, training_paths,
                      reconstructions, n_bootstrap, min_records, require_clear, by, with_im,
-                     seed, fmt, quiet, f0_range, **options):
+                     units, inventory, seed, fmt, quiet, f0_range, **options):
     """Judge generated records against held-out real ones, station by station.
 
     For every record its own HVSR f0 by both rules (the paper's lowest clear peak first, then
@@ -149,6 +155,19 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, tra
     from obspy_gen.core.settings import EVALUATION_F0_RANGE
     from obspy_gen.evaluate.core import evaluation_settings
 
+    im_options = {}
+    if units is not None:
+        from obspy_gen.core.intensity import unit_factor
+        try:
+            unit_factor(units)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--units") from None
+    if inventory is not None:
+        from obspy_gen.core.intensity import load_inventory
+        try:
+            im_options["inventory"] = load_inventory(inventory)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--inventory") from None
     f0_range = tuple(f0_range) if f0_range else EVALUATION_F0_RANGE
     settings = settings_from_options(preset or "timesnet-gen-paper", **options)
     try:  # settings errors are usage errors, found before any file is read
@@ -164,6 +183,10 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, tra
         st = Stream()
         for _, s in good:
             st += s
+        if units is not None:  # only records that do not say (K-NET's calib says counts)
+            for tr in st:
+                if "units" not in tr.stats and tr.stats.get("_format") != "KNET":
+                    tr.stats.units = units
         return st, unmatched
 
     # The reference (and the training set) is what every figure is judged against: without
@@ -195,7 +218,8 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, tra
         report = evaluate(
             streams, settings=settings, f0_range=f0_range, bins=bins, spacing=spacing, js=js,
             reference=reference, n_bootstrap=n_bootstrap, seed=seed, min_records=min_records,
-            require_clear=require_clear, by=by, intensity=None if with_im else False,
+            require_clear=require_clear, by=by,
+            intensity=(im_options or None) if with_im else False,
             training=training, reconstructions=reconstructions,
             progress=lambda total: progress(None, quiet, total=total, desc="f0",
                                             unit="record"))

@@ -30,7 +30,8 @@ Examples:
 
 \b
 Writes one miniSEED per record, OUT/<NET.STA.LOC>_<model>_<i:04d>.mseed (HNN/HNE/HNZ,
-m/s^2), each written atomically, and prints a summary table.
+m/s^2), each written atomically, OUT/records.csv (provenance: model, version, seed, record,
+synthetic, units, conditions; miniSEED cannot hold it) and prints a summary table.
 """
 
 
@@ -55,19 +56,24 @@ def write_records(stream, out, model, quiet=False) -> list:
     """Write each record of a generated Stream to ``out`` (atomically); returns the rows of
     the summary table (index, file, id, start, seconds, PGA).
 
+    ``out/records.csv`` gets one provenance row per record (model, version, seed, record,
+    synthetic, units, conditions: :mod:`obspy_gen.io.provenance`), since miniSEED cannot keep
+    ``stats.obspy_gen``.
+
     Examples
     --------
     >>> import os, tempfile
     >>> from obspy import read
     >>> d = tempfile.mkdtemp()
     >>> rows = write_records(read(), d, "demo", quiet=True)
-    >>> os.listdir(d), rows[0][2]
-    (['BW.RJOB._demo_0000.mseed'], 'BW.RJOB.')
+    >>> sorted(os.listdir(d)), rows[0][2]
+    (['BW.RJOB._demo_0000.mseed', 'records.csv'], 'BW.RJOB.')
     """
     import numpy as np
 
     from obspy_gen.core.records import split_records
-    rows = []
+    from obspy_gen.io.provenance import record_row, write_provenance
+    rows, table = [], []
     records = split_records(stream)  # ``out`` is created by the first write (atomic_write)
     # split_records sorts by station and time; generated records are already in that order,
     # but the index written is the generator's own record number when it carries one.
@@ -78,11 +84,14 @@ def write_records(stream, out, model, quiet=False) -> list:
         buf = io.BytesIO()
         rec.write(buf, format="MSEED")
         atomic_write(Path(out) / name, buf.getvalue())
+        table.append(record_row(rec, name))
         horiz = [np.abs(tr.data).max() for tr in rec if not tr.stats.channel.endswith("Z")]
         s = rec[0].stats
         rows.append([index, name, f"{s.network}.{s.station}.{s.location}",
                      str(s.starttime)[:19], f"{s.npts / s.sampling_rate:.1f}",
                      f"{max(horiz) if horiz else float('nan'):.4g}"])
+    if table:
+        write_provenance(out, table)
     return rows
 
 
@@ -186,5 +195,6 @@ def generate_command(station, n, out, model, seed, device, checkpoint, records, 
         raise SystemExit(1)
     click.echo(format_table(["record", "file", "id", "start", "seconds", "PGA_m/s2"], rows))
     used_seed = (stream[0].stats.get("obspy_gen") or {}).get("seed", seed)
-    click.echo(f"wrote {len(rows)} record(s) to {out} (model {cls.name}, seed {used_seed})")
+    click.echo(f"wrote {len(rows)} record(s) and records.csv to {out} (model {cls.name}, "
+               f"seed {used_seed})")
     raise SystemExit(0)

@@ -169,8 +169,13 @@ def _resolve_intensity(intensity):
         return None, "switched off"
     if callable(intensity):
         return intensity, None
+    options = {}
+    if isinstance(intensity, Mapping):  # options of the core IMs (units, inventory, periods...)
+        options, intensity = dict(intensity), None
     if intensity is not None:
-        raise TypeError("intensity must be None (auto), False or a callable record -> dict")
+        raise TypeError("intensity must be None (auto), False, a dict of options of "
+                        "obspy_gen.core.intensity.intensity_measures or a callable "
+                        "record -> dict")
     try:
         mod = importlib.import_module("obspy_gen.core.intensity")
     except ImportError:
@@ -178,6 +183,11 @@ def _resolve_intensity(intensity):
     fn = getattr(mod, "intensity_measures", None)
     if not callable(fn):
         return None, "obspy_gen.core.intensity offers no intensity_measures() function"
+    if options:
+        import functools
+        if options.get("inventory") is not None:   # read a StationXML file once, not per record
+            options["inventory"] = mod.load_inventory(options["inventory"])
+        fn = functools.partial(fn, **options)
     return _core_intensity(fn), None
 
 
@@ -596,9 +606,11 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
     by : {"station", "id"}
         Group a Stream's records by station code (default, so that real and generated
         records of one site match across networks) or by ``NET.STA.LOC``.
-    intensity : None, False or callable
-        ``None``: use ``obspy_gen.core.intensity`` when it exists; ``False``: no IMs; a
-        callable ``record -> {name: value}``: use it.
+    intensity : None, False, dict or callable
+        ``None``: use ``obspy_gen.core.intensity`` when it exists; a dict: the same with these
+        options of its ``intensity_measures`` (e.g. ``{"inventory": "stations.xml"}`` for
+        records in counts); ``False``: no IMs; a callable ``record -> {name: value}``: use it.
+        Records in unknown units get no IMs (an issue names the trace), never assumed m/s**2.
     progress : callable, optional
         ``progress(total)`` returning an object with ``update(n)`` and ``close()`` (e.g.
         ``lambda total: tqdm(total=total)``): advanced record by record.
