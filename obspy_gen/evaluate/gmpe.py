@@ -99,7 +99,9 @@ def resolve_gmpe(name) -> str:
 
 
 def _pygmm_class(key):
-    import pygmm
+    with warnings.catch_warnings():  # pygmm leaves a data file open at import
+        warnings.simplefilter("ignore")
+        import pygmm
     return getattr(pygmm, MODELS[key][0])
 
 
