@@ -316,6 +316,8 @@ class EvaluationReport:
     require_clear: bool = False
     n_bootstrap: int = 200
     seed: int | None = None
+    #: :class:`obspy_gen.evaluate.gmpe.GMPECheck` when asked for (``evaluate(gmpe=...)``).
+    gmpe: object = None
 
     @property
     def f0_range(self) -> tuple:
@@ -360,6 +362,7 @@ class EvaluationReport:
             "ceiling": {"n_bootstrap": self.ceiling["n_bootstrap"], "seed": self.seed,
                         "half_sizes": self.ceiling["half_sizes"]},
             "intensity_measures": self.im,
+            "gmpe": self.gmpe.to_dict() if self.gmpe is not None else None,
             "issues": self.issues,
         })
 
@@ -445,7 +448,7 @@ def evaluation_settings(settings=None, preset=None, f0_range=EVALUATION_F0_RANGE
 def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION_F0_RANGE,
              spacing="linear", js="divergence", reference=None, n_bootstrap=200, seed=None,
              min_records=5, require_clear=False, by="station", intensity=None,
-             progress=None) -> EvaluationReport:
+             progress=None, gmpe=None) -> EvaluationReport:
     """Compare groups of records station by station through their f0 distributions.
 
     For every record its own HVSR and f0 (whole record, the paper's settings by default);
@@ -641,13 +644,19 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
         ceiling["similarity"].setdefault(s, _summary([]))
     im = _compare_ims(distributions, stations, labels, reference, n_bootstrap, seed,
                       im_fn is not None, im_reason)
+    gmpe_result = None
+    if gmpe is not None and gmpe is not False:
+        from obspy_gen.evaluate.gmpe import gmpe_check
+        kw = dict(gmpe) if isinstance(gmpe, Mapping) else {"gmpe": gmpe}
+        gmpe_result = gmpe_check(dict(zip(labels, groups.values())), **kw)
     return EvaluationReport(
         groups=labels, reference=reference, stations=stations, distributions=distributions,
         edges=edges, spacing=spacing if np.ndim(bins) == 0 else "custom", js=js,
         matrix=matrix, matrix_labels=matrix_labels, ideal=ideal, alignment=alignment,
         alignment_vs_reference=alignment_vs_reference, similarity=similarity, ceiling=ceiling,
         im=im, issues=issues, settings=settings, min_records=int(min_records),
-        require_clear=bool(require_clear), n_bootstrap=int(n_bootstrap), seed=seed)
+        require_clear=bool(require_clear), n_bootstrap=int(n_bootstrap), seed=seed,
+        gmpe=gmpe_result)
 
 
 def _station_ims(im_fn, used, issue) -> dict:

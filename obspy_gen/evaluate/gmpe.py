@@ -35,7 +35,7 @@ Examples
 >>> resolve_gmpe("nga")
 Traceback (most recent call last):
 ...
-ValueError: unknown GMPE 'nga'; known: asb14 (AkkarSandikkayaBommer2014), bssa14 (BooreStewartSeyhanAtkinson2014), as16 (AfshariStewart2016)
+ValueError: unknown GMPE 'nga'; known: asb14 (AkkarSandikkayaBommer2014), bssa14 (...), as16 (...)
 """
 from __future__ import annotations
 
@@ -175,7 +175,7 @@ class Scenario:
 
     def label(self) -> str:
         m, d, v = self.key()
-        return (f"M{m:g}" + ("" if d is None else f" R{d:g}km") +
+        return (f"M{m:.1f}" + ("" if d is None else f" R{d:g}km") +
                 ("" if v is None else f" Vs30={v:g}"))
 
     def to_dict(self) -> dict:
@@ -522,8 +522,10 @@ def auto_gmpe(scenario) -> str:
 
     Examples
     --------
-    >>> auto_gmpe(Scenario(5.0, 400.0, 10.0, region="turkey")), auto_gmpe(Scenario(5.0, 400.0, 10.0))
-    ('asb14', 'bssa14')
+    >>> auto_gmpe(Scenario(5.0, 400.0, 10.0, region="turkey"))
+    'asb14'
+    >>> auto_gmpe(Scenario(5.0, 400.0, 10.0))
+    'bssa14'
     """
     return "asb14" if scenario.region in ("turkey", "europe") else "bssa14"
 
