@@ -32,8 +32,8 @@ import numpy as np
 
 #: Default bounds of the amplitude factors.
 SCALE_BOUNDS = (0.5, 2.0)
-#: Default largest RMS ln misfit of the suite median (0.1 = about 10 %).
-TOLERANCE = 0.1
+#: Default largest RMS ln misfit of the suite median (0.2 = about 20 %).
+TOLERANCE = 0.2
 
 
 class SuiteError(ValueError):
@@ -282,11 +282,11 @@ def record_suite(generator="stochastic", *, station=None, magnitude, distance, n
     periods : str or sequence
         ``"0.1-2"`` (``n_periods`` log-spaced) or a list (s).
     pool : int, optional
-        Candidates generated (default ``max(4 n, 30)``).
+        Candidates generated (default ``max(10 n, 50)``).
     scale_bounds : (float, float)
         Allowed amplitude factors (default 0.5-2).
     tolerance : float
-        Largest RMS ln misfit of the suite median (default 0.1).
+        Largest RMS ln misfit of the suite median (default 0.2).
     seed : int, optional
     depth : float, optional
         Hypocentral depth (km): a condition for the generator when it takes one, and the
@@ -325,7 +325,7 @@ def record_suite(generator="stochastic", *, station=None, magnitude, distance, n
     if not tolerance > 0:
         raise ValueError(f"tolerance must be > 0, got {tolerance!r}")
     n = int(n)
-    pool = int(pool) if pool is not None else max(4 * n, 30)
+    pool = int(pool) if pool is not None else max(10 * n, 50)
     if pool < n:
         raise ValueError(f"pool={pool} must be at least n={n}")
     # Checked before any generation: unknown target names, spectral model only.
@@ -366,7 +366,7 @@ def record_suite(generator="stochastic", *, station=None, magnitude, distance, n
                          "carry none)")
     kind = distance_kind or (gen.distance_kinds[0] if getattr(gen, "distance_kinds", None)
                              else "epicentral")
-    dep = depth if depth is not None else (
+    dep = float(depth) if isinstance(depth, (int, float)) else (
         float(np.median([m["depth"] for m in meta if m.get("depth") is not None]))
         if any(m.get("depth") is not None for m in meta) else None)
     dkey = {"epicentral": "repi", "hypocentral": "rhyp", "joyner_boore": "rjb",
