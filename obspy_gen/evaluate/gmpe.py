@@ -733,9 +733,10 @@ def gmpe_check(groups, *, gmpe="auto", duration_model="as16", periods=STANDARD_P
                 for p in problems:
                     issues.append({"group": g, "record": rid, "reason": p + (
                         " (left out)" if out_of_range == "skip" else " (extrapolated)")})
-                    if out_of_range == "warn" and p not in warned:
+                    if p not in warned:
                         warned.add(p)
-                        warnings.warn(f"GMPE check: {p} (extrapolated; see the report)",
+                        what = "left out" if out_of_range == "skip" else "extrapolated"
+                        warnings.warn(f"GMPE check: {p} ({what}; see the report)",
                                       UserWarning, stacklevel=2)
                 if problems and out_of_range == "skip":
                     if bar is not None:
