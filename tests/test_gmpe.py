@@ -203,3 +203,25 @@ def test_cli_evaluate_gmpe_on_simulated_files(tmp_path, scenario_records):
     rep = json.loads((tmp_path / "rep" / "report.json").read_text())
     assert rep["gmpe"]["summary"]["sim"]["sa(1 s)"]["n"] == 5
     assert rep["gmpe"]["periods"] == list(STANDARD_PERIODS)
+
+
+def test_generate_keeps_scenarios_for_evaluate(tmp_path):
+    out = tmp_path / "gen"
+    run = CliRunner().invoke
+    res = run(main, ["generate", "--station", "4628", "--magnitude", "6", "--distance", "30",
+                     "--depth", "8", "-n", "2", "--seed", "3", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "model: stochastic" in res.output
+    rows = (out / "records.csv").read_text().splitlines()
+    assert len(rows) == 3 and rows[1].split(",")[3:6] == ["6.0", "30.0", ""]
+    res = run(main, ["evaluate", "-g", f"gen={out}", "--gmpe", "auto",
+                     "--out", str(tmp_path / "rep"), "--min-records", "1", "--n-bootstrap",
+                     "2", "--no-im", "-q"])
+    assert res.exit_code == 0, res.output
+    rep = json.loads((tmp_path / "rep" / "report.json").read_text())
+    recs = rep["gmpe"]["records"]["gen"]
+    assert len(recs) == 2 and recs[0]["scenario"]["magnitude"] == 6.0
+    assert recs[0]["scenario"]["repi"] == 30.0 and recs[0]["scenario"]["depth"] == 8.0
+    # The site's Vs30 and coordinates (Türkiye: ASB14) come back from records.csv.
+    assert recs[0]["scenario"]["vs30"] == pytest.approx(241.678, abs=0.01)
+    assert recs[0]["model"] == "asb14" and recs[0]["scenario"]["region"] == "turkey"

@@ -34,7 +34,8 @@ Examples:
 Writes one miniSEED per record, OUT/<NET.STA.LOC>_<model>_<i:04d>.mseed (HNN/HNE/HNZ,
 m/s^2), each written atomically, and prints a summary table. Scenario conditions
 (--magnitude, --distance, --depth, --vs30) go to generators that declare them; without
---model they pick the first such generator (stochastic). With --target, a candidate pool
+--model they pick the first such generator (stochastic); OUT/records.csv then keeps each
+record's scenario for `obspy-gen evaluate --gmpe`. With --target, a candidate pool
 (--pool) is generated and N records are selected and amplitude-scaled (--scale-bounds) so
 that their median Sa matches the GMPE's median over --periods; the misfit is printed and
 OUT/suite.csv lists each record's factor and IMs. A target no suite within the bounds meets
@@ -336,6 +337,13 @@ def generate_command(station, n, out, model, seed, device, checkpoint, records, 
     if not rows:
         error("generate", "the generator returned no records")
         raise SystemExit(1)
+    if conditions:  # miniSEED drops stats.obspy_gen: keep the scenario for evaluate --gmpe
+        from obspy_gen.core.records import split_records
+        from obspy_gen.evaluate.gmpe import write_labels
+        try:
+            write_labels(split_records(stream), [r[1] for r in rows], Path(out) / "records.csv")
+        except OSError as exc:
+            error(out, f"cannot write records.csv: {exc.strerror or exc}")
     click.echo(format_table(["record", "file", "id", "start", "seconds", "PGA_m/s2"], rows))
     used_seed = (stream[0].stats.get("obspy_gen") or {}).get("seed", seed)
     click.echo(f"wrote {len(rows)} record(s) to {out} (model {cls.name}, seed {used_seed})")

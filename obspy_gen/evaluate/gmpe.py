@@ -40,6 +40,7 @@ ValueError: unknown GMPE 'nga'; known: asb14 (AkkarSandikkayaBommer2014), bssa14
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import warnings
@@ -272,6 +273,8 @@ def scenario_of(record, vs30=None) -> Scenario:
                 "magnitude_type": "Mw"}
         if vals.get("rhyp") is None and _num(m.get("hypo_distance")) is not None:
             vals["rhyp"] = _num(m.get("hypo_distance"))
+        if lat is None and _num(m.get("latitude")) is not None:  # a label table's columns
+            lat, lon = _num(m.get("latitude")), _num(m.get("longitude"))
         source = f"stats.{ns}"
         break
     if source is None and s.get("afad") and _num(s.afad.get("magnitude")) is not None:
@@ -342,6 +345,50 @@ def attach_labels(path, stream, names=("records.csv", "labels.csv", "suite.csv")
                 tr.stats.labels = AttribDict(row)
             return True
     return False
+
+
+#: Columns of the label table :func:`write_labels` writes (what :func:`scenario_of` reads).
+LABEL_COLUMNS = ("file", "record", "seed", "magnitude", "distance", "distance_kind", "depth",
+                 "hypo_distance", "vs30", "latitude", "longitude")
+
+
+def write_labels(records, names, path) -> int:
+    """Write the scenario labels of generated records (``stats.obspy_gen``) as a CSV table
+    with a ``file`` column, atomically; returns the number of rows.
+
+    miniSEED keeps no ``stats.obspy_gen``; with this table next to the files,
+    :func:`attach_labels` (and ``obspy-gen evaluate --gmpe``) find the scenarios again.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from obspy import read
+    >>> from obspy.core.util import AttribDict
+    >>> st = read()
+    >>> for tr in st:
+    ...     tr.stats.obspy_gen = AttribDict(record=0, seed=1, magnitude=6.0, distance=20.0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "records.csv")
+    >>> write_labels([st], ["a.mseed"], path)
+    1
+    >>> open(path).read().splitlines()[1]
+    'a.mseed,0,1,6.0,20.0,,,,,,'
+    """
+    from obspy_gen.io.atomic import atomic_write
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(LABEL_COLUMNS), extrasaction="ignore",
+                       lineterminator="\n")
+    w.writeheader()
+    n = 0
+    for rec, name in zip(records, names):
+        meta = dict(rec[0].stats.get("obspy_gen") or {})
+        row = {"file": name}
+        row.update({k: meta[k] for k in LABEL_COLUMNS[1:] if meta.get(k) is not None})
+        coords = rec[0].stats.get("coordinates") or {}
+        row.update({k: coords[k] for k in ("latitude", "longitude") if k in coords})
+        w.writerow(row)
+        n += 1
+    atomic_write(path, buf.getvalue())
+    return n
 
 
 _TABLES = {}
@@ -962,5 +1009,5 @@ def html_section(check) -> str:
 
 
 __all__ = ["STANDARD_PERIODS", "MODELS", "Scenario", "Prediction", "GMPECheck", "predict",
-           "gmpe_check", "scenario_of", "attach_labels", "resolve_gmpe", "auto_gmpe",
+           "gmpe_check", "scenario_of", "attach_labels", "write_labels", "resolve_gmpe", "auto_gmpe",
            "record_ims", "region_of", "figures", "html_section", "sa_name"]
