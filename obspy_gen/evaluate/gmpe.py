@@ -908,7 +908,10 @@ def figures(check, max_scenarios=6) -> list:
                 ax.axhspan(-s, s, color="0.9", zorder=0)
             ax.axhline(0, color="k", lw=0.8)
             if what == "distance":
+                from matplotlib.ticker import NullFormatter, ScalarFormatter
                 ax.set_xscale("log")
+                ax.xaxis.set_major_formatter(ScalarFormatter())
+                ax.xaxis.set_minor_formatter(NullFormatter())
             if i == len(names) - 1:
                 ax.set_xlabel(xlabel)
             if j == 0:
