@@ -139,3 +139,15 @@ def test_target_outside_gmpe_range_warns(tmp_path):
         s = record_suite(station="4628", magnitude=8.5, distance=20.0, n=1, pool=2,
                          n_periods=3, seed=0, tolerance=5)
     assert s.out_of_range == ["magnitude=8.5 Mw is outside asb14's range 4-8 Mw"]
+
+
+def test_cli_target_vs30_is_the_target_site(tmp_path):
+    res = CliRunner().invoke(main, ["generate", "--station", "4628", "--magnitude", "6.5",
+                                    "--distance", "20", "--vs30", "400", "-n", "1", "--pool",
+                                    "3", "--n-periods", "3", "--target", "asb14",
+                                    "--tolerance", "5", "--seed", "0",
+                                    "--out", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    assert "target asb14 for M6.5 R20km Vs30=400" in res.output
+    row = next(csv.DictReader(open(tmp_path / "s" / "suite.csv")))
+    assert float(row["vs30"]) == 400.0

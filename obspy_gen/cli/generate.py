@@ -266,7 +266,9 @@ def generate_command(station, n, out, model, seed, device, checkpoint, records, 
         ("magnitude", _range(magnitude, "--magnitude")),
         ("distance", _range(distance, "--distance")), ("depth", _range(depth, "--depth")),
         ("vs30", _range(vs30, "--vs30"))) if v is not None}
-    model, note = _pick_model(model, conditions)
+    # With --target, --vs30 is the target's site when the generator does not take it.
+    model, note = _pick_model(model, {k: v for k, v in conditions.items()
+                                      if not (target is not None and k == "vs30")})
     if note:
         click.echo(note)
     if target is not None:
