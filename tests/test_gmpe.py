@@ -1,7 +1,6 @@
 """GMPE check (obspy_gen.evaluate.gmpe) on simulated and real records."""
 import json
 import math
-import os
 import warnings
 
 import numpy as np

@@ -1012,5 +1012,5 @@ def html_section(check) -> str:
 
 
 __all__ = ["STANDARD_PERIODS", "MODELS", "Scenario", "Prediction", "GMPECheck", "predict",
-           "gmpe_check", "scenario_of", "attach_labels", "write_labels", "resolve_gmpe", "auto_gmpe",
-           "record_ims", "region_of", "figures", "html_section", "sa_name"]
+           "gmpe_check", "scenario_of", "attach_labels", "write_labels", "resolve_gmpe",
+           "auto_gmpe", "record_ims", "region_of", "figures", "html_section", "sa_name"]
