@@ -400,6 +400,8 @@ class EvaluationReport:
     require_clear: bool = False
     n_bootstrap: int = 200
     seed: int | None = None
+    #: :class:`obspy_gen.evaluate.gmpe.GMPECheck` when asked for (``evaluate(gmpe=...)``).
+    gmpe: object = None
 
     @property
     def f0_range(self) -> tuple:
@@ -457,6 +459,7 @@ class EvaluationReport:
                                             enumerate(self.matrix_labels)
                                             if not np.isfinite(self.matrix[k, k])]},
             "intensity_measures": self.im,
+            "gmpe": self.gmpe.to_dict() if self.gmpe is not None else None,
             "issues": self.issues,
         })
 
@@ -554,7 +557,7 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
              spacing="linear", js="divergence", reference=None, n_bootstrap=200, seed=None,
              min_records=5, require_clear=False, by="station", intensity=None,
              progress=None, training=None, reconstructions=(), f0_rules=None,
-             judged_ims=JUDGED_IMS, memorisation=True) -> EvaluationReport:
+             judged_ims=JUDGED_IMS, memorisation=True, gmpe=None) -> EvaluationReport:
     """Compare groups of records station by station, with sample-matched ceilings and a verdict.
 
     For every record its own HVSR and f0 by each f0 rule (whole record, the paper's settings
@@ -628,6 +631,11 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
         IMs whose distances enter the verdict (others are reported).
     memorisation : bool
         Compute the memorisation and mixing figures (default True).
+    gmpe : None, str or dict
+        Also check every record with a scenario (magnitude, distance, Vs30) against
+        ground-motion models: ``"auto"``, ``"asb14"`` or ``"bssa14"``, or a dict of
+        :func:`obspy_gen.evaluate.gmpe.gmpe_check` keywords; the result is ``report.gmpe``.
+        Default None: no GMPE check.
 
     Returns
     -------
@@ -851,6 +859,11 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
                        memo, f0_rules[0], judged, memorisation)
     im = {"available": im_fn is not None, "reason": im_reason, "names": im_names,
           "judged": judged}
+    gmpe_result = None
+    if gmpe is not None and gmpe is not False:
+        from obspy_gen.evaluate.gmpe import gmpe_check
+        kw = dict(gmpe) if isinstance(gmpe, Mapping) else {"gmpe": gmpe}
+        gmpe_result = gmpe_check(dict(zip(labels, groups.values())), **kw)
     return EvaluationReport(
         groups=labels, reference=reference, stations=stations, distributions=distributions,
         edges=edges, spacing=spacing if np.ndim(bins) == 0 else "custom", js=js,
@@ -860,7 +873,7 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
         matrices=matrices, alignment_full=alignment_full, alignment_matched=alignment_matched,
         scores=scores, memorisation=memo, verdict=verdict, training=training_info,
         min_records=int(min_records), require_clear=bool(require_clear),
-        n_bootstrap=int(n_bootstrap), seed=seed)
+        n_bootstrap=int(n_bootstrap), seed=seed, gmpe=gmpe_result)
 
 
 def _memo_summary(values, n_bootstrap, rng) -> dict:
