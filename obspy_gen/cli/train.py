@@ -170,6 +170,161 @@ def train_timesnet_gen(data, out, phase, stations, exclude_stations, init, epoch
     raise SystemExit(0)
 
 
+# -- models whose training settings are a dataclass (flags built from its fields) -----------------
+def _click_type(f):
+    """Click type and whether the flag is repeatable, from a settings field."""
+    choices = f.metadata.get("choices")
+    if choices:
+        return click.Choice(list(choices)), False
+    default = f.default
+    hint = str(f.type)
+    if isinstance(default, tuple) or hint.startswith("tuple"):
+        return str, True
+    if isinstance(default, bool) or "bool" in hint:
+        return None, False
+    if isinstance(default, int) or hint == "int":
+        return int, False
+    if isinstance(default, float) or hint == "float":
+        return float, False
+    return str, False
+
+
+def settings_options(settings_cls):
+    """Decorator adding one ``--flag`` per field of ``settings_cls`` (help from
+    ``metadata["help"]``; tuples: comma-separated or repeated; booleans: ``--x/--no-x``).
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass, field
+    >>> @dataclass
+    ... class S:
+    ...     epochs: int = field(default=3, metadata={"help": "Epochs."})
+    >>> @click.command()
+    ... @settings_options(S)
+    ... def cmd(**kw):
+    ...     click.echo(kw)
+    >>> from click.testing import CliRunner
+    >>> CliRunner().invoke(cmd, ["--epochs", "5"]).output.strip()
+    "{'epochs': 5}"
+    """
+    from dataclasses import fields
+
+    def decorate(fn):
+        for f in reversed(fields(settings_cls)):
+            flag = "--" + f.name.replace("_", "-")
+            typ, multiple = _click_type(f)
+            helptext = f.metadata.get("help", "")
+            if typ is None:
+                if f.name == "synthetic":
+                    decl = ["--synthetic/--real"]
+                else:
+                    decl = [f"{flag}/--no-{f.name.replace('_', '-')}"]
+                fn = click.option(*decl, f.name, default=f.default, help=helptext)(fn)
+            elif multiple:
+                fn = click.option(flag, f.name, multiple=True, type=str,
+                                  help=helptext + " (comma-separated or repeated)")(fn)
+            else:
+                fn = click.option(flag, f.name, type=typ, default=f.default,
+                                  show_default=f.default not in (None, ""),
+                                  help=helptext)(fn)
+        return fn
+    return decorate
+
+
+def _settings_from_flags(settings_cls, values):
+    from dataclasses import fields
+    kwargs = {}
+    for f in fields(settings_cls):
+        v = values[f.name]
+        if isinstance(f.default, tuple) or str(f.type).startswith("tuple"):
+            items = _codes(v)
+            if not items:
+                continue
+            if f.default and all(isinstance(x, int) for x in f.default):
+                try:
+                    items = [int(x) for x in items]
+                except ValueError:
+                    raise click.BadParameter(f"expects integers, got {v!r}",
+                                             param_hint="--" + f.name.replace("_", "-"))
+            v = tuple(items)
+        kwargs[f.name] = v
+    try:
+        return settings_cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise click.UsageError(str(exc))
+
+
+def _run_training(model, plugin_cls, data, out, settings, device, resume, quiet):
+    """Shared body of the settings-driven train commands (exit codes as the module says)."""
+    if not os.path.isdir(data):
+        error(data, "not a directory of records")
+        raise SystemExit(2)
+    missing = plugin_cls.missing_requirements()
+    if missing:
+        error(model, f"needs {' and '.join(missing)}: pip install {' '.join(missing)}")
+        raise SystemExit(1)
+    from obspy_gen.io.checkpoints import CheckpointError
+    rank = int(os.environ.get("RANK", "0"))
+    log = (lambda line: None) if quiet or rank else (lambda line: click.echo(line, err=True))
+    try:
+        history = plugin_cls.train(data, out, settings, device=device, resume=resume, log=log,
+                                   quiet=quiet or rank > 0)
+    except CheckpointError as exc:
+        where, _, reason = str(exc).partition(": ")
+        error(where, reason or exc)
+        raise SystemExit(1)
+    except ValueError as exc:
+        where, _, reason = str(exc).partition(": ")
+        error(data if where != str(data) or not reason else where,
+              reason if where == str(data) and reason else exc)
+        raise SystemExit(1)
+    except (RuntimeError, FloatingPointError, OSError) as exc:
+        error(model, exc)
+        raise SystemExit(1)
+    if rank == 0:
+        rows = [[e["epoch"], f"{e['train_loss']:.4g}",
+                 "-" if e["val_loss"] is None else f"{e['val_loss']:.4g}",
+                 f"{e['seconds']:.1f}", f"{e['records_per_s'] or 0:.1f}"]
+                for e in history["epochs"]]
+        click.echo(format_table(["epoch", "train_loss", "val_loss", "seconds", "records/s"],
+                                rows))
+        click.echo(f"wrote {out}.safetensors + {out}.json ({settings.phase}, "
+                   f"{history.get('world_size', 1)} process(es))")
+    sys.stdout.flush()
+    raise SystemExit(0)
+
+
+from obspy_gen.plugins.cvae.train import CVAETrainSettings  # noqa: E402 (no torch import)
+
+CVAE_EPILOG = """\b
+Examples:
+  obspy-gen train cvae --data corpus/ --out pre --phase pretrain --epochs 5 \\
+      --exclude-stations 2020,4628,0205,1716,3130 --synthetic
+  obspy-gen train cvae --data paper5/ --out ft --phase finetune --init pre \\
+      --epochs 20 --cluster-epochs 5 --synthetic
+  obspy-gen train cvae --data paper5/ --out ft --phase finetune --resume
+
+\b
+Writes OUT.safetensors + OUT.json after every epoch (and OUT.state.* for --resume).
+"""
+
+
+@train_command.command("cvae", epilog=CVAE_EPILOG)
+@click.option("--data", required=True, type=click.Path(),
+              help="Folder of records (searched recursively for --pattern).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Checkpoint base path (writes OUT.safetensors + OUT.json).")
+@settings_options(CVAETrainSettings)
+@click.option("--device", default=None, help="cuda, cpu, ... (default: CUDA when present).")
+@click.option("--resume", is_flag=True, help="Continue from OUT's training state.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or epoch lines.")
+def train_cvae(data, out, device, resume, quiet, **values):
+    """Train the CVAE baseline: pretrain (unconditioned) or finetune (station priors + DEC)."""
+    from obspy_gen.plugins.cvae import CVAEGenerator
+    settings = _settings_from_flags(CVAETrainSettings, values)
+    _run_training("cvae", CVAEGenerator, data, out, settings, device, resume, quiet)
+
+
 def _init_seq_len(init) -> int:
     from obspy_gen.io.checkpoints import read_config
     from obspy_gen.plugins.torch_base import resolve_checkpoint
