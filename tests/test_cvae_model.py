@@ -142,7 +142,8 @@ def test_network_layout_is_the_papers():
     assert isinstance(model.decoder[-1], torch.nn.Sigmoid)
     assert model.fc_mu.out_features == model.fc_logvar.out_features == 510
     img = torch.rand(2, *model.config.image_shape)
-    recon, mu, logvar = model.eval()(img)
+    with torch.no_grad():
+        recon, mu, logvar = model.eval()(img)
     assert recon.shape == img.shape and float(recon.min()) >= 0 and float(recon.max()) <= 1
     # Eval mode decodes the mean; training mode samples.
     torch.testing.assert_close(recon, model.decode(mu))

@@ -320,12 +320,12 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
                              f"found: {', '.join(mat.stations[:20])}")
         sub = _subset(mat, mat.indices(targets))
         tr, va = record_split(sub, settings.val_fraction, settings.seed, targets)
-        arch = arch0.replace(n_stations=len(targets))
-        if arch.latent_dim % len(targets):
-            raise ValueError(f"latent_dim={arch.latent_dim} is not a multiple of the "
+        if arch0.latent_dim % len(targets):
+            raise ValueError(f"latent_dim={arch0.latent_dim} is not a multiple of the "
                              f"{len(targets)} target stations (the prior means tile their "
                              f"one-hot codes); choose e.g. "
-                             f"{arch.latent_dim // len(targets) * len(targets)}")
+                             f"{max(1, arch0.latent_dim // len(targets)) * len(targets)}")
+        arch = arch0.replace(n_stations=len(targets))
     else:
         keep = set(settings.stations) if settings.stations else set(mat.stations)
         keep -= set(settings.exclude_stations)
