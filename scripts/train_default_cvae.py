@@ -60,10 +60,14 @@ def main(argv=None):
                         help="Folder for the simulated records and training runs (default: "
                              "a temporary folder, removed at the end).")
     parser.add_argument("--device", default="cpu", help="Training device (default cpu).")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: on a shared machine more threads "
+                             "mostly wait for each other).")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
     import torch
+    torch.set_num_threads(args.threads)
 
     from obspy_gen.plugins.cvae.train import CVAETrainSettings, train
     from obspy_gen.plugins.stochastic import paper5, simulate
