@@ -22,10 +22,10 @@ The same from the command line::
     obspy-gen simulate --catalog corpus --n-stations 150 --records-per-station 12 \\
         --seed 1 --out corpus/
     obspy-gen simulate --catalog paper5 --seed 0 --out paper5/
-    obspy-gen train cvae --data corpus/ --out pre --phase pretrain --epochs 2 \\
+    obspy-gen train cvae --data corpus/ --out pre --phase pretrain --epochs 6 \\
         --exclude-stations 2020,4628,0205,1716,3130 --synthetic
     obspy-gen train cvae --data paper5/ --out ft --phase finetune --init pre \\
-        --epochs 20 --cluster-epochs 5 --synthetic
+        --epochs 60 --cluster-epochs 10 --synthetic
 """
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ from train_default_timesnet_gen import CORPUS, DESCRIPTION, PAPER5_SEED  # noqa:
 
 #: Architecture: the paper's layout and latent (510); narrow convolutions for 2 CPU cores.
 ARCH = dict(seq_len=6000, n_fft=128, hop=64, widths=(16, 32, 32, 64), latent_dim=510)
-PRETRAIN = dict(epochs=2, batch_size=16, lr=1e-3, seed=0, val_fraction=0.15)
-FINETUNE = dict(epochs=20, cluster_epochs=5, cluster_weight=100.0, batch_size=16, lr=1e-3,
+PRETRAIN = dict(epochs=6, batch_size=16, lr=1e-3, seed=0, val_fraction=0.15)
+FINETUNE = dict(epochs=60, cluster_epochs=10, cluster_weight=100.0, batch_size=16, lr=1e-3,
                 seed=0, val_fraction=0.15)
 NAME = "cvae-synthetic"
 BASE = NAME + "-pretrain"

@@ -56,6 +56,7 @@ def test_pretrain_then_finetune_with_dec(folders, tmp_path):
     assert not base.arch.conditioned and base.config["training"]["phase"] == "pretrain"
     lo, hi = base.model.norm_lo.numpy(), base.model.norm_hi.numpy()
     assert np.all(hi > lo) and lo[0, 5] > -160  # dB rows scaled to the data, not the floor
+    assert np.all(hi[:3] - lo[:3] <= 80 + 1e-3)  # db_range
     assert np.all(lo[3:, 1:] < 0) and np.all(hi[3:, 1:] > 0)  # unwrapped phase: both signs
 
     ft = tmp_path / "ft"

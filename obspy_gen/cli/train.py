@@ -267,8 +267,8 @@ def _run_training(model, plugin_cls, data, out, settings, device, resume, quiet)
     rank = int(os.environ.get("RANK", "0"))
     log = (lambda line: None) if quiet or rank else (lambda line: click.echo(line, err=True))
     try:
-        history = plugin_cls.train(data, out, settings, device=device, resume=resume, log=log,
-                                   quiet=quiet or rank > 0)
+        history = plugin_cls.train(data, out, settings, device=device, resume=resume,
+                                   log=None if quiet or rank else log)
     except CheckpointError as exc:
         where, _, reason = str(exc).partition(": ")
         error(where, reason or exc)

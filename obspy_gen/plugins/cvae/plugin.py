@@ -89,9 +89,13 @@ class CVAEGenerator(TorchPlugin, Generator):
         return state_dict_numpy(loaded.model, "model."), dict(loaded.config)
 
     @classmethod
-    def train(cls, data, out, settings=None, *, device=None, resume=False, log=None,
-              quiet=False) -> dict:
-        """Train a CVAE checkpoint (see :func:`obspy_gen.plugins.cvae.train.train`).
+    def train(cls, data, out, settings=None, *, device=None, resume=False, log=None) -> dict:
+        """Train a CVAE checkpoint: pretrain (unconditioned) or finetune (station priors, then
+        DEC clustering).
+
+        The training hook behind ``obspy-gen train cvae`` (see
+        :func:`obspy_gen.plugins.cvae.train.train`); ``log`` receives the epoch lines
+        (``None``: quiet, no progress bars).
 
         Examples
         --------
@@ -102,7 +106,8 @@ class CVAEGenerator(TorchPlugin, Generator):
         obspy_gen.io.checkpoints.CheckpointError: surely-not-there: no such checkpoint (not shipped: cvae-synthetic, cvae-synthetic-pretrain; not a file either)
         """
         from obspy_gen.plugins.cvae.train import train
-        return train(data, out, settings, device=device, resume=resume, log=log, quiet=quiet)
+        return train(data, out, settings, device=device, resume=resume,
+                     log=log if log is not None else (lambda line: None), quiet=log is None)
 
     def load(self, checkpoint=None, device=None):
         """The :class:`~.store.LoadedModel` of ``checkpoint`` (default: this instance's or the

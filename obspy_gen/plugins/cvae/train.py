@@ -60,6 +60,9 @@ class CVAETrainSettings:
     cluster_weight: float = _help("Weight of the DEC clustering loss (paper: 100).",
                                   default=100.0)
     beta: float = _help("Weight of the KL term.", default=1.0)
+    db_range: float = _help("Dynamic range (dB) of each amplitude row's [0, 1] scaling below "
+                            "its maximum (set from the data when training from scratch).",
+                            default=80.0)
     batch_size: int = _help("Records per batch.", default=16)
     lr: float = _help("AdamW learning rate.", default=1e-3)
     weight_decay: float = _help("AdamW weight decay.", default=1e-2)
@@ -97,6 +100,8 @@ class CVAETrainSettings:
             raise ValueError(f"cluster_epochs must be >= 0, got {self.cluster_epochs!r}")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction!r}")
+        if not self.db_range > 0:
+            raise ValueError(f"db_range must be positive, got {self.db_range!r}")
         for name in ("cluster_weight", "beta"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
@@ -126,9 +131,10 @@ class CVAETrainSettings:
         return {f.name: f.metadata.get("help", "") for f in fields(cls)}
 
 
-def normalisation_range(model, mat, indices, batch_size=32):
+def normalisation_range(model, mat, indices, batch_size=32, db_range=None):
     """Per image channel and frequency row minimum and maximum over records ``indices``
-    (STFT frames beyond the record and amplitudes at the dB floor left out).
+    (STFT frames beyond the record and amplitudes at the dB floor left out; with
+    ``db_range``, amplitude minima at most that many dB below the row's maximum).
 
     Examples
     --------
@@ -162,6 +168,8 @@ def normalisation_range(model, mat, indices, batch_size=32):
             lo = torch.minimum(lo, masked.amin(dim=(0, 3)))
             hi = torch.maximum(hi, img.amax(dim=(0, 3)))
     lo = torch.where(torch.isfinite(lo), lo, torch.full_like(lo, floor))
+    if db_range is not None:
+        lo[:3] = torch.maximum(lo[:3], hi[:3] - float(db_range))
     return lo.float().numpy(), hi.float().numpy()
 
 
@@ -346,7 +354,8 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
         model.load_state_dict({k: v for k, v in base.model.state_dict().items()
                                if k in own and v.shape == own[k].shape}, strict=False)
     else:
-        model.set_normalisation(*normalisation_range(model, sub, tr))
+        model.set_normalisation(*normalisation_range(model, sub, tr,
+                                                     db_range=settings.db_range))
     fit_settings = TrainSettings(epochs=settings.total_epochs, batch_size=settings.batch_size,
                                  lr=settings.lr, weight_decay=settings.weight_decay,
                                  seed=settings.seed, amp=settings.amp)
