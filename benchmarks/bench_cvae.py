@@ -72,7 +72,7 @@ def _cvae_step(device, batch, data):
     from obspy_gen.plugins.cvae.model import CVAE, CVAEConfig
     from obspy_gen.plugins.cvae.train import Objective
     from obspy_gen.plugins.cvae.store import load_model
-    from obspy_gen.plugins.torch_base import resolve_checkpoint
+    from obspy_gen.torchkit.base import resolve_checkpoint
     arch = load_model(resolve_checkpoint("cvae-synthetic", "obspy_gen.plugins.cvae"),
                       "cpu").arch
     torch.manual_seed(0)

@@ -12,7 +12,7 @@ import obspy_gen  # noqa: E402
 from obspy_gen.core.records import split_records  # noqa: E402
 from obspy_gen.io.checkpoints import CheckpointError, read_config  # noqa: E402
 from obspy_gen.plugins.cvae import CVAEGenerator  # noqa: E402
-from obspy_gen.plugins.torch_base import shipped_checkpoints  # noqa: E402
+from obspy_gen.torchkit.base import shipped_checkpoints  # noqa: E402
 
 from .conftest import resonance_record  # noqa: E402
 
@@ -48,7 +48,7 @@ def test_registered_and_reachable_from_stream_generate():
 
 def test_shipped_checkpoints_are_small_labelled_and_the_papers_shape():
     from obspy_gen.io.checkpoints import checkpoint_paths
-    from obspy_gen.plugins.torch_base import resolve_checkpoint
+    from obspy_gen.torchkit.base import resolve_checkpoint
     for name in ("cvae-synthetic", "cvae-synthetic-pretrain"):
         path = resolve_checkpoint(name, "obspy_gen.plugins.cvae")
         cfg = read_config(path, "cvae")
@@ -143,7 +143,7 @@ def test_bad_checkpoint(gen, tmp_path):
     with pytest.raises(CheckpointError, match="no such checkpoint.*cvae-synthetic"):
         gen.generate(station="4628", checkpoint=str(tmp_path / "nope"))
     with pytest.raises(CheckpointError, match="timesnet-gen"):
-        from obspy_gen.plugins.torch_base import resolve_checkpoint
+        from obspy_gen.torchkit.base import resolve_checkpoint
         gen.generate(station="4628", checkpoint=str(resolve_checkpoint(
             "timesnet-gen-synthetic", "obspy_gen.plugins.timesnet_gen")))
 

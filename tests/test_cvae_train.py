@@ -83,7 +83,7 @@ def test_pretrain_then_finetune_with_dec(folders, tmp_path):
 
 def test_dec_centres_start_at_station_means_and_switch_on(folders):
     from obspy_gen.plugins.cvae.model import CVAE, CVAEConfig
-    from obspy_gen.plugins.timesnet_gen.train import load_records, materialise
+    from obspy_gen.torchkit.records import load_records, materialise
     _, targets = folders
     mat = materialise(load_records(str(targets), 800))
     model = CVAE(CVAEConfig(seq_len=800, n_fft=64, hop=32, widths=(2, 4, 4, 4), latent_dim=6,

@@ -9,18 +9,20 @@ import numpy as np
 from obspy import Stream, Trace, UTCDateTime
 from obspy.core.util import AttribDict
 
-from obspy_gen.plugins.base import Generator
+from obspy_gen.api import (CHANNELS, GeneratedRecord, Generator, StationId, build_stream,
+                           record_rng)
 from obspy_gen.plugins.cvae.store import DEFAULT_CHECKPOINT, PLUGIN, VERSION, load_model
 from obspy_gen.plugins.cvae.train import CVAETrainSettings
-from obspy_gen.plugins.timesnet_gen.sampling import MIN_POOL, fresh_seed, record_rng
-from obspy_gen.plugins.torch_base import TorchPlugin
+from obspy_gen.torchkit import TorchPlugin
 
-#: Channel codes of generated records (accelerometer, N/E/Z), in output order.
-CHANNELS = ("HNN", "HNE", "HNZ")
 #: Start of the first generated record unless ``starttime`` is given.
 DEFAULT_START = UTCDateTime(2000, 1, 1)
-#: Options ``generate`` accepts beyond the base signature.
-OPTIONS = ("starttime", "network", "location")
+#: Fewest records of a station for zero-shot generation.
+MIN_POOL = 3
+#: Options ``generate`` accepts beyond the base signature, with their defaults.
+OPTION_DEFAULTS = {"checkpoint": None, "temperature": 1.0, "starttime": None, "network": None,
+                   "location": None}
+OPTIONS = tuple(OPTION_DEFAULTS)
 
 
 @functools.lru_cache(maxsize=8)
@@ -30,16 +32,11 @@ def _cached_model(path: str, mtime: float, device: str):
 
 def _load(path, device):
     from obspy_gen.io.checkpoints import checkpoint_paths
-    from obspy_gen.plugins.torch_base import choose_device
+    from obspy_gen.torchkit.base import choose_device
     weights, meta = checkpoint_paths(path)
     mtime = max(weights.stat().st_mtime if weights.exists() else 0,
                 meta.stat().st_mtime if meta.exists() else 0)
     return _cached_model(str(meta.with_suffix("")), mtime, str(choose_device(device)))
-
-
-def _station_code(station) -> str:
-    parts = str(station).split(".")
-    return parts[1] if len(parts) > 1 else parts[0]
 
 
 class CVAEGenerator(TorchPlugin, Generator):
@@ -69,6 +66,9 @@ class CVAEGenerator(TorchPlugin, Generator):
     name = PLUGIN
     version = VERSION
     requires = ("torch", "safetensors")
+    #: Conditioned on a station (its prior); no scenario conditions.
+    conditions = ()
+    options = OPTION_DEFAULTS
     checkpoint_package = "obspy_gen.plugins.cvae"
     default_checkpoint = DEFAULT_CHECKPOINT
     #: The training settings (``obspy-gen train cvae`` builds its flags from them).
@@ -84,7 +84,7 @@ class CVAEGenerator(TorchPlugin, Generator):
         self._device = device
 
     def _checkpoint_content(self):
-        from obspy_gen.plugins.torch_base import state_dict_numpy
+        from obspy_gen.torchkit.base import state_dict_numpy
         loaded = self.load()
         return state_dict_numpy(loaded.model, "model."), dict(loaded.config)
 
@@ -176,23 +176,24 @@ class CVAEGenerator(TorchPlugin, Generator):
             Unknown station (the message lists the known ones), no station, fewer than 3
             records or several stations in ``records``, bad ``n`` or ``temperature``.
         """
+        return super().generate(records, station=station, n=n, seed=seed, device=device,
+                                checkpoint=checkpoint, temperature=temperature, **options)
+
+    def generate_request(self, request) -> Stream:
+        """Generate the records of a validated :class:`~obspy_gen.api.GenerationRequest`."""
         import torch
 
-        unknown = set(options) - set(OPTIONS)
-        if unknown:
-            raise TypeError(f"generate() got unexpected option(s) {', '.join(sorted(unknown))};"
-                            f" accepted: {', '.join(OPTIONS)}")
-        if isinstance(n, bool) or int(n) != n or n < 0:
-            raise ValueError(f"n must be a non-negative integer, got {n!r}")
-        n = int(n)
-        if not (isinstance(temperature, (int, float)) and math.isfinite(temperature)
-                and temperature >= 0):
+        opts = request.options
+        temperature = opts["temperature"]
+        if isinstance(temperature, bool) or not (isinstance(temperature, (int, float))
+                                                 and math.isfinite(temperature)
+                                                 and temperature >= 0):
             raise ValueError(f"temperature must be a finite number >= 0, got {temperature!r}")
-        seed = fresh_seed() if seed is None else int(seed)
-        loaded = self.load(checkpoint, device)
+        n, seed, station = request.n, request.seed, request.station
+        loaded = self.load(opts["checkpoint"], request.device)
         arch, dev = loaded.arch, loaded.device
-        if records is not None and not (isinstance(records, Stream) and len(records) == 0):
-            mus, sigmas, meta = self._posteriors(loaded, records, station)
+        if request.records:
+            mus, sigmas, meta = self._posteriors(loaded, request.records, station)
             mode = "zero-shot"
         else:
             meta = self._station_meta(loaded, station)
@@ -201,12 +202,10 @@ class CVAEGenerator(TorchPlugin, Generator):
             sigmas = np.ones_like(mus)
             mode = "prior"
         fs = float(arch.sampling_rate)
-        start = UTCDateTime(options.get("starttime", DEFAULT_START))
-        spacing = math.ceil(arch.seq_len / fs / 60.0 + 1.0) * 60.0
-        network = options.get("network") or meta.get("network") or "SY"
-        location = options.get("location", meta.get("location")) or ""
-        units = meta.get("units") or "m/s**2"
-        out = Stream()
+        # Records never touch: a gap of a whole minute keeps Stream.merge from joining them.
+        slot = math.ceil(arch.seq_len / fs / 60.0 + 1.0) * 60.0
+        info = dict(checkpoint=loaded.name, mode=mode, temperature=float(temperature))
+        recs = []
         with torch.no_grad():
             for i in range(n):
                 rng = record_rng(seed, i)
@@ -214,19 +213,16 @@ class CVAEGenerator(TorchPlugin, Generator):
                 z = mus[k] + temperature * sigmas[k] * rng.standard_normal(arch.latent_dim)
                 img = loaded.model.decode(torch.tensor(z[None], dtype=torch.float32,
                                                        device=dev))
-                data = loaded.model.records(img)[0].cpu().numpy()
-                t0 = start + i * spacing
-                for ch, trace_data in zip(CHANNELS, data):
-                    tr = Trace(np.ascontiguousarray(trace_data, dtype=np.float32), header={
-                        "network": network, "station": meta["station"],
-                        "location": location, "channel": ch, "sampling_rate": fs,
-                        "starttime": t0})
-                    tr.stats.units = units
-                    tr.stats.obspy_gen = AttribDict(
-                        model=PLUGIN, version=VERSION, seed=seed, record=i, synthetic=True,
-                        checkpoint=loaded.name, mode=mode, temperature=float(temperature))
-                    out.append(tr)
-        return out
+                recs.append(GeneratedRecord(loaded.model.records(img)[0].cpu().numpy(), fs,
+                                            info))
+        return build_stream(recs, model=PLUGIN, version=VERSION, seed=seed,
+                            station=meta["station"],
+                            network=opts["network"] or meta.get("network") or "SY",
+                            location=(opts["location"] if opts["location"] is not None
+                                      else meta.get("location")) or "",
+                            starttime=opts["starttime"] or DEFAULT_START, slot=slot,
+                            channels=CHANNELS, units=meta.get("units") or "m/s**2",
+                            dtype=np.float32)
 
     def _station_meta(self, loaded, station) -> dict:
         known = loaded.station_codes
@@ -236,9 +232,9 @@ class CVAEGenerator(TorchPlugin, Generator):
         if station is None:
             raise ValueError(f"give station=<code> (known to {loaded.name}: "
                              f"{', '.join(known)}) or records for zero-shot generation")
-        code = _station_code(station)
+        code = StationId.parse(station).code
         if code not in known:
-            raise ValueError(f"unknown station {station!r} for {loaded.name}; known: "
+            raise ValueError(f"unknown station {str(station)!r} for {loaded.name}; known: "
                              f"{', '.join(known)} (or pass its records for zero-shot "
                              f"generation)")
         return dict(loaded.stations[known.index(code)])
@@ -280,10 +276,14 @@ class CVAEGenerator(TorchPlugin, Generator):
         recs = [r for r in split_records(records) if len(r)]
         keys = sorted({station_key(r[0]) for r in recs})
         if station is not None and len(keys) > 1:
-            recs = [r for r in recs if station in (r[0].stats.station, station_key(r[0]))]
+            sid = StationId.parse(station)
+            recs = [r for r in recs if r[0].stats.station == sid.code
+                    and sid.network in (None, r[0].stats.network)
+                    and sid.location in (None, r[0].stats.location)]
             keys = sorted({station_key(r[0]) for r in recs})
             if not keys:
-                raise ValueError(f"no records of station {station!r} in the given records")
+                raise ValueError(f"no records of station {str(station)!r} in the given "
+                                 f"records")
         if len(keys) > 1:
             raise ValueError(f"records of {len(keys)} stations ({', '.join(keys[:5])}); give "
                              f"one station's records or pick one with station=")
@@ -293,7 +293,7 @@ class CVAEGenerator(TorchPlugin, Generator):
         mus, sigmas, _ = self._encode(loaded, recs, keys[0])
         first = recs[0][0].stats
         units = {r[0].stats.get("units") for r in recs} - {None}
-        meta = {"station": _station_code(station) if station else first.station,
+        meta = {"station": StationId.parse(station).code if station else first.station,
                 "network": first.network or "SY", "location": first.location,
                 "units": units.pop() if len(units) == 1 else "m/s**2"}
         return mus, sigmas, meta

@@ -61,7 +61,7 @@ def save_model(path, model, *, stations=(), training=None, base=None) -> tuple:
     >>> loaded.station_codes, loaded.arch.latent_dim
     (['A', 'B'], 4)
     """
-    from obspy_gen.plugins.torch_base import state_dict_numpy
+    from obspy_gen.torchkit.base import state_dict_numpy
     arch = model.config
     training = dict(training or {})
     training.setdefault("synthetic", None)
@@ -121,7 +121,7 @@ def load_model(path, device=None) -> LoadedModel:
         Not a CVAE checkpoint, or tensors that do not fit its architecture.
     """
     from obspy_gen.plugins.cvae.model import CVAE, CVAEConfig
-    from obspy_gen.plugins.torch_base import choose_device, load_state
+    from obspy_gen.torchkit.base import choose_device, load_state
     ck = load_checkpoint(path, plugin=PLUGIN)
     try:
         arch = CVAEConfig.from_dict(ck.config["architecture"])

@@ -12,9 +12,9 @@ Phases (:class:`CVAETrainSettings` ``phase``):
     loss on the latent means, with cluster centres started at each station's mean code
     (sub-phase 2, Eq. 3-5). Starts from a pre-trained checkpoint (``init``) or from scratch.
 
-Both run through :func:`obspy_gen.plugins.torch_base.fit` (AdamW, resume, DDP, AMP) and
-share the record handling of TimesNet-Gen (:mod:`obspy_gen.plugins.timesnet_gen.train`:
-reading, preprocessing into memory, station-wise and per-station splits).
+Both run through :func:`obspy_gen.torchkit.fit` (AdamW, resume, DDP, AMP) and
+share the record handling of TimesNet-Gen (:mod:`obspy_gen.torchkit.records`: reading,
+preprocessing into memory, station-wise and per-station splits).
 """
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from obspy_gen.plugins.cvae.store import PLUGIN, load_model, save_model
-from obspy_gen.plugins.timesnet_gen.train import (_subset, load_records, materialise,
-                                                  record_split, station_split)
+from obspy_gen.torchkit.records import load_records, materialise, record_split, station_split
+from obspy_gen.torchkit.records import subset as _subset
 
 PHASES = ("pretrain", "finetune")
 
@@ -139,7 +139,7 @@ def normalisation_range(model, mat, indices, batch_size=32, db_range=None):
     Examples
     --------
     >>> from obspy_gen.plugins.cvae.model import CVAE, CVAEConfig
-    >>> from obspy_gen.plugins.timesnet_gen.train import Materialised
+    >>> from obspy_gen.torchkit.records import Materialised
     >>> model = CVAE(CVAEConfig(seq_len=1000, n_fft=64, hop=32, widths=(2, 2, 2, 2),
     ...                         latent_dim=4))
     >>> rng = np.random.default_rng(0)
@@ -174,7 +174,7 @@ def normalisation_range(model, mat, indices, batch_size=32, db_range=None):
 
 
 class Objective:
-    """``loss_fn(net, batch)`` for :func:`~obspy_gen.plugins.torch_base.fit`: reconstruction
+    """``loss_fn(net, batch)`` for :func:`~obspy_gen.torchkit.base.fit`: reconstruction
     (sum of squared errors of the [0, 1] image) + ``beta`` x KL to the prior, plus
     ``cluster_weight`` x the DEC loss once :meth:`start_epoch` reaches ``cluster_from``.
 
@@ -299,7 +299,7 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
     import os
 
     from obspy_gen.plugins.cvae.model import CVAE, CVAEConfig
-    from obspy_gen.plugins.torch_base import (TrainSettings, fit, resolve_checkpoint,
+    from obspy_gen.torchkit.base import (TrainSettings, fit, resolve_checkpoint,
                                               seed_everything)
     settings = settings or CVAETrainSettings()
     seed_everything(settings.seed)
@@ -395,7 +395,7 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
 
     def load(m, path):
         from obspy_gen.io.checkpoints import load_checkpoint
-        from obspy_gen.plugins.torch_base import load_state
+        from obspy_gen.torchkit.base import load_state
         load_state(m, load_checkpoint(path, plugin=PLUGIN), "model.")
 
     order = targets if finetune else sub.stations

@@ -1,4 +1,4 @@
-"""Two-phase training of TimesNet-Gen (paper Sec. II-D) on :func:`.torch_base.fit`.
+"""Two-phase training of TimesNet-Gen (paper Sec. II-D) on :func:`obspy_gen.torchkit.fit`.
 
 * :func:`pretrain` -- phase 1: the unconditioned autoencoder on a multi-station corpus
   (target stations excluded), validated on a station-wise split.
@@ -17,213 +17,20 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from obspy_gen.plugins.timesnet_gen.sampling import LatentPool
 from obspy_gen.plugins.timesnet_gen.store import PLUGIN, VERSION, load_model, save_model
+# Records in memory and their splits are shared by every torch model (obspy_gen.torchkit).
+from obspy_gen.torchkit.records import (Materialised, load_records, materialise,  # noqa: F401
+                                        record_split, station_split)
+from obspy_gen.torchkit.records import subset as _subset
 
 #: The shipped default's architecture: small enough to train on 2 CPU cores.
 DEFAULT_ARCH = dict(seq_len=6000, d_model=16, d_ff=16, e_layers=1, d_layers=1, num_kernels=3,
                     top_k=2, dropout=0.0, latent_channels=8, latent_stride=4)
 PHASES = ("pretrain", "finetune")
-
-
-@dataclass
-class Materialised:
-    """Preprocessed records in memory.
-
-    Attributes
-    ----------
-    data : numpy.ndarray (n, 3, seq_len) float32
-        Standardised N, E, Z.
-    mean, std : numpy.ndarray (n, 3)
-    station : list of str
-        Station code of every record.
-    meta : list of dict
-        ``network``, ``location``, ``units`` of every record.
-    source : str
-        Where the records came from (for the checkpoint's description).
-
-    Examples
-    --------
-    >>> m = Materialised(np.zeros((2, 3, 10), np.float32), np.zeros((2, 3)), np.ones((2, 3)),
-    ...                  ["B", "A"])
-    >>> m.stations, m.indices(["A"]), len(m.torch())
-    (['A', 'B'], [1], 2)
-    """
-
-    data: np.ndarray
-    mean: np.ndarray
-    std: np.ndarray
-    station: list
-    meta: list = field(default_factory=list)
-    source: str = ""
-
-    def __len__(self):
-        return len(self.data)
-
-    @property
-    def stations(self) -> list:
-        """Station codes, sorted."""
-        return sorted(set(self.station))
-
-    def indices(self, stations) -> list:
-        """Positions of the records of ``stations``."""
-        wanted = set(stations)
-        return [i for i, s in enumerate(self.station) if s in wanted]
-
-    def torch(self, indices=None, station_order=None):
-        """A torch Dataset of dicts ``data``, ``mean``, ``std``, ``station_index``."""
-        import torch
-        idx = np.arange(len(self)) if indices is None else np.asarray(indices, dtype=int)
-        order = {s: k for k, s in enumerate(station_order or self.stations)}
-        st = torch.tensor([order.get(self.station[i], -1) for i in idx], dtype=torch.long)
-        data = torch.from_numpy(self.data[idx])
-        mean = torch.from_numpy(self.mean[idx].astype(np.float32))
-        std = torch.from_numpy(self.std[idx].astype(np.float32))
-
-        class _Records(torch.utils.data.Dataset):
-            def __len__(self):
-                return len(idx)
-
-            def __getitem__(self, i):
-                return {"data": data[i], "mean": mean[i], "std": std[i],
-                        "station_index": st[i]}
-
-        return _Records()
-
-
-def load_records(data, seq_len, *, sampling_rate=100.0, pattern="*.mseed"):
-    """A :class:`~obspy_gen.io.dataset.StationDataset` over ``data``.
-
-    Parameters
-    ----------
-    data : str, Path, StationDataset, Stream or list of Stream
-        A folder (searched recursively for ``pattern``; a ``labels.csv`` there is joined),
-        a dataset, or records in memory.
-
-    Examples
-    --------
-    >>> from obspy import read
-    >>> load_records(read(), 1000).seq_len
-    1000
-    """
-    from obspy import Stream
-
-    from obspy_gen.io.dataset import StationDataset
-    if isinstance(data, StationDataset):
-        if data.seq_len != seq_len or data.sampling_rate != sampling_rate:
-            return StationDataset(data.refs, seq_len, sampling_rate, data.centre,
-                                  data._streams, data.stations)
-        return data
-    if isinstance(data, (str, os.PathLike)):
-        if not Path(data).is_dir():
-            raise ValueError(f"{data}: not a directory of records")
-        ds = StationDataset.from_directory(data, pattern=pattern, seq_len=seq_len,
-                                           sampling_rate=sampling_rate)
-        if len(ds) == 0:
-            raise ValueError(f"{data}: no records matching {pattern!r}")
-        return ds
-    if isinstance(data, Stream) or isinstance(data, (list, tuple)):
-        return StationDataset.from_streams(data, seq_len=seq_len, sampling_rate=sampling_rate)
-    raise TypeError(f"data must be a folder, a StationDataset or Streams, got "
-                    f"{type(data).__name__}")
-
-
-def materialise(dataset, quiet=True, stations=None) -> Materialised:
-    """Preprocess every record of ``dataset`` (optionally only ``stations``) into memory.
-
-    Unreadable or broken records are skipped with a warning naming them.
-
-    Examples
-    --------
-    >>> from obspy import read
-    >>> m = materialise(load_records(read(), 1000))
-    >>> m.data.shape, m.station
-    ((1, 3, 1000), ['RJOB'])
-    """
-    import warnings
-
-    from obspy_gen.cli.common import progress
-    from obspy_gen.io.dataset import preprocess
-    wanted = None if stations is None else set(stations)
-    idx = [i for i, r in enumerate(dataset.refs) if wanted is None or r.station in wanted]
-    n = len(idx)
-    data = np.zeros((n, 3, dataset.seq_len), dtype=np.float32)
-    mean, std = np.zeros((n, 3)), np.ones((n, 3))
-    station, meta, keep = [], [], []
-    for k, i in enumerate(progress(idx, quiet, desc="preprocessing", unit="record")):
-        try:
-            rec = dataset.record(i)
-            data[k], mean[k], std[k] = preprocess(rec, dataset.seq_len, dataset.sampling_rate,
-                                                  dataset.centre)
-        except (ValueError, OSError) as exc:
-            warnings.warn(f"{dataset.refs[i].source}: record skipped: {exc}")
-            continue
-        keep.append(k)
-        s = rec[0].stats
-        station.append(s.station)
-        meta.append({"network": s.network, "location": s.location,
-                     "units": s.get("units") or "m/s**2"})
-    keep = np.asarray(keep, dtype=int)
-    return Materialised(data[keep], mean[keep], std[keep], station, meta,
-                        getattr(dataset, "source", "") or "")
-
-
-def station_split(mat: Materialised, fraction: float, seed: int) -> tuple:
-    """Station-wise train/validation split of record positions (no station in both).
-
-    Examples
-    --------
-    >>> m = Materialised(np.zeros((4, 3, 2), np.float32), np.zeros((4, 3)), np.ones((4, 3)),
-    ...                  ["A", "A", "B", "C"])
-    >>> tr, va = station_split(m, 0.3, seed=0)
-    >>> sorted(tr + va), {m.station[i] for i in tr} & {m.station[i] for i in va}
-    ([0, 1, 2, 3], set())
-    """
-    stations = mat.stations
-    if fraction <= 0 or len(stations) < 2:
-        return list(range(len(mat))), []
-    rng = np.random.default_rng(seed)
-    order = list(rng.permutation(stations))
-    counts = {s: mat.station.count(s) for s in stations}
-    target, val = fraction * len(mat), []
-    for s in order:
-        if sum(counts[v] for v in val) >= target or len(val) == len(stations) - 1:
-            break
-        val.append(s)
-    val_set = set(val)
-    tr = [i for i, s in enumerate(mat.station) if s not in val_set]
-    va = [i for i, s in enumerate(mat.station) if s in val_set]
-    return tr, va
-
-
-def record_split(mat: Materialised, fraction: float, seed: int, stations=None) -> tuple:
-    """Per-station record split: each station keeps ~``fraction`` of its records for
-    validation (at least one when it has 4 or more).
-
-    Examples
-    --------
-    >>> m = Materialised(np.zeros((8, 3, 2), np.float32), np.zeros((8, 3)), np.ones((8, 3)),
-    ...                  ["A"] * 4 + ["B"] * 4)
-    >>> tr, va = record_split(m, 0.25, seed=0)
-    >>> len(tr), sorted(m.station[i] for i in va)
-    (6, ['A', 'B'])
-    """
-    rng = np.random.default_rng(seed)
-    tr, va = [], []
-    for s in (stations or mat.stations):
-        idx = mat.indices([s])
-        k = int(round(fraction * len(idx)))
-        if fraction > 0 and len(idx) >= 4:
-            k = max(k, 1)
-        k = min(k, len(idx) - 1) if idx else 0
-        perm = list(rng.permutation(idx))
-        va += sorted(int(i) for i in perm[:k])
-        tr += sorted(int(i) for i in perm[k:])
-    return sorted(tr), sorted(va)
 
 
 class LatentNoise:
@@ -301,7 +108,7 @@ class LatentNoise:
 
 
 def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise | None = None):
-    """``loss_fn(model, batch)`` for :func:`~obspy_gen.plugins.torch_base.fit`: MSE of the
+    """``loss_fn(model, batch)`` for :func:`~obspy_gen.torchkit.base.fit`: MSE of the
     de-normalised reconstruction (see :func:`.model.reconstruction_loss`), with the latent
     noise of ``noise`` in training mode.
 
@@ -352,7 +159,7 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
     """
     import torch
 
-    from obspy_gen.cli.common import progress
+    from obspy_gen.api import progress
     dev = next(model.parameters()).device if device is None else device
     order = {s: k for k, s in enumerate(station_order or [])}
     model.eval()
@@ -432,7 +239,7 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
     (1, True)
     """
     from obspy_gen.plugins.timesnet_gen.model import TimesNetGen
-    from obspy_gen.plugins.torch_base import TrainSettings, fit, seed_everything
+    from obspy_gen.torchkit.base import TrainSettings, fit, seed_everything
     arch = _arch(arch).replace(n_stations=0)
     if materialised is None:
         ds = load_records(data, arch.seq_len, sampling_rate=arch.sampling_rate)
@@ -522,12 +329,12 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
     ['RJOB']
     """
     from obspy_gen.plugins.timesnet_gen.model import TimesNetGen
-    from obspy_gen.plugins.torch_base import (TrainSettings, choose_device, fit,
+    from obspy_gen.torchkit.base import (TrainSettings, choose_device, fit,
                                               seed_everything)
     seed_everything(seed)
     base = None
     if init is not None:
-        from obspy_gen.plugins.torch_base import resolve_checkpoint
+        from obspy_gen.torchkit.base import resolve_checkpoint
         init_path = resolve_checkpoint(init, "obspy_gen.plugins.timesnet_gen")
         base = load_model(init_path, "cpu")
         arch0 = base.arch
@@ -626,19 +433,155 @@ def _arch(arch):
     return TimesNetGenConfig(**{**DEFAULT_ARCH, **dict(arch)})
 
 
-def _subset(mat: Materialised, idx) -> Materialised:
-    idx = list(idx)
-    return Materialised(mat.data[idx], mat.mean[idx], mat.std[idx],
-                        [mat.station[i] for i in idx],
-                        [mat.meta[i] for i in idx] if mat.meta else [], mat.source)
-
-
 def _load_weights(model, path):
     from obspy_gen.io.checkpoints import load_checkpoint
-    from obspy_gen.plugins.torch_base import load_state
+    from obspy_gen.torchkit.base import load_state
     load_state(model, load_checkpoint(path, plugin=PLUGIN), "model.")
 
 
 __all__ = ["pretrain", "finetune", "train", "materialise", "load_records", "encode_pools",
            "station_split", "record_split", "Materialised", "DEFAULT_ARCH", "PHASES",
            "VERSION"]
+
+
+# -- the training hook of the plugin (``obspy-gen train timesnet-gen``) ------------------------
+def _help(text, **extra):
+    return field(default=extra.pop("default", None), metadata={"help": text, **extra})
+
+
+@dataclass
+class TimesNetGenTrainSettings:
+    """Settings of ``TimesNetGenGenerator.train`` (one ``obspy-gen train timesnet-gen`` flag
+    each; architecture fields left None take :data:`DEFAULT_ARCH` or the ``init`` checkpoint's).
+
+    Examples
+    --------
+    >>> TimesNetGenTrainSettings(phase="finetune", init="pre", d_model=8)
+    Traceback (most recent call last):
+    ...
+    ValueError: --init fixes the architecture; drop d_model
+    """
+
+    phase: str = _help("pretrain: unconditioned, multi-station corpus; finetune: "
+                       "station-conditioned on target stations.", default="pretrain",
+                       choices=PHASES)
+    stations: tuple = _help("Stations to use (comma-separated or repeated); finetune: the "
+                            "targets (default all in --data).", default=())
+    exclude_stations: tuple = _help("Stations left out of pre-training (e.g. the fine-tuning "
+                                    "targets).", default=())
+    init: str | None = _help("Checkpoint to start fine-tuning from (phase-1 output or "
+                             "shipped name).")
+    epochs: int = _help("Passes over the training records.", default=10)
+    batch_size: int = _help("Records per optimiser step.", default=16)
+    lr: float | None = _help("AdamW learning rate (default 1e-3 pretrain, 5e-4 finetune).")
+    weight_decay: float = _help("AdamW weight decay.", default=1e-2)
+    val_fraction: float = _help("Validation share: whole stations (pretrain) or each "
+                                "station's records (finetune).", default=0.15)
+    seed: int = _help("Seed of initialisation, splits and batches.", default=0)
+    amp: str | None = _help("Mixed precision on CUDA.", choices=("bf16", "fp16"))
+    seq_len: int | None = _help("Samples per record (default 6000; pretrain / from-scratch "
+                                "only).")
+    d_model: int | None = _help("Model width.")
+    d_ff: int | None = _help("Feed-forward width.")
+    e_layers: int | None = _help("Encoder TimesBlocks.")
+    d_layers: int | None = _help("Decoder TimesBlocks.")
+    num_kernels: int | None = _help("Inception kernels per block.")
+    top_k: int | None = _help("Periods per TimesBlock.")
+    latent_channels: int | None = _help("Channels of the latent code.")
+    latent_stride: int | None = _help("Time downsampling of the latent code.")
+    latent_noise: float = _help("Latent noise injected in training (units of each station's "
+                                "latent std).", default=0.0)
+    synthetic: bool | None = _help("Say whether --data is synthetic (recorded in the "
+                                   "checkpoint).")
+    pattern: str = _help("File name pattern inside --data.", default="*.mseed")
+
+    def __post_init__(self):
+        if self.phase not in PHASES:
+            raise ValueError(f"phase={self.phase!r} is not one of {', '.join(PHASES)}")
+        for name, lo in (("epochs", 1), ("batch_size", 1), ("seq_len", 16), ("d_model", 1),
+                         ("d_ff", 1), ("e_layers", 0), ("d_layers", 0), ("num_kernels", 1),
+                         ("top_k", 1), ("latent_channels", 1), ("latent_stride", 1)):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or int(v) != v or v < lo):
+                raise ValueError(f"{name}={v!r} must be an integer >= {lo}")
+        if self.lr is not None and not self.lr > 0:
+            raise ValueError(f"lr={self.lr!r} must be > 0")
+        if not self.weight_decay >= 0 or not self.latent_noise >= 0:
+            raise ValueError("weight_decay and latent_noise must be >= 0")
+        if not 0 <= self.val_fraction <= 0.9:
+            raise ValueError(f"val_fraction={self.val_fraction!r} must be in [0, 0.9]")
+        if self.amp not in (None, "bf16", "fp16"):
+            raise ValueError(f"amp={self.amp!r} is not one of bf16, fp16")
+        if isinstance(self.stations, str):
+            self.stations = (self.stations,)
+        if isinstance(self.exclude_stations, str):
+            self.exclude_stations = (self.exclude_stations,)
+        if self.phase == "finetune" and self.init is not None and self.architecture():
+            raise ValueError(f"--init fixes the architecture; drop "
+                             f"{', '.join(sorted(self.architecture()))}")
+
+    def architecture(self) -> dict:
+        """The architecture fields that were set."""
+        return {k: getattr(self, k) for k in DEFAULT_ARCH if getattr(self, k, None) is not None}
+
+
+def _codes(values) -> list:
+    out = []
+    for v in values or ():
+        out += [c.strip() for c in str(v).split(",") if c.strip()]
+    return out
+
+
+def run_training(data, out, settings=None, *, device=None, resume=False, log=None) -> dict:
+    """Train TimesNet-Gen as ``settings`` say (the plugin's training hook).
+
+    Parameters
+    ----------
+    data : str or Path
+        Folder of records (searched recursively for ``settings.pattern``).
+    out : str or Path
+        Checkpoint base path (``out.safetensors`` + ``out.json``, every epoch).
+    settings : TimesNetGenTrainSettings, optional
+    device : str, optional
+    resume : bool
+        Continue from ``out``'s training state.
+    log : callable, optional
+        Receives progress lines; ``None`` = quiet.
+
+    Returns
+    -------
+    dict
+        Training history (``epochs``: list of dicts with ``epoch``, ``train_loss``,
+        ``val_loss``, ``seconds``, ``records_per_s``; ``world_size``; ``phase``).
+    """
+    s = settings if settings is not None else TimesNetGenTrainSettings()
+    if not os.path.isdir(data):
+        raise ValueError(f"{data}: not a directory of records")
+    quiet = log is None
+    rank = int(os.environ.get("RANK", "0"))
+    arch = s.architecture()
+    if s.init is None:
+        seq_len = arch.get("seq_len") or DEFAULT_ARCH["seq_len"]
+    else:
+        from obspy_gen.io.checkpoints import read_config
+        from obspy_gen.torchkit import resolve_checkpoint
+        path = resolve_checkpoint(s.init, "obspy_gen.plugins.timesnet_gen")
+        seq_len = int(read_config(path, "timesnet-gen")["architecture"]["seq_len"])
+    ds = load_records(data, seq_len, pattern=s.pattern)
+    mat = materialise(ds, quiet or rank > 0,
+                      _codes(s.stations) or None if s.phase == "finetune" else None)
+    mat.source = str(data)
+    common = dict(epochs=s.epochs, batch_size=s.batch_size, weight_decay=s.weight_decay,
+                  seed=s.seed, device=device, val_fraction=s.val_fraction, resume=resume,
+                  quiet=quiet, log=log or (lambda line: None), amp=s.amp,
+                  synthetic=s.synthetic, latent_noise=s.latent_noise, materialised=mat)
+    if s.lr is not None:
+        common["lr"] = s.lr
+    if s.phase == "pretrain":
+        history = pretrain(data, out, arch=arch or None, stations=_codes(s.stations) or None,
+                           exclude_stations=_codes(s.exclude_stations), **common)
+    else:
+        history = finetune(data, out, init=s.init, stations=_codes(s.stations) or None,
+                           arch=arch or None, **common)
+    history.setdefault("phase", s.phase)
+    return history
