@@ -13,7 +13,7 @@ two defaults cannot drift apart):
 4. copy both pairs of files into ``obspy_gen/plugins/cvae/checkpoints/``.
 
 Run from the repository root (23 minutes on the shared, heavily loaded 2-core machine with
-torch on one thread: 8 min pre-training, 15 min fine-tuning; at most a third of that alone)::
+torch on one thread: 8 min pre-training, 15 min fine-tuning)::
 
     python scripts/train_default_cvae.py
     python scripts/train_default_cvae.py --work /tmp/work   # keep/reuse the simulated records
