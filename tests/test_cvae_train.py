@@ -164,7 +164,8 @@ def test_cli_train_both_phases_resume_and_generate(folders, tmp_path):
                                            str(tmp_path / "g"), "-q", "--seed", "4"])
     assert res.exit_code == 0, res.output
     assert sorted(os.listdir(tmp_path / "g")) == ["XX.TB._cvae_0000.mseed",
-                                                  "XX.TB._cvae_0001.mseed"]
+                                                  "XX.TB._cvae_0001.mseed", "records.csv"]
+    assert "cvae" in (tmp_path / "g" / "records.csv").read_text()
 
 
 def test_cli_train_usage_errors(folders, tmp_path):
