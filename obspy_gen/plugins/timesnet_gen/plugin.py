@@ -11,9 +11,11 @@ from obspy.core.util import AttribDict
 
 from obspy_gen.io.checkpoints import CheckpointError
 from obspy_gen.plugins.base import Generator
-from obspy_gen.plugins.timesnet_gen.sampling import (MIN_POOL, N_MIX, NOISE_KINDS,
-                                                     LatentPool, check_sampling_args,
-                                                     fresh_seed, record_rng)
+from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, correct_baseline
+from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
+                                                     SAMPLING_KINDS, LatentPool,
+                                                     check_sampling_args, fresh_seed,
+                                                     record_anchor, record_rng)
 from obspy_gen.plugins.timesnet_gen.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                                   load_model)
 from obspy_gen.plugins.torch_base import TorchPlugin
@@ -24,7 +26,8 @@ CHANNELS = ("HNN", "HNE", "HNZ")
 #: seed gives byte-identical files).
 DEFAULT_START = UTCDateTime(2000, 1, 1)
 #: Options ``generate`` accepts beyond the base signature.
-OPTIONS = ("starttime", "network", "location", "noise", "batch_size")
+OPTIONS = ("starttime", "network", "location", "noise", "batch_size", "sampling",
+           "baseline", "anchor")
 
 
 @functools.lru_cache(maxsize=8)
@@ -137,7 +140,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
 
     # -- generation ------------------------------------------------------------------------
     def generate(self, records=None, *, station=None, n=1, seed=None, device=None,
-                 checkpoint=None, n_mix=N_MIX, noise_scale=1.0, **options) -> Stream:
+                 checkpoint=None, n_mix=None, noise_scale=None, **options) -> Stream:
         """Generate ``n`` 3-component records of one station.
 
         Parameters
@@ -158,17 +161,22 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
             ``"cuda"``, ``"cpu"``... (default CUDA when available).
         checkpoint : str, optional
             Shipped name or path (default ``timesnet-gen-synthetic``).
-        n_mix : int
-            Latent codes averaged per record (the paper's N = 5).
-        noise_scale : float
+        n_mix : int, optional
+            Latent codes averaged per record (the paper's N = 5; default: the checkpoint's).
+        noise_scale : float, optional
             Multiplies the Gaussian noise of Eq. 1 (station latent std); 0 = the authors'
-            public script (no noise).
+            public script (no noise); default: the checkpoint's.
         **options
             ``starttime`` (UTCDateTime of the first record, default 2000-01-01),
             ``network``/``location`` (codes of the output), ``noise`` (``"covariance"``,
-            default, or ``"diagonal"``: the Gaussian of Eq. 1, see
-            :mod:`~obspy_gen.plugins.timesnet_gen.sampling`), ``batch_size`` (ignored:
-            records are decoded one by one so that a record never depends on its batch).
+            default, or ``"diagonal"``: the Gaussian of Eq. 1), ``sampling`` (``"mix"``,
+            ``"aligned"`` or ``"prior"``; default: the checkpoint's, else ``"mix"``), see
+            :mod:`~obspy_gen.plugins.timesnet_gen.sampling`), ``anchor`` (``"pga"`` or
+            ``"p"``: what zero-shot pools are aligned on), ``baseline``
+            (``"quadratic"``, default: zero final velocity per record, see
+            :mod:`~obspy_gen.plugins.timesnet_gen.baseline`; ``"none"``: the decoder's
+            output), ``batch_size`` (ignored: records are decoded one by one so that a
+            record never depends on its batch).
 
         Returns
         -------
@@ -193,16 +201,30 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         if isinstance(n, bool) or int(n) != n or n < 0:
             raise ValueError(f"n must be a non-negative integer, got {n!r}")
         n = int(n)
-        n_mix, noise_scale = check_sampling_args(n_mix, noise_scale)
-        noise = options.get("noise", "covariance")
+        loaded = self.load(checkpoint, device)
+        defaults = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
+                    "sampling": "mix", **(loaded.config.get("sampling") or {})}
+        n_mix, noise_scale = check_sampling_args(
+            defaults["n_mix"] if n_mix is None else n_mix,
+            defaults["noise_scale"] if noise_scale is None else noise_scale)
+        noise = options.get("noise") or defaults["noise"]
         if noise not in NOISE_KINDS:
             raise ValueError(f"noise={noise!r} is not one of {', '.join(NOISE_KINDS)}")
+        baseline = options.get("baseline") or "quadratic"
+        if baseline not in BASELINES:
+            raise ValueError(f"baseline={baseline!r} is not one of {', '.join(BASELINES)}")
+        anchor = options.get("anchor", "pga")
+        if anchor not in ANCHORS:
+            raise ValueError(f"anchor={anchor!r} is not one of {', '.join(ANCHORS)}")
         seed = fresh_seed() if seed is None else int(seed)
-        loaded = self.load(checkpoint, device)
+        sampling = options.get("sampling") or defaults["sampling"]
+        if sampling not in SAMPLING_KINDS:
+            raise ValueError(f"sampling={sampling!r} is not one of "
+                             f"{', '.join(SAMPLING_KINDS)}")
         if records is not None and not (isinstance(records, Stream) and len(records) == 0):
             model = self._zero_shot_model(loaded, device if device is not None
                                           else self._device)
-            pool = self._zero_shot_pool(model, records, station)
+            pool = self._zero_shot_pool(model, records, station, anchor)
             label, mode = None, "zero-shot"
         else:
             model = loaded
@@ -225,13 +247,16 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         st_tensor = None if label is None else torch.tensor([label], device=dev)
         with torch.no_grad():
             for i in range(n):
-                z, mean, std = pool.draw(record_rng(seed, i), n_mix, noise_scale, noise)
+                z, mean, std = pool.draw(record_rng(seed, i), n_mix, noise_scale, noise,
+                                         sampling)
                 y = model.model.decode(torch.from_numpy(z[None]).to(dev),
                                        torch.tensor(mean[None], dtype=torch.float32,
                                                     device=dev),
                                        torch.tensor(std[None], dtype=torch.float32,
                                                     device=dev), st_tensor)
                 data = y[0].float().cpu().numpy()
+                if baseline == "quadratic":
+                    data = correct_baseline(data, 1.0 / fs)
                 t0 = start + i * spacing
                 for ch, trace_data in zip(CHANNELS, data):
                     tr = Trace(np.ascontiguousarray(trace_data, dtype=np.float32), header={
@@ -241,7 +266,8 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                     tr.stats.obspy_gen = AttribDict(
                         model=PLUGIN, version=VERSION, seed=seed, record=i, synthetic=True,
                         checkpoint=model.name, station_pool=mode, n_mix=n_mix,
-                        noise_scale=noise_scale, noise=noise)
+                        noise_scale=noise_scale, noise=noise, sampling=sampling,
+                        baseline=baseline)
                     out.append(tr)
         return out
 
@@ -260,7 +286,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                                   f"(training unfinished?)")
         return loaded.pools[code], known.index(code)
 
-    def _zero_shot_pool(self, loaded, records, station) -> LatentPool:
+    def _zero_shot_pool(self, loaded, records, station, anchor="pga") -> LatentPool:
         import torch
 
         from obspy_gen.core.records import split_records, station_key
@@ -284,7 +310,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         if rates:
             warnings.warn(f"{keys[0]}: records at {', '.join(f'{r:g}' for r in rates)} Hz "
                           f"resampled to {fs:g} Hz for {loaded.name}")
-        codes, means, stds, short = [], [], [], []
+        codes, means, stds, short, onsets = [], [], [], [], []
         label = None
         dev = loaded.device
         with torch.no_grad():
@@ -301,6 +327,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                 codes.append(z[0].float().cpu().numpy())
                 means.append(mean)
                 stds.append(std)
+                onsets.append(record_anchor(data, std, anchor, fs))
         if short:  # one warning per pool, not one per record
             warnings.warn(f"{keys[0]}: {len(short)} of {len(recs)} records shorter than the "
                           f"model's {seq_len / fs:.1f} s (shortest {min(short):.1f} s); "
@@ -309,7 +336,9 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         units = {r[0].stats.get("units") for r in recs} - {None}
         return LatentPool(first.station, np.stack(codes), np.stack(means), np.stack(stds),
                           network=first.network or "SY", location=first.location,
-                          units=units.pop() if len(units) == 1 else "m/s**2")
+                          units=units.pop() if len(units) == 1 else "m/s**2",
+                          onset=np.asarray(onsets), latent_stride=arch.latent_stride,
+                          anchor=anchor)
 
     def reconstruct(self, records, *, station=None, device=None, checkpoint=None) -> Stream:
         """Records passed through encoder and decoder (the paper's "reconstructed" group).

@@ -80,8 +80,11 @@ def checkpoint_config(arch, *, stations=(), pools=None, training=None, base=None
         "normalisation": normalisation(arch),
         "stations": list(stations),
         "latent_pools": {s: {"shape": list(p.codes.shape), "dtype": "float16",
-                             "n_records": p.n_records} for s, p in pools.items()},
-        "sampling": sampling or {"n_mix": 5, "noise_scale": 1.0, "noise": "covariance"},
+                             "n_records": p.n_records,
+                             "anchor": p.anchor if p.onset is not None else None}
+                         for s, p in pools.items()},
+        "sampling": sampling or {"n_mix": 5, "noise_scale": 1.0, "noise": "covariance",
+                                 "sampling": "mix"},
         "base_checkpoint": base,
         "training": training,
     }
@@ -117,6 +120,8 @@ def save_model(path, model, arch, *, stations=(), pools=None, training=None, bas
         tensors[f"pool.{k}.codes"] = pool.codes.astype(np.float16)
         tensors[f"pool.{k}.mean"] = pool.mean.astype(np.float32)
         tensors[f"pool.{k}.std"] = pool.std.astype(np.float32)
+        if pool.onset is not None:
+            tensors[f"pool.{k}.onset"] = pool.onset.astype(np.float32)
     config = checkpoint_config(arch, stations=stations, pools=pools, training=training,
                                base=base, sampling=sampling)
     config["name"] = Path(str(path)).name.removesuffix(".json").removesuffix(".safetensors")
@@ -191,8 +196,10 @@ def load_model(path, device=None) -> LoadedModel:
             raise CheckpointError(f"{ck.path}.safetensors: pool of station {meta['station']} "
                                   f"has codes {codes.shape[1:]}, the model's latent is "
                                   f"{arch.latent_shape}")
+        pool_meta = (ck.config.get("latent_pools") or {}).get(meta["station"]) or {}
         pools[meta["station"]] = LatentPool(
             meta["station"], codes, ck.tensors[f"pool.{k}.mean"], ck.tensors[f"pool.{k}.std"],
             network=meta.get("network") or "SY", location=meta.get("location") or "",
-            units=meta.get("units") or "m/s**2")
+            units=meta.get("units") or "m/s**2", onset=ck.tensors.get(f"pool.{k}.onset"),
+            latent_stride=arch.latent_stride, anchor=pool_meta.get("anchor") or "pga")
     return LoadedModel(ck.path, ck.config, arch, model, pools, stations, dev)

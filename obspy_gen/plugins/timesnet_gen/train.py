@@ -331,9 +331,12 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
 
 
 def encode_pools(model, mat: Materialised, stations, station_order=None, device=None,
-                 quiet=True) -> dict:
+                 quiet=True, anchor="pga") -> dict:
     """Latent pools of ``stations`` from their records in ``mat`` (one record at a time, so a
     code does not depend on its batch).
+
+    anchor : {"pga", "p"}
+        What each record's onset (stored with the pool, for aligned sampling) marks.
 
     Returns
     -------
@@ -353,6 +356,7 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
     import torch
 
     from obspy_gen.cli.common import progress
+    from obspy_gen.plugins.timesnet_gen.sampling import record_anchor
     dev = next(model.parameters()).device if device is None else device
     order = {s: k for k, s in enumerate(station_order or [])}
     model.eval()
@@ -371,10 +375,13 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
                 z, _, _ = model.encode(x, label, mean, std)
                 codes.append(z[0].float().cpu().numpy())
             meta = mat.meta[idx[0]] if mat.meta else {}
+            fs = float(model.config.sampling_rate)
+            onset = [record_anchor(mat.data[i], mat.std[i], anchor, fs) for i in idx]
             pools[s] = LatentPool(s, np.stack(codes), mat.mean[idx], mat.std[idx],
                                   network=meta.get("network", "SY"),
                                   location=meta.get("location", ""),
-                                  units=meta.get("units", "m/s**2"))
+                                  units=meta.get("units", "m/s**2"), onset=np.asarray(onset),
+                                  latent_stride=model.config.latent_stride, anchor=anchor)
     return pools
 
 
