@@ -84,6 +84,15 @@ def train_command():
 @click.option("--resume", is_flag=True, help="Continue from OUT's training state.")
 @click.option("--amp", type=click.Choice(["bf16", "fp16"]), default=None,
               help="Mixed precision on CUDA.")
+@click.option("--centre", type=click.Choice(["auto", "record", "pga", "p_arrival"]),
+              default=None,
+              help="Where each record's window is centred: auto (default: the record's middle "
+                   "when it fits, else its PGA), record, pga, p_arrival (needs P labels). "
+                   "finetune --init: default as the initial checkpoint.")
+@click.option("--config", "config_name", type=click.Choice(["default", "small", "paper"]),
+              default=None,
+              help="Named architecture (paper = seq 6000, d_model 128, d_ff 256, 2+2 blocks, "
+                   "6 kernels, top-k 2: a GPU model); single --d-model etc. override it.")
 @click.option("--seq-len", type=click.IntRange(16), default=None,
               help="Samples per record (default 6000; pretrain / from-scratch only).")
 @click.option("--d-model", type=click.IntRange(1), default=None)
@@ -103,7 +112,7 @@ def train_command():
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or epoch lines.")
 def train_timesnet_gen(data, out, phase, stations, exclude_stations, init, epochs, batch_size,
                        lr, weight_decay, val_fraction, device, seed, resume, amp, seq_len,
-                       quiet, synthetic, pattern, latent_noise, **arch):
+                       quiet, synthetic, pattern, latent_noise, centre, config_name, **arch):
     """Train TimesNet-Gen: phase 1 (pretrain) or phase 2 (finetune)."""
     # Usage errors (exit 2) first, then the missing-dependency error (exit 1).
     if not os.path.isdir(data):
@@ -112,8 +121,9 @@ def train_timesnet_gen(data, out, phase, stations, exclude_stations, init, epoch
     arch = {k: v for k, v in arch.items() if v is not None}
     if seq_len is not None:
         arch["seq_len"] = seq_len
-    if phase == "finetune" and init is not None and arch:
-        error("timesnet-gen", f"--init fixes the architecture; drop {', '.join(sorted(arch))}")
+    if phase == "finetune" and init is not None and (arch or config_name):
+        error("timesnet-gen", f"--init fixes the architecture; drop "
+                              f"{', '.join(sorted(arch) + (['config'] if config_name else []))}")
         raise SystemExit(2)
     import importlib.util
     missing = [m for m in ("torch", "safetensors") if importlib.util.find_spec(m) is None]
@@ -123,14 +133,21 @@ def train_timesnet_gen(data, out, phase, stations, exclude_stations, init, epoch
         raise SystemExit(1)
     from obspy_gen.io.checkpoints import CheckpointError
     from obspy_gen.plugins.timesnet_gen import train as T
+    if config_name is not None:
+        from obspy_gen.plugins.timesnet_gen.model import NAMED_CONFIGS
+        arch = {**NAMED_CONFIGS[config_name], **arch}
     rank = int(os.environ.get("RANK", "0"))
     log = (lambda line: None) if quiet or rank else (lambda line: click.echo(line, err=True))
+    if centre is None:
+        centre = "auto" if (phase == "pretrain" or init is None) else _init_centre(init)
     try:
         ds = T.load_records(data, (arch.get("seq_len") or T.DEFAULT_ARCH["seq_len"])
-                            if init is None else _init_seq_len(init), pattern=pattern)
+                            if init is None else _init_seq_len(init), pattern=pattern,
+                            centre=centre)
         mat = T.materialise(ds, quiet or rank > 0,
                             _codes(stations) or None if phase == "finetune" else None)
         mat.source = str(data)
+        mat.centre = centre
         common = dict(epochs=epochs, batch_size=batch_size, weight_decay=weight_decay,
                       seed=seed, device=device, val_fraction=val_fraction, resume=resume,
                       quiet=quiet, log=log, amp=amp, synthetic=synthetic,
@@ -168,6 +185,14 @@ def train_timesnet_gen(data, out, phase, stations, exclude_stations, init, epoch
                    f"{history.get('world_size', 1)} process(es))")
     sys.stdout.flush()
     raise SystemExit(0)
+
+
+def _init_centre(init) -> str:
+    from obspy_gen.io.checkpoints import read_config
+    from obspy_gen.plugins.torch_base import resolve_checkpoint
+    path = resolve_checkpoint(init, "obspy_gen.plugins.timesnet_gen")
+    return (read_config(path, "timesnet-gen").get("normalisation") or {}).get(
+        "centre") or "record"
 
 
 def _init_seq_len(init) -> int:

@@ -20,7 +20,7 @@ Examples
 >>> t = np.arange(6000) * 0.01
 >>> acc = np.sin(2 * np.pi * 2 * t) * np.exp(-((t - 20) / 5) ** 2) + 0.002
 >>> out = correct_baseline(acc, 0.01)
->>> abs(np.cumsum(out)[-1] * 0.01) < 1e-9, bool(np.allclose(out, acc, atol=0.01))
+>>> bool(abs(np.cumsum(out)[-1] * 0.01) < 1e-9), bool(np.allclose(out, acc, atol=0.01))
 (True, True)
 """
 from __future__ import annotations

@@ -69,6 +69,11 @@ class TimesNetGenConfig:
         default: at seq_len 6000 its pure tones (amplitude T/2 per dimension) outweigh a
         record's spectrum in every TimesBlock's FFT, so the "dominant periods" would always
         be the encoding's (e.g. 6000 and 2000 samples for d_model 16) instead of the record's.
+    distinct_periods : bool
+        Neighbouring FFT bins of one spectral peak often give the same integer period
+        ``T // k`` (e.g. bins 700 and 701 of 6000 samples: both 8); the reference then runs
+        the same branch twice. True: such duplicates are run once with their softmax weights
+        added -- exactly the same output, fewer convolutions.
 
     Examples
     --------
@@ -93,6 +98,7 @@ class TimesNetGenConfig:
     n_stations: int = 0
     sampling_rate: float = 100.0
     positional: bool = False
+    distinct_periods: bool = True
 
     def __post_init__(self):
         for name in ("seq_len", "c_in", "d_model", "d_ff", "num_kernels", "top_k",
@@ -140,6 +146,41 @@ class TimesNetGenConfig:
     def replace(self, **changes) -> "TimesNetGenConfig":
         """A copy with some arguments changed."""
         return type(self).from_dict({**self.to_dict(), **changes})
+
+    @classmethod
+    def named(cls, name: str, **changes) -> "TimesNetGenConfig":
+        """A named configuration (:data:`NAMED_CONFIGS`), optionally changed.
+
+        Examples
+        --------
+        >>> cfg = TimesNetGenConfig.named("paper")
+        >>> cfg.seq_len, cfg.d_model, cfg.d_ff, cfg.e_layers, cfg.num_kernels, cfg.top_k
+        (6000, 128, 256, 2, 6, 2)
+        >>> TimesNetGenConfig.named("nope")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown configuration 'nope'; known: paper, default, small
+        """
+        if name not in NAMED_CONFIGS:
+            raise ValueError(f"unknown configuration {name!r}; known: "
+                             f"{', '.join(NAMED_CONFIGS)}")
+        return cls(**{**NAMED_CONFIGS[name], **changes})
+
+
+#: Named architectures. ``paper``: the TimesNet-Gen paper's generator (seq_len 6000, d_model
+#: 128, d_ff 256, 2 TimesBlocks in the encoder and 2 in the decoder, 6 Inception kernels,
+#: top-k 2, dropout 0.1) with our compact latent (8 channels every 4 samples instead of the
+#: whole 6000 x 128 feature map, so that station pools fit a checkpoint) -- a GPU model
+#: (see ``benchmarks/gpu_timesnet_gen.py``); ``default``: the shipped default, trained on 2 CPU
+#: cores; ``small``: the first shipped default (d_model 16, 1 block each side).
+NAMED_CONFIGS = {
+    "paper": dict(seq_len=6000, d_model=128, d_ff=256, e_layers=2, d_layers=2, num_kernels=6,
+                  top_k=2, dropout=0.1, latent_channels=8, latent_stride=4),
+    "default": dict(seq_len=6000, d_model=32, d_ff=32, e_layers=2, d_layers=2, num_kernels=3,
+                    top_k=2, dropout=0.0, latent_channels=8, latent_stride=4),
+    "small": dict(seq_len=6000, d_model=16, d_ff=16, e_layers=1, d_layers=1, num_kernels=3,
+                  top_k=2, dropout=0.0, latent_channels=8, latent_stride=4),
+}
 
 
 class InceptionBlock(nn.Module):
@@ -262,9 +303,16 @@ class TimesBlock(nn.Module):
         bias = onehot.to(w.dtype) @ w[:, d:].T + self.cond.bias
         return out + bias[:, :, None, None].to(out.dtype)
 
-    def forward(self, x, onehot=None):
+    def forward(self, x, onehot=None, distinct=True):
         B, T, N = x.shape
         periods, weights = fft_periods(x, self.k)
+        w = F.softmax(weights, dim=1)
+        if distinct and len(set(periods)) < len(periods):
+            # Equal periods give equal branches: run each once with the weights added.
+            unique = sorted(set(periods), key=periods.index)
+            w = torch.stack([w[:, [i for i, p in enumerate(periods) if p == q]].sum(1)
+                             for q in unique], dim=1)
+            periods = unique
         res = []
         for p in periods:
             length = -(-T // p) * p
@@ -278,7 +326,7 @@ class TimesBlock(nn.Module):
             out = out.permute(0, 2, 3, 1).reshape(B, -1, N)
             res.append(out[:, :T, :])
         res = torch.stack(res, dim=-1)
-        w = F.softmax(weights, dim=1).to(res.dtype)
+        w = w.to(res.dtype)
         return (res * w[:, None, None, :]).sum(-1) + x
 
 
@@ -399,7 +447,7 @@ class TimesNetGen(nn.Module):
             h = h + self.pe[None]
         h = self.dropout(h)
         for block, norm in zip(self.encoder, self.enc_norm):
-            h = norm(block(h, onehot))
+            h = norm(block(h, onehot, self.config.distinct_periods))
         h = h.transpose(1, 2)
         pad = self.config.latent_length * self.config.latent_stride - self.config.seq_len
         if pad:
@@ -415,7 +463,7 @@ class TimesNetGen(nn.Module):
             h = h + self.pe[None]
         h = self.dropout(h)
         for block, norm in zip(self.decoder, self.dec_norm):
-            h = norm(block(h, onehot))
+            h = norm(block(h, onehot, self.config.distinct_periods))
         y = self.projection(h).transpose(1, 2)
         if normalised:
             return y

@@ -45,6 +45,11 @@ def _load(path, device):
     return _cached_model(str(meta.with_suffix("")), mtime, str(choose_device(device)))
 
 
+def _centre(loaded) -> str:
+    """Where the checkpoint's training windows were centred (older ones: the record's middle)."""
+    return (loaded.config.get("normalisation") or {}).get("centre") or "record"
+
+
 def _station_code(station) -> str:
     """Bare station code of ``"4628"``, ``"TK.4628"`` or ``"TK.4628.00"``."""
     parts = str(station).split(".")
@@ -319,7 +324,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                            for tr in rec)
                 if npts < seq_len:
                     short.append(npts / fs)
-                data, mean, std = preprocess(rec, seq_len, fs, "record")
+                data, mean, std = preprocess(rec, seq_len, fs, _centre(loaded))
                 z, _, _ = loaded.model.encode(
                     torch.from_numpy(data[None]).to(dev), label,
                     torch.tensor(mean[None], dtype=torch.float32, device=dev),
@@ -372,7 +377,8 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                     model = self._zero_shot_model(loaded, device if device is not None
                                                   else self._device)
             arch = model.arch
-            data, mean, std = preprocess(rec, arch.seq_len, float(arch.sampling_rate))
+            data, mean, std, lead = preprocess(rec, arch.seq_len, float(arch.sampling_rate),
+                                               _centre(model), return_start=True)
             with torch.no_grad():
                 dev = model.device
                 y = model.model(torch.from_numpy(data[None]).to(dev), label,
@@ -380,11 +386,10 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                                 torch.tensor(std[None], dtype=torch.float32, device=dev))
             first = rec[0].stats
             fs = float(arch.sampling_rate)
-            # Back onto the original's time axis: the centre window, without the zero padding
+            # Back onto the original's time axis: the model's window, without the zero padding
             # a short record got (so reconstructions overlap nothing the originals did not).
             t_start = max(tr.stats.starttime for tr in rec)
             npts = min(int(round((tr.stats.endtime - t_start) * fs)) + 1 for tr in rec)
-            lead = npts // 2 - arch.seq_len // 2
             lo, hi = max(lead, 0), min(lead + arch.seq_len, npts)
             for ch, trace_data in zip(CHANNELS, y[0].float().cpu().numpy()):
                 tr = Trace(np.ascontiguousarray(trace_data[lo - lead:hi - lead]), header={

@@ -91,12 +91,16 @@ def record_anchor(window, std=None, how="pga", sampling_rate=100.0) -> float:
         x = x * np.asarray(std, dtype=np.float64).reshape(-1, 1)
     if how == "p":
         from obspy_gen.core.picks import pick_arrivals
+        # Pick on the recorded part only: the step from zero padding into the pre-event noise
+        # would trigger the STA/LTA.
+        live = np.flatnonzero(np.any(x != 0, axis=0))
+        lo, hi = (int(live[0]), int(live[-1]) + 1) if live.size else (0, x.shape[1])
         try:
-            picks = pick_arrivals(x[2], x[0], x[1], sampling_rate)
+            picks = pick_arrivals(x[2, lo:hi], x[0, lo:hi], x[1, lo:hi], sampling_rate)
         except ValueError:
             picks = None
         if picks is not None and picks.p is not None:
-            return float(round(picks.p * sampling_rate))
+            return float(lo + round(picks.p * sampling_rate))
     return float(np.argmax(np.maximum(np.abs(x[0]), np.abs(x[1]))))
 
 

@@ -32,7 +32,7 @@ NORMALISATION = {
 }
 
 
-def normalisation(arch) -> dict:
+def normalisation(arch, centre="record") -> dict:
     """The ``normalisation`` entry of a checkpoint for architecture ``arch``.
 
     Examples
@@ -42,11 +42,11 @@ def normalisation(arch) -> dict:
     600
     """
     return {**NORMALISATION, "seq_len": int(arch.seq_len),
-            "sampling_rate": float(arch.sampling_rate)}
+            "sampling_rate": float(arch.sampling_rate), "centre": centre}
 
 
 def checkpoint_config(arch, *, stations=(), pools=None, training=None, base=None,
-                      sampling=None) -> dict:
+                      sampling=None, centre="record") -> dict:
     """The JSON description of a TimesNet-Gen checkpoint.
 
     Parameters
@@ -60,7 +60,9 @@ def checkpoint_config(arch, *, stations=(), pools=None, training=None, base=None
     base : str, optional
         Name of the unconditioned checkpoint used for zero-shot generation.
     sampling : dict, optional
-        Default ``n_mix`` and ``noise_scale``.
+        Default ``n_mix``, ``noise_scale``, ``noise`` and ``sampling``.
+    centre : str
+        Where the training windows were centred (the zero-shot pools are centred alike).
 
     Examples
     --------
@@ -77,7 +79,7 @@ def checkpoint_config(arch, *, stations=(), pools=None, training=None, base=None
         "name": None,
         "architecture": arch.to_dict(),
         "conditioned": bool(arch.conditioned),
-        "normalisation": normalisation(arch),
+        "normalisation": normalisation(arch, centre),
         "stations": list(stations),
         "latent_pools": {s: {"shape": list(p.codes.shape), "dtype": "float16",
                              "n_records": p.n_records,
@@ -91,7 +93,7 @@ def checkpoint_config(arch, *, stations=(), pools=None, training=None, base=None
 
 
 def save_model(path, model, arch, *, stations=(), pools=None, training=None, base=None,
-               sampling=None) -> tuple:
+               sampling=None, centre="record") -> tuple:
     """Write a TimesNet-Gen checkpoint (weights, pools, description); returns the paths.
 
     Examples
@@ -123,7 +125,7 @@ def save_model(path, model, arch, *, stations=(), pools=None, training=None, bas
         if pool.onset is not None:
             tensors[f"pool.{k}.onset"] = pool.onset.astype(np.float32)
     config = checkpoint_config(arch, stations=stations, pools=pools, training=training,
-                               base=base, sampling=sampling)
+                               base=base, sampling=sampling, centre=centre)
     config["name"] = Path(str(path)).name.removesuffix(".json").removesuffix(".safetensors")
     return save_checkpoint(path, tensors, config, plugin=PLUGIN, plugin_version=VERSION)
 

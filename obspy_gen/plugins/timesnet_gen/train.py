@@ -28,6 +28,39 @@ from obspy_gen.plugins.timesnet_gen.store import PLUGIN, VERSION, load_model, sa
 DEFAULT_ARCH = dict(seq_len=6000, d_model=16, d_ff=16, e_layers=1, d_layers=1, num_kernels=3,
                     top_k=2, dropout=0.0, latent_channels=8, latent_stride=4)
 PHASES = ("pretrain", "finetune")
+#: The sampler a new checkpoint generates with unless told (chosen by measurement; see
+#: :mod:`~obspy_gen.plugins.timesnet_gen.sampling`).
+DEFAULT_SAMPLING = {"sampling": "prior", "n_mix": 5, "noise_scale": 1.0, "noise": "covariance"}
+#: Fewest records of a station that training accepts without a warning.
+MIN_STATION_RECORDS = 3
+
+
+def warn_small_stations(mat, stations=None) -> list:
+    """Warn (one line each) for stations with fewer than :data:`MIN_STATION_RECORDS` records;
+    returns their codes.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> m = Materialised(np.zeros((4, 3, 2), np.float32), np.zeros((4, 3)), np.ones((4, 3)),
+    ...                  ["A", "A", "A", "B"])
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_small_stations(m)
+    ['B']
+    >>> print(w[0].message)
+    station B: only 1 record(s); a station needs at least 3 for new records (with fewer, every generated record is a copy or mix of the same ones)
+    """
+    import warnings
+    small = []
+    for s in (stations or mat.stations):
+        k = mat.station.count(s)
+        if k < MIN_STATION_RECORDS:
+            small.append(s)
+            warnings.warn(f"station {s}: only {k} record(s); a station needs at least "
+                          f"{MIN_STATION_RECORDS} for new records (with fewer, every generated "
+                          f"record is a copy or mix of the same ones)", stacklevel=2)
+    return small
 
 
 @dataclass
@@ -45,6 +78,8 @@ class Materialised:
         ``network``, ``location``, ``units`` of every record.
     source : str
         Where the records came from (for the checkpoint's description).
+    centre : str
+        Where the windows were centred (:func:`obspy_gen.io.dataset.preprocess`).
 
     Examples
     --------
@@ -60,6 +95,7 @@ class Materialised:
     station: list
     meta: list = field(default_factory=list)
     source: str = ""
+    centre: str = "record"
 
     def __len__(self):
         return len(self.data)
@@ -95,7 +131,7 @@ class Materialised:
         return _Records()
 
 
-def load_records(data, seq_len, *, sampling_rate=100.0, pattern="*.mseed"):
+def load_records(data, seq_len, *, sampling_rate=100.0, pattern="*.mseed", centre="record"):
     """A :class:`~obspy_gen.io.dataset.StationDataset` over ``data``.
 
     Parameters
@@ -103,12 +139,16 @@ def load_records(data, seq_len, *, sampling_rate=100.0, pattern="*.mseed"):
     data : str, Path, StationDataset, Stream or list of Stream
         A folder (searched recursively for ``pattern``; a ``labels.csv`` there is joined),
         a dataset, or records in memory.
+    centre : {"record", "pga", "p_arrival", "auto"}
+        Where each record's window is centred (:func:`obspy_gen.io.dataset.preprocess`).
 
     Examples
     --------
     >>> from obspy import read
     >>> load_records(read(), 1000).seq_len
     1000
+    >>> load_records(read(), 1000, centre="pga").centre
+    'pga'
     """
     from obspy import Stream
 
@@ -118,16 +158,20 @@ def load_records(data, seq_len, *, sampling_rate=100.0, pattern="*.mseed"):
             return StationDataset(data.refs, seq_len, sampling_rate, data.centre,
                                   data._streams, data.stations)
         return data
+    from obspy_gen.io.dataset import CENTRES
+    if centre not in CENTRES:
+        raise ValueError(f"centre={centre!r} is not one of {', '.join(CENTRES)}")
     if isinstance(data, (str, os.PathLike)):
         if not Path(data).is_dir():
             raise ValueError(f"{data}: not a directory of records")
         ds = StationDataset.from_directory(data, pattern=pattern, seq_len=seq_len,
-                                           sampling_rate=sampling_rate)
+                                           sampling_rate=sampling_rate, centre=centre)
         if len(ds) == 0:
             raise ValueError(f"{data}: no records matching {pattern!r}")
         return ds
     if isinstance(data, Stream) or isinstance(data, (list, tuple)):
-        return StationDataset.from_streams(data, seq_len=seq_len, sampling_rate=sampling_rate)
+        return StationDataset.from_streams(data, seq_len=seq_len, sampling_rate=sampling_rate,
+                                           centre=centre)
     raise TypeError(f"data must be a folder, a StationDataset or Streams, got "
                     f"{type(data).__name__}")
 
@@ -157,8 +201,9 @@ def materialise(dataset, quiet=True, stations=None) -> Materialised:
     for k, i in enumerate(progress(idx, quiet, desc="preprocessing", unit="record")):
         try:
             rec = dataset.record(i)
-            data[k], mean[k], std[k] = preprocess(rec, dataset.seq_len, dataset.sampling_rate,
-                                                  dataset.centre)
+            data[k], mean[k], std[k] = preprocess(
+                rec, dataset.seq_len, dataset.sampling_rate, dataset.centre,
+                p_arrival=dataset.refs[i].labels.get("p_arrival"))
         except (ValueError, OSError) as exc:
             warnings.warn(f"{dataset.refs[i].source}: record skipped: {exc}")
             continue
@@ -169,7 +214,8 @@ def materialise(dataset, quiet=True, stations=None) -> Materialised:
                      "units": s.get("units") or "m/s**2"})
     keep = np.asarray(keep, dtype=int)
     return Materialised(data[keep], mean[keep], std[keep], station, meta,
-                        getattr(dataset, "source", "") or "")
+                        getattr(dataset, "source", "") or "",
+                        getattr(dataset, "centre", "record"))
 
 
 def station_split(mat: Materialised, fraction: float, seed: int) -> tuple:
@@ -396,7 +442,7 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
              seed=0, device=None, val_fraction=0.15, stations=None, exclude_stations=(),
              resume=False, quiet=False, log=None, amp=None, loss_weighting="record",
              latent_noise=0.0, synthetic=None, description="", source=None,
-             materialised=None) -> dict:
+             materialised=None, centre="record") -> dict:
     """Phase 1: train the unconditioned autoencoder; checkpoint ``out`` every epoch.
 
     Parameters
@@ -405,8 +451,9 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
         The corpus.
     out : str or Path
         Checkpoint base path (``out.safetensors`` + ``out.json``; training state next to it).
-    arch : dict or TimesNetGenConfig, optional
-        Architecture (default :data:`DEFAULT_ARCH`); ``n_stations`` is forced to 0.
+    arch : dict, str or TimesNetGenConfig, optional
+        Architecture (default :data:`DEFAULT_ARCH`; a name of
+        :data:`~.model.NAMED_CONFIGS`, e.g. ``"paper"``); ``n_stations`` is forced to 0.
     stations, exclude_stations : list of str, optional
         Use only these stations / leave these out (the fine-tuning targets).
     val_fraction : float
@@ -421,6 +468,8 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
         Free text on the data, and where they came from (default: the folder given).
     materialised : Materialised, optional
         Already preprocessed records (skips reading ``data``).
+    centre : {"record", "pga", "p_arrival", "auto"}
+        Where each record's window is centred (:func:`obspy_gen.io.dataset.preprocess`).
 
     Returns
     -------
@@ -442,7 +491,7 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
     from obspy_gen.plugins.torch_base import TrainSettings, fit, seed_everything
     arch = _arch(arch).replace(n_stations=0)
     if materialised is None:
-        ds = load_records(data, arch.seq_len, sampling_rate=arch.sampling_rate)
+        ds = load_records(data, arch.seq_len, sampling_rate=arch.sampling_rate, centre=centre)
         materialised = materialise(ds, quiet)
         materialised.source = str(data) if isinstance(data, (str, os.PathLike)) else "in memory"
     mat = materialised
@@ -472,8 +521,10 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
         save_model(path, m, arch, training={**training, "epochs_done": epoch,
                                             "history": history["epochs"],
                                             "train_seconds": round(time.perf_counter() - t0,
-                                                                   1)})
+                                                                   1)},
+                   centre=mat.centre, sampling=sampling_defaults)
 
+    sampling_defaults = dict(DEFAULT_SAMPLING)
     noise = LatentNoise(sub, tr, sub.stations, latent_noise) if latent_noise else None
     return fit(model, sub.torch(tr), sub.torch(va) if va else None,
                make_loss(False, loss_weighting, noise), out=out, save_fn=save,
@@ -486,7 +537,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
              weight_decay=1e-2, seed=0, device=None, val_fraction=0.15, resume=False,
              quiet=False, log=None, amp=None, loss_weighting="record", latent_noise=0.0,
              synthetic=None, description="", source=None, base_name=None, arch=None,
-             materialised=None) -> dict:
+             materialised=None, centre=None, anchor="pga", sampling=None) -> dict:
     """Phase 2: station-conditioned fine-tuning; stores the stations' latent pools at the end.
 
     Parameters
@@ -510,6 +561,20 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
         :mod:`~obspy_gen.plugins.timesnet_gen.sampling`) the plain autoencoder already
         decodes noisy mixtures into records of the station, while 1.0 (independent noise on
         every element) cost the 12.8-Hz station its f0 in our short CPU runs.
+    centre : {"record", "pga", "p_arrival", "auto"}, optional
+        Where each record's window is centred (default: as ``init`` was trained, else
+        ``"record"``).
+    anchor : {"pga", "p"}
+        What the pools' onsets mark (aligned sampling).
+    sampling : dict, optional
+        The checkpoint's default sampler (``sampling``, ``n_mix``, ``noise_scale``,
+        ``noise``; default :data:`DEFAULT_SAMPLING`).
+
+    Warns
+    -----
+    UserWarning
+        For every target station with fewer than 3 records (a pool of one record gives
+        copies of it, whatever the sampler).
 
     Returns
     -------
@@ -540,8 +605,12 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
         arch0 = base.arch
     else:
         arch0 = _arch(arch)
+    if centre is None:
+        centre = ((base.config.get("normalisation") or {}).get("centre") if base is not None
+                  else None) or "record"
     if materialised is None:
-        ds = load_records(data, arch0.seq_len, sampling_rate=arch0.sampling_rate)
+        ds = load_records(data, arch0.seq_len, sampling_rate=arch0.sampling_rate,
+                          centre=centre)
         materialised = materialise(ds, quiet, stations)
         materialised.source = str(data) if isinstance(data, (str, os.PathLike)) else "in memory"
     mat = materialised
@@ -552,6 +621,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
     if missing:
         raise ValueError(f"no records of station(s) {', '.join(missing)} in the data; "
                          f"found: {', '.join(mat.stations[:20])}")
+    warn_small_stations(mat, targets)
     if base is not None and base.arch.conditioned:
         if base.station_codes != targets:
             raise ValueError(f"{init}: conditioned on {base.station_codes}, not {targets}; "
@@ -594,9 +664,10 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
     def save(m, path, epoch, history):
         # Pools only once training is over: they are what generation needs, and encoding
         # every record each epoch would cost as much as a training epoch.
-        pools = encode_pools(m, sub, targets, targets, quiet=True) \
+        pools = encode_pools(m, sub, targets, targets, quiet=True, anchor=anchor) \
             if epoch == settings.epochs else None
         save_model(path, m, arch, stations=station_meta, pools=pools, base=base_name,
+                   centre=mat.centre, sampling={**DEFAULT_SAMPLING, **(sampling or {})},
                    training={**training, "epochs_done": epoch, "history": history["epochs"],
                              "train_seconds": round(time.perf_counter() - t0, 1)})
 
@@ -628,6 +699,8 @@ def _arch(arch):
     from obspy_gen.plugins.timesnet_gen.model import TimesNetGenConfig
     if arch is None:
         return TimesNetGenConfig(**DEFAULT_ARCH)
+    if isinstance(arch, str):
+        return TimesNetGenConfig.named(arch)
     if isinstance(arch, TimesNetGenConfig):
         return arch
     return TimesNetGenConfig(**{**DEFAULT_ARCH, **dict(arch)})
@@ -637,7 +710,7 @@ def _subset(mat: Materialised, idx) -> Materialised:
     idx = list(idx)
     return Materialised(mat.data[idx], mat.mean[idx], mat.std[idx],
                         [mat.station[i] for i in idx],
-                        [mat.meta[i] for i in idx] if mat.meta else [], mat.source)
+                        [mat.meta[i] for i in idx] if mat.meta else [], mat.source, mat.centre)
 
 
 def _load_weights(model, path):
@@ -647,5 +720,6 @@ def _load_weights(model, path):
 
 
 __all__ = ["pretrain", "finetune", "train", "materialise", "load_records", "encode_pools",
+           "warn_small_stations", "DEFAULT_SAMPLING", "MIN_STATION_RECORDS",
            "station_split", "record_split", "Materialised", "DEFAULT_ARCH", "PHASES",
            "VERSION"]
