@@ -7,14 +7,20 @@ Steps (all seeded; see the constants below):
    five ``paper5`` virtual stations (2020, 4628, 0205, 1716, 3130), as miniSEED files;
 2. phase 1: pre-train the unconditioned network on the corpus (the paper5 stations are not in
    it) -> ``timesnet-gen-synthetic-pretrain`` (used for zero-shot generation);
-3. phase 2: fine-tune the station-conditioned network on the paper5 records, starting from
-   phase 1, and store their latent pools -> ``timesnet-gen-synthetic`` (the default);
+3. phase 2: grow the phase-1 network to 2 TimesBlocks in the encoder and 2 in the decoder (the
+   new blocks start as the identity), fine-tune it station-conditioned on the paper5 records
+   (cosine schedule to a validation loss that no longer falls), and store their latent pools
+   with each record's PGA anchor -> ``timesnet-gen-synthetic`` (the default; sampler:
+   ``train.DEFAULT_SAMPLING``);
 4. copy both pairs of files into ``obspy_gen/plugins/timesnet_gen/checkpoints/``.
 
-Run from the repository root (about 10-20 minutes on 2 CPU cores)::
+Run from the repository root (about 15 minutes of phase 1 and 25 of phase 2 on 2 idle CPU
+cores; several times that on a shared machine)::
 
     python scripts/train_default_timesnet_gen.py
     python scripts/train_default_timesnet_gen.py --out /tmp/ckpt --work /tmp/work
+    # phase 2 only, from the shipped phase-1 checkpoint (bit-identical to a fresh phase 1):
+    python scripts/train_default_timesnet_gen.py --pretrained timesnet-gen-synthetic-pretrain
 
 With the same torch version and CPU the result is bit-identical; elsewhere it is an
 equivalent model (floating-point reductions differ). The same two phases from the command
@@ -26,7 +32,7 @@ line::
     obspy-gen train timesnet-gen --data corpus/ --out pre --phase pretrain --epochs 5 \
         --lr 2e-3 --exclude-stations 2020,4628,0205,1716,3130 --synthetic
     obspy-gen train timesnet-gen --data paper5/ --out ft --phase finetune --init pre \
-        --epochs 15 --lr 1e-3 --synthetic
+        --epochs 12 --lr 1e-3 --synthetic        # (without the growth to 2+2 blocks)
 """
 from __future__ import annotations
 
@@ -49,7 +55,13 @@ PAPER5_SEED = 0
 ARCH = dict(seq_len=6000, d_model=16, d_ff=16, e_layers=1, d_layers=1, num_kernels=3,
             top_k=2, dropout=0.0, latent_channels=8, latent_stride=4)
 PRETRAIN = dict(epochs=5, batch_size=16, lr=2e-3, seed=0, val_fraction=0.15)
-FINETUNE = dict(epochs=15, batch_size=16, lr=1e-3, seed=0, val_fraction=0.15)
+FINETUNE = dict(epochs=12, batch_size=16, lr=1e-3, seed=0, val_fraction=0.15)
+#: TimesBlocks (encoder, decoder) of the fine-tuned default: phase 1's one each plus one new.
+GROW = (2, 2)
+#: What the pools' anchors mark (aligned / prior sampling).
+ANCHOR = "pga"
+#: Weight of the relative velocity error in the fine-tuning loss (model.velocity_loss).
+VELOCITY_LOSS = 1.0
 NAME = "timesnet-gen-synthetic"
 BASE = NAME + "-pretrain"
 DESCRIPTION = ("SYNTHETIC records from obspy-gen's stochastic simulator (Boore 2003 point "
@@ -64,6 +76,11 @@ def main(argv=None):
                         help="Folder for the simulated records and training runs (default: "
                              "a temporary folder, removed at the end).")
     parser.add_argument("--device", default="cpu", help="Training device (default cpu).")
+    parser.add_argument("--pretrained", default=None,
+                        help="Use this phase-1 checkpoint (name or path) instead of training "
+                             "phase 1 (e.g. the shipped timesnet-gen-synthetic-pretrain).")
+    parser.add_argument("--velocity-loss", type=float, default=VELOCITY_LOSS,
+                        help=f"Weight of the velocity loss term (default {VELOCITY_LOSS}).")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -80,7 +97,7 @@ def main(argv=None):
 
     t0 = time.perf_counter()
     corpus_dir, paper5_dir = work / "corpus", work / "paper5"
-    if not any(corpus_dir.glob("*.mseed")):
+    if args.pretrained is None and not any(corpus_dir.glob("*.mseed")):
         simulate("corpus", out=str(corpus_dir), seed=CORPUS["seed"],
                  n_stations=CORPUS["n_stations"],
                  records_per_station=CORPUS["records_per_station"])
@@ -93,19 +110,27 @@ def main(argv=None):
     common = dict(device=args.device, quiet=args.quiet, synthetic=True,
                   log=None if not args.quiet else (lambda line: None))
     t0 = time.perf_counter()
-    T.pretrain(str(corpus_dir), runs / BASE, arch=ARCH, exclude_stations=targets,
-               description=DESCRIPTION + f"Phase 1 corpus: simulate('corpus', {CORPUS}).",
-               source="obspy_gen.plugins.stochastic.simulate('corpus', "
-                      f"n_stations={CORPUS['n_stations']}, "
-                      f"records_per_station={CORPUS['records_per_station']}, "
-                      f"seed={CORPUS['seed']})",
-               **PRETRAIN, **common)
+    runs.mkdir(parents=True, exist_ok=True)
+    if args.pretrained is None:
+        T.pretrain(str(corpus_dir), runs / BASE, arch=ARCH, exclude_stations=targets,
+                   description=DESCRIPTION + f"Phase 1 corpus: simulate('corpus', {CORPUS}).",
+                   source="obspy_gen.plugins.stochastic.simulate('corpus', "
+                          f"n_stations={CORPUS['n_stations']}, "
+                          f"records_per_station={CORPUS['records_per_station']}, "
+                          f"seed={CORPUS['seed']})",
+                   **PRETRAIN, **common)
+    else:
+        from obspy_gen.io.checkpoints import checkpoint_paths
+        from obspy_gen.plugins.torch_base import resolve_checkpoint
+        for src in checkpoint_paths(resolve_checkpoint(args.pretrained,
+                                                       "obspy_gen.plugins.timesnet_gen")):
+            shutil.copy2(src, runs / (BASE + src.suffix))
     t_pre = time.perf_counter() - t0
     say(f"phase 1 (pre-training) took {t_pre / 60:.1f} min")
 
     t0 = time.perf_counter()
-    T.finetune(str(paper5_dir), runs / NAME, init=runs / BASE, stations=targets,
-               base_name=BASE,
+    history = T.finetune(str(paper5_dir), runs / NAME, init=runs / BASE, stations=targets,
+               base_name=BASE, grow=GROW, anchor=ANCHOR, velocity_loss=args.velocity_loss,
                description=DESCRIPTION + f"Phase 2: simulate('paper5', seed={PAPER5_SEED}), "
                                          f"the five virtual stations of the TimesNet-Gen "
                                          f"paper's Table I.",
@@ -120,7 +145,10 @@ def main(argv=None):
         for suffix in (".safetensors", ".json"):
             shutil.copy2(runs / (name + suffix), out / (name + suffix))
     sizes = {p.name: p.stat().st_size for p in sorted(out.glob("timesnet-gen-synthetic*"))}
-    summary = {"simulation_s": round(t_sim, 1), "pretrain_s": round(t_pre, 1),
+    val = [e["val_loss"] for e in history["epochs"]]
+    summary = {"val_loss": [round(v, 5) for v in val],
+               "val_loss_change_last_epoch": round(val[-1] / val[-2] - 1, 4),
+               "simulation_s": round(t_sim, 1), "pretrain_s": round(t_pre, 1),
                "finetune_s": round(t_ft, 1), "total_s": round(time.perf_counter() - t_all, 1),
                "torch": torch.__version__, "threads": torch.get_num_threads(),
                "files": sizes, "total_mb": round(sum(sizes.values()) / 1e6, 2)}

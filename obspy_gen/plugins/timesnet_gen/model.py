@@ -483,6 +483,55 @@ class TimesNetGen(nn.Module):
         return self.decode(z, mean, std, station)
 
     # -- fine-tuning ---------------------------------------------------------------------------
+    def grown(self, e_layers: int, d_layers: int) -> "TimesNetGen":
+        """A deeper copy: the same blocks, then new TimesBlocks that start as the identity.
+
+        The new blocks' last Inception convolutions are zero (a TimesBlock then returns its
+        input, and the LayerNorm after it re-normalises an already normalised feature map), so
+        the learned affine of the last trained LayerNorm moves to the new last one, so the
+        grown network computes what this one does (up to the LayerNorm's epsilon) until
+        training moves them: a warm start
+        for a larger model from a smaller pre-trained one.
+
+        Examples
+        --------
+        >>> import torch
+        >>> cfg = TimesNetGenConfig(seq_len=100, d_model=4, d_ff=4, e_layers=1, d_layers=1,
+        ...                         latent_channels=2, latent_stride=10)
+        >>> small = TimesNetGen(cfg).eval()
+        >>> big = small.grown(2, 2).eval()
+        >>> x = torch.randn(2, 3, 100)
+        >>> with torch.no_grad():
+        ...     _ = [n.weight.uniform_(0.5, 2) for n in small.enc_norm]   # trained-like affine
+        >>> big = small.grown(2, 2).eval()
+        >>> diff = float((small(x) - big(x)).abs().max() / small(x).abs().max())
+        >>> big.config.e_layers, diff < 0.02     # equal up to the LayerNorm's epsilon
+        (2, True)
+        """
+        c = self.config
+        if e_layers < c.e_layers or d_layers < c.d_layers:
+            raise ValueError("grown() only adds blocks")
+        new = TimesNetGen(c.replace(e_layers=int(e_layers), d_layers=int(d_layers)))
+        missing, unexpected = new.load_state_dict(self.state_dict(), strict=False)
+        if unexpected:
+            raise RuntimeError(f"cannot grow: unexpected {unexpected}")
+        with torch.no_grad():
+            for blocks, norms, start in ((new.encoder, new.enc_norm, c.e_layers),
+                                         (new.decoder, new.dec_norm, c.d_layers)):
+                for block in list(blocks)[start:]:
+                    for conv in block.conv[-1].kernels:
+                        conv.weight.zero_()
+                        conv.bias.zero_()
+                if start and len(norms) > start:
+                    # The learned affine of the last trained LayerNorm moves to the last new
+                    # one (norm(norm(h)) = norm(h)), the trained one becomes plain.
+                    last, top = norms[start - 1], norms[len(norms) - 1]
+                    top.weight.copy_(last.weight)
+                    top.bias.copy_(last.bias)
+                    last.weight.fill_(1.0)
+                    last.bias.zero_()
+        return new.to(self.pe.device)
+
     def with_stations(self, n_stations: int) -> "TimesNetGen":
         """A station-conditioned copy of this network (same weights, identity conditioning).
 
@@ -538,6 +587,32 @@ def reconstruction_loss(y, x, std=None, weighting="record"):
         raise ValueError("weighting='record' needs the records' std")
     scale = (std.float() ** 2).mean(-1) + EPS
     return (err.mean(dim=(1, 2)) / scale).mean()
+
+
+def velocity_loss(y, x, mean):
+    """Relative squared error of the velocities of ``y`` and ``x`` (B, C, T), per record.
+
+    Velocity = running sum of the acceleration minus the record's channel ``mean`` (B, C) (the
+    unit of time is one sample: the loss is a ratio). It weights the error at frequency f by
+    1 / f^2 relative to the acceleration MSE, so it is carried by what the acceleration loss
+    hardly sees: offsets and long-period error, which integrate into the velocity left at the
+    end of a record and into the PGD. Each record's error is divided by its own velocity's
+    mean square, so every record counts alike.
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.randn(2, 3, 50)
+    >>> float(velocity_loss(x, x, x.mean(-1)))
+    0.0
+    >>> float(velocity_loss(x + 0.1, x, x.mean(-1))) > 0
+    True
+    """
+    m = mean[:, :, None].to(y.dtype)
+    vy = torch.cumsum(y - m, dim=-1)
+    vx = torch.cumsum(x - m, dim=-1)
+    scale = (vx.float() ** 2).mean(dim=(1, 2)) + EPS
+    return (((vy - vx).float() ** 2).mean(dim=(1, 2)) / scale).mean()
 
 
 def count_parameters(model) -> int:

@@ -346,10 +346,12 @@ class LatentNoise:
         return self.sigma[station_index.to(self.sigma.device)]
 
 
-def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise | None = None):
+def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise | None = None,
+              velocity_weight: float = 0.0):
     """``loss_fn(model, batch)`` for :func:`~obspy_gen.plugins.torch_base.fit`: MSE of the
     de-normalised reconstruction (see :func:`.model.reconstruction_loss`), with the latent
-    noise of ``noise`` in training mode.
+    noise of ``noise`` in training mode, plus ``velocity_weight`` times the relative velocity
+    error (:func:`.model.velocity_loss`).
 
     Examples
     --------
@@ -363,7 +365,7 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
     >>> float(make_loss(False)(model, batch).detach()) > 0
     True
     """
-    from obspy_gen.plugins.timesnet_gen.model import reconstruction_loss
+    from obspy_gen.plugins.timesnet_gen.model import reconstruction_loss, velocity_loss
 
     def loss_fn(net, batch):
         x, mean, std = batch["data"], batch["mean"], batch["std"]
@@ -371,7 +373,10 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
         noise_std = noise(batch["station_index"]) if (
             noise is not None and noise.scale and net.training) else None
         y = net(x, batch["station_index"] if conditioned else None, mean, std, noise_std)
-        return reconstruction_loss(y.float(), raw, std, weighting)
+        loss = reconstruction_loss(y.float(), raw, std, weighting)
+        if velocity_weight:
+            loss = loss + velocity_weight * velocity_loss(y.float(), raw, mean)
+        return loss
 
     return loss_fn
 
@@ -537,7 +542,8 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
              weight_decay=1e-2, seed=0, device=None, val_fraction=0.15, resume=False,
              quiet=False, log=None, amp=None, loss_weighting="record", latent_noise=0.0,
              synthetic=None, description="", source=None, base_name=None, arch=None,
-             materialised=None, centre=None, anchor="pga", sampling=None) -> dict:
+             materialised=None, centre=None, anchor="pga", sampling=None,
+             grow=None, velocity_loss=0.0) -> dict:
     """Phase 2: station-conditioned fine-tuning; stores the stations' latent pools at the end.
 
     Parameters
@@ -569,6 +575,14 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
     sampling : dict, optional
         The checkpoint's default sampler (``sampling``, ``n_mix``, ``noise_scale``,
         ``noise``; default :data:`DEFAULT_SAMPLING`).
+    velocity_loss : float
+        Weight of the relative velocity error added to the loss
+        (:func:`.model.velocity_loss`): it trains away the offsets and long-period error that
+        integrate into velocity drift and PGD.
+    grow : (int, int), optional
+        Encoder and decoder TimesBlocks of the fine-tuned network when ``init`` has fewer:
+        the pre-trained blocks plus new ones that start as the identity
+        (:meth:`.model.TimesNetGen.grown`).
 
     Warns
     -----
@@ -628,7 +642,8 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
                              f"start from an unconditioned (pre-trained) checkpoint")
         model = base.model.train()
     elif base is not None:
-        model = base.model.with_stations(len(targets))
+        net = base.model.grown(*grow) if grow else base.model
+        model = net.with_stations(len(targets))
     else:
         model = TimesNetGen(arch0.replace(n_stations=len(targets)))
     arch = model.config
@@ -650,7 +665,9 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
                          {"init": None if base is None else base.name,
                           "validation": {"kind": "per-station records",
                                          "fraction": val_fraction, "n_records": len(va)},
-                          "loss": f"MSE of de-normalised output, weighting={loss_weighting!r}",
+                          "loss": f"MSE of de-normalised output, weighting={loss_weighting!r}"
+                                  + (f" + {velocity_loss} x relative velocity MSE"
+                                     if velocity_loss else ""),
                           "pools": "latent codes of all fine-tuning records of each station",
                           "latent_noise": latent_noise,
                           "settings": settings.to_dict()})
@@ -673,7 +690,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
 
     noise = LatentNoise(sub, tr, targets, latent_noise) if latent_noise else None
     return fit(model, sub.torch(tr, targets), sub.torch(va, targets) if va else None,
-               make_loss(True, loss_weighting, noise), out=out, save_fn=save,
+               make_loss(True, loss_weighting, noise, velocity_loss), out=out, save_fn=save,
                settings=settings,
                device=device if device is not None else choose_device(None), resume=resume,
                quiet=quiet, log=log, load_fn=lambda m, path: _load_weights(m, path),
