@@ -176,7 +176,7 @@ class TimesNetGenConfig:
 NAMED_CONFIGS = {
     "paper": dict(seq_len=6000, d_model=128, d_ff=256, e_layers=2, d_layers=2, num_kernels=6,
                   top_k=2, dropout=0.1, latent_channels=8, latent_stride=4),
-    "default": dict(seq_len=6000, d_model=32, d_ff=32, e_layers=2, d_layers=2, num_kernels=3,
+    "default": dict(seq_len=6000, d_model=16, d_ff=16, e_layers=2, d_layers=2, num_kernels=3,
                     top_k=2, dropout=0.0, latent_channels=8, latent_stride=4),
     "small": dict(seq_len=6000, d_model=16, d_ff=16, e_layers=1, d_layers=1, num_kernels=3,
                   top_k=2, dropout=0.0, latent_channels=8, latent_stride=4),
