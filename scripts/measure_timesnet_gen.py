@@ -180,7 +180,9 @@ class Reference:
 
 
 def figures(gen_records, ref: Reference, seq_len):
-    gen_w = np.stack([np.stack([tr.data for tr in r]) for r in gen_records]).astype(np.float64)
+    # Generated records may be shorter than the window (trimmed to a pool record's span):
+    # placed in the window as the training records were.
+    gen_w = windows(gen_records, seq_len)
     out = {"n": len(gen_records)}
     for rule in ("lowest_clear_peak", "highest_peak"):
         out["f0_" + rule] = f0_figures(f0_values(gen_records, rule), ref.f0[rule])

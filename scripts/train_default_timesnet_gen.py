@@ -81,6 +81,11 @@ def main(argv=None):
                              "phase 1 (e.g. the shipped timesnet-gen-synthetic-pretrain).")
     parser.add_argument("--velocity-loss", type=float, default=VELOCITY_LOSS,
                         help=f"Weight of the velocity loss term (default {VELOCITY_LOSS}).")
+    parser.add_argument("--latent-noise", type=float, default=0.0,
+                        help="Phase-2 latent noise (the paper's; units of the station latent "
+                             "std; default 0: measured no better, see the module notes).")
+    parser.add_argument("--loss-weighting", default="record", choices=("record", "none"),
+                        help="Reconstruction loss weighting (default record).")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -131,6 +136,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     history = T.finetune(str(paper5_dir), runs / NAME, init=runs / BASE, stations=targets,
                base_name=BASE, grow=GROW, anchor=ANCHOR, velocity_loss=args.velocity_loss,
+               latent_noise=args.latent_noise, loss_weighting=args.loss_weighting,
                description=DESCRIPTION + f"Phase 2: simulate('paper5', seed={PAPER5_SEED}), "
                                          f"the five virtual stations of the TimesNet-Gen "
                                          f"paper's Table I.",

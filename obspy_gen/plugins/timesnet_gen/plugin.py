@@ -15,7 +15,8 @@ from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, correct_baseline
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
                                                      SAMPLING_KINDS, LatentPool,
                                                      check_sampling_args, fresh_seed,
-                                                     record_anchor, record_rng)
+                                                     record_anchor, record_rng,
+                                                     recorded_extent)
 from obspy_gen.plugins.timesnet_gen.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                                   load_model)
 from obspy_gen.plugins.torch_base import TorchPlugin
@@ -27,7 +28,7 @@ CHANNELS = ("HNN", "HNE", "HNZ")
 DEFAULT_START = UTCDateTime(2000, 1, 1)
 #: Options ``generate`` accepts beyond the base signature.
 OPTIONS = ("starttime", "network", "location", "noise", "batch_size", "sampling",
-           "baseline", "anchor")
+           "baseline", "anchor", "trim")
 
 
 @functools.lru_cache(maxsize=8)
@@ -177,7 +178,10 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
             default, or ``"diagonal"``: the Gaussian of Eq. 1), ``sampling`` (``"mix"``,
             ``"aligned"`` or ``"prior"``; default: the checkpoint's, else ``"mix"``), see
             :mod:`~obspy_gen.plugins.timesnet_gen.sampling`), ``anchor`` (``"pga"`` or
-            ``"p"``: what zero-shot pools are aligned on), ``baseline``
+            ``"p"``: what zero-shot pools are aligned on), ``trim`` (default True: with
+            ``sampling="aligned"``/``"prior"`` a record spans the recorded part of the pool
+            record whose timing it has -- its window's zero padding is cut; False: always
+            ``seq_len`` samples), ``baseline``
             (``"quadratic"``, default: zero final velocity per record, see
             :mod:`~obspy_gen.plugins.timesnet_gen.baseline`; ``"none"``: the decoder's
             output), ``batch_size`` (ignored: records are decoded one by one so that a
@@ -216,6 +220,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         if noise not in NOISE_KINDS:
             raise ValueError(f"noise={noise!r} is not one of {', '.join(NOISE_KINDS)}")
         baseline = options.get("baseline") or "quadratic"
+        trim = bool(options.get("trim", True))
         if baseline not in BASELINES:
             raise ValueError(f"baseline={baseline!r} is not one of {', '.join(BASELINES)}")
         anchor = options.get("anchor", "pga")
@@ -252,14 +257,19 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         st_tensor = None if label is None else torch.tensor([label], device=dev)
         with torch.no_grad():
             for i in range(n):
-                z, mean, std = pool.draw(record_rng(seed, i), n_mix, noise_scale, noise,
-                                         sampling)
+                z, mean, std, lead = pool.draw(record_rng(seed, i), n_mix, noise_scale,
+                                               noise, sampling, return_lead=True)
                 y = model.model.decode(torch.from_numpy(z[None]).to(dev),
                                        torch.tensor(mean[None], dtype=torch.float32,
                                                     device=dev),
                                        torch.tensor(std[None], dtype=torch.float32,
                                                     device=dev), st_tensor)
                 data = y[0].float().cpu().numpy()
+                if lead is not None and pool.extent is not None and trim:
+                    # The recorded span of the record whose timing this one has: outside it
+                    # the training windows were zero padding, not ground motion.
+                    lo, hi = (int(v) for v in pool.extent[lead])
+                    data = data[:, lo:hi]
                 if baseline == "quadratic":
                     data = correct_baseline(data, 1.0 / fs)
                 t0 = start + i * spacing
@@ -315,7 +325,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         if rates:
             warnings.warn(f"{keys[0]}: records at {', '.join(f'{r:g}' for r in rates)} Hz "
                           f"resampled to {fs:g} Hz for {loaded.name}")
-        codes, means, stds, short, onsets = [], [], [], [], []
+        codes, means, stds, short, onsets, extents = [], [], [], [], [], []
         label = None
         dev = loaded.device
         with torch.no_grad():
@@ -333,6 +343,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                 means.append(mean)
                 stds.append(std)
                 onsets.append(record_anchor(data, std, anchor, fs))
+                extents.append(recorded_extent(data))
         if short:  # one warning per pool, not one per record
             warnings.warn(f"{keys[0]}: {len(short)} of {len(recs)} records shorter than the "
                           f"model's {seq_len / fs:.1f} s (shortest {min(short):.1f} s); "
@@ -343,7 +354,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                           network=first.network or "SY", location=first.location,
                           units=units.pop() if len(units) == 1 else "m/s**2",
                           onset=np.asarray(onsets), latent_stride=arch.latent_stride,
-                          anchor=anchor)
+                          anchor=anchor, extent=np.asarray(extents))
 
     def reconstruct(self, records, *, station=None, device=None, checkpoint=None) -> Stream:
         """Records passed through encoder and decoder (the paper's "reconstructed" group).

@@ -104,6 +104,24 @@ def record_anchor(window, std=None, how="pga", sampling_rate=100.0) -> float:
     return float(np.argmax(np.maximum(np.abs(x[0]), np.abs(x[1]))))
 
 
+def recorded_extent(window) -> tuple:
+    """``(first, one past last)`` sample of the recorded part of a model window (3, T): where
+    any channel is non-zero (the padding of :func:`~obspy_gen.io.dataset.preprocess` is exact
+    zeros).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w = np.zeros((3, 10)); w[0, 2] = 1; w[2, 6] = -1
+    >>> recorded_extent(w)
+    (2, 7)
+    """
+    live = np.flatnonzero(np.any(np.asarray(window) != 0, axis=0))
+    if live.size == 0:
+        return 0, int(np.asarray(window).shape[-1])
+    return int(live[0]), int(live[-1]) + 1
+
+
 def shift_code(code, steps: int):
     """``code`` (..., L) moved ``steps`` latent steps later in time (earlier when negative);
     the vacated end takes the edge value (the code of the silence/noise before or after).
@@ -175,6 +193,10 @@ class LatentPool:
         Samples per latent step (converts onsets into code shifts).
     anchor : str
         What ``onset`` marks (:data:`ANCHORS`).
+    extent : numpy.ndarray, shape (n, 2), optional
+        First and one-past-last sample of each record's recorded part inside its window (the
+        rest is zero padding); a record generated with the timing of record ``k`` keeps the
+        extent of record ``k`` (see :meth:`draw`).
 
     Examples
     --------
@@ -194,6 +216,7 @@ class LatentPool:
     onset: np.ndarray | None = None
     latent_stride: int = 1
     anchor: str = "pga"
+    extent: np.ndarray | None = None
     _sigma: list = field(default_factory=list, repr=False, compare=False)
     _centred: list = field(default_factory=list, repr=False, compare=False)
 
@@ -209,6 +232,8 @@ class LatentPool:
             if len(self.onset) != len(self.codes):
                 raise ValueError(f"station {self.station}: {len(self.onset)} onsets for "
                                  f"{len(self.codes)} codes")
+        if self.extent is not None:
+            self.extent = np.asarray(self.extent, dtype=np.int64).reshape(len(self.codes), 2)
 
     @property
     def n_records(self) -> int:
@@ -223,8 +248,11 @@ class LatentPool:
         return self._sigma[0]
 
     def draw(self, rng: np.random.Generator, n_mix: int = N_MIX, noise_scale: float = 1.0,
-             noise: str = "covariance", sampling: str = "mix"):
+             noise: str = "covariance", sampling: str = "mix", return_lead: bool = False):
         """One new code and its normalisation: ``(code, mean, std)`` (module docstring).
+
+        With ``return_lead``, also the position of the pool record whose timing the new one
+        has (``None`` for ``sampling="mix"``, which has none).
 
         Examples
         --------
@@ -247,10 +275,12 @@ class LatentPool:
                 if not self._centred:
                     full = self.codes.astype(np.float64)
                     self._centred.append(full - full.mean(axis=0))
-                return mix(self.codes, self.mean, self.std, rng, n_mix, noise_scale, None,
-                           noise, self._centred[0])
-            return mix(self.codes, self.mean, self.std, rng, n_mix, noise_scale, self.sigma,
-                       noise)
+                out = mix(self.codes, self.mean, self.std, rng, n_mix, noise_scale, None,
+                          noise, self._centred[0])
+            else:
+                out = mix(self.codes, self.mean, self.std, rng, n_mix, noise_scale,
+                          self.sigma, noise)
+            return out + (None,) if return_lead else out
         if self.onset is None:
             raise ValueError(f"station {self.station}: the pool has no anchors (onsets) for "
                              f"sampling={sampling!r}; re-encode it (retrain or a newer "
@@ -285,7 +315,8 @@ class LatentPool:
             draw = ref.std(axis=0) * rng.standard_normal(code.shape)
         if noise_scale:
             code = code + noise_scale * draw
-        return code.astype(np.float32), np.asarray(mean, float), np.asarray(std, float)
+        out = (code.astype(np.float32), np.asarray(mean, float), np.asarray(std, float))
+        return out + (lead,) if return_lead else out
 
     def aligned_to(self, onset: float, pick=None) -> np.ndarray:
         """The codes (all, or those at positions ``pick``) shifted so that every record's

@@ -407,7 +407,7 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
     import torch
 
     from obspy_gen.cli.common import progress
-    from obspy_gen.plugins.timesnet_gen.sampling import record_anchor
+    from obspy_gen.plugins.timesnet_gen.sampling import record_anchor, recorded_extent
     dev = next(model.parameters()).device if device is None else device
     order = {s: k for k, s in enumerate(station_order or [])}
     model.eval()
@@ -432,7 +432,9 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
                                   network=meta.get("network", "SY"),
                                   location=meta.get("location", ""),
                                   units=meta.get("units", "m/s**2"), onset=np.asarray(onset),
-                                  latent_stride=model.config.latent_stride, anchor=anchor)
+                                  latent_stride=model.config.latent_stride, anchor=anchor,
+                                  extent=np.asarray([recorded_extent(mat.data[i])
+                                                     for i in idx]))
     return pools
 
 
@@ -697,6 +699,46 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
                on_epoch_start=noise.refresh if noise else None)
 
 
+def repool(checkpoint, data, out=None, *, anchor="pga", sampling=None, quiet=True) -> dict:
+    """Re-encode a conditioned checkpoint's latent pools from ``data`` (its stations' records)
+    with anchors and recorded extents (what aligned / prior sampling need), and save it to
+    ``out`` (default: in place). Returns the pools.
+
+    Use it for checkpoints made before anchors were stored, or to change ``anchor``.
+
+    Examples
+    --------
+    >>> import os, tempfile, warnings
+    >>> from obspy import read
+    >>> st = read()
+    >>> out = os.path.join(tempfile.mkdtemp(), "tiny")
+    >>> arch = dict(seq_len=500, d_model=4, d_ff=4, e_layers=1, d_layers=1, num_kernels=1,
+    ...             latent_stride=10, latent_channels=2)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     _ = finetune([st, st.copy()], out, arch=arch, epochs=1, quiet=True, device="cpu")
+    ...     pools = repool(out, [st, st.copy(), st.copy()], anchor="pga")
+    >>> pools["RJOB"].n_records, load_model(out).pools["RJOB"].extent.shape
+    (3, (3, 2))
+    """
+    from obspy_gen.plugins.torch_base import resolve_checkpoint
+    path = resolve_checkpoint(checkpoint, "obspy_gen.plugins.timesnet_gen")
+    loaded = load_model(path, "cpu")
+    if not loaded.arch.conditioned:
+        raise ValueError(f"{path}: unconditioned checkpoint: it has no station pools")
+    centre = (loaded.config.get("normalisation") or {}).get("centre") or "record"
+    targets = loaded.station_codes
+    mat = materialise(load_records(data, loaded.arch.seq_len,
+                                   sampling_rate=loaded.arch.sampling_rate, centre=centre),
+                      quiet, targets)
+    pools = encode_pools(loaded.model, mat, targets, targets, quiet=quiet, anchor=anchor)
+    cfg = loaded.config
+    save_model(out or path, loaded.model, loaded.arch, stations=loaded.stations, pools=pools,
+               training=cfg.get("training"), base=cfg.get("base_checkpoint"),
+               sampling={**(cfg.get("sampling") or {}), **(sampling or {})}, centre=centre)
+    return pools
+
+
 def train(data, out, phase="pretrain", **kwargs) -> dict:
     """Run one training phase by name (``"pretrain"`` or ``"finetune"``).
 
@@ -737,6 +779,6 @@ def _load_weights(model, path):
 
 
 __all__ = ["pretrain", "finetune", "train", "materialise", "load_records", "encode_pools",
-           "warn_small_stations", "DEFAULT_SAMPLING", "MIN_STATION_RECORDS",
+           "warn_small_stations", "DEFAULT_SAMPLING", "MIN_STATION_RECORDS", "repool",
            "station_split", "record_split", "Materialised", "DEFAULT_ARCH", "PHASES",
            "VERSION"]
