@@ -124,12 +124,12 @@ def _load_cached(group: str, key: str):
         raise PluginLoadError(
             f"plugin {info.name!r} ({group}) from distribution {info.distribution} "
             f"{info.distribution_version} failed to load: {type(exc).__name__}: {exc}") from exc
-    from obspy_gen.plugins.base import BASES
+    from obspy_gen.api import BASES
     base = BASES[group]
     if not (isinstance(obj, type) and issubclass(obj, base)):
         raise PluginLoadError(
             f"plugin {info.name!r} ({group}) from distribution {info.distribution}: "
-            f"{info.value} is not a subclass of obspy_gen.plugins.{base.__name__}")
+            f"{info.value} is not a subclass of obspy_gen.api.{base.__name__}")
     return obj
 
 
@@ -166,7 +166,10 @@ def load(group: str, name: str):
 
 
 def status(group: str) -> list[tuple[PluginInfo, str]]:
-    """Load every plugin of ``group`` and say how it went: ``"ok"`` or ``"error: ..."``.
+    """Load every plugin of ``group``, import its requirements, and say how it went.
+
+    ``"ok"``; ``"needs X, Y"`` when a requirement is not installed; ``"fails: <error>"`` when
+    the plugin or one of its requirements fails to import.
 
     Examples
     --------
@@ -178,8 +181,11 @@ def status(group: str) -> list[tuple[PluginInfo, str]]:
     for info in plugins(group):
         try:
             cls = load(group, info.name)
-            missing = cls.missing_requirements()
-            rows.append((info, "ok" if not missing else "needs " + ", ".join(missing)))
         except PluginLoadError as exc:
-            rows.append((info, f"error: {exc.__cause__ or exc}"))
+            reason = " ".join(str(exc.__cause__ or exc).split())
+            if exc.__cause__ is not None:
+                reason = f"{type(exc.__cause__).__name__}: {reason}"
+            rows.append((info, f"fails: {reason}"))
+            continue
+        rows.append((info, cls.import_requirements()))
     return rows

@@ -126,7 +126,7 @@ def main(argv=None):
                    **PRETRAIN, **common)
     else:
         from obspy_gen.io.checkpoints import checkpoint_paths
-        from obspy_gen.plugins.torch_base import resolve_checkpoint
+        from obspy_gen.torchkit.base import resolve_checkpoint
         for src in checkpoint_paths(resolve_checkpoint(args.pretrained,
                                                        "obspy_gen.plugins.timesnet_gen")):
             shutil.copy2(src, runs / (BASE + src.suffix))

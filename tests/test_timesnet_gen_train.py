@@ -189,7 +189,7 @@ def test_training_records_are_preprocessed_as_the_dataset_does():
 
 
 def test_resume_refuses_weights_and_state_from_different_epochs(tmp_path, monkeypatch):
-    import obspy_gen.plugins.torch_base as TB
+    import obspy_gen.torchkit.base as TB
     data = records(("TA", "TB"))
     kw = dict(arch=ARCH, epochs=3, batch_size=4, seed=1, device="cpu", quiet=True)
     real_state = TB._save_state

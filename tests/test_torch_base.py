@@ -1,4 +1,4 @@
-"""obspy_gen.plugins.torch_base: device, seeding, checkpoints lookup, training loop, DDP."""
+"""obspy_gen.torchkit (formerly plugins.torch_base): device, seeding, checkpoints, fit, DDP."""
 import json
 import os
 import subprocess
@@ -13,12 +13,13 @@ pytest.importorskip("safetensors")
 
 from obspy_gen.io.checkpoints import (CheckpointError, load_checkpoint,  # noqa: E402
                                       save_checkpoint)
-from obspy_gen.plugins import torch_base as TB  # noqa: E402
+from obspy_gen.torchkit import base as TB  # noqa: E402
 from obspy_gen.plugins.base import Plugin  # noqa: E402
 
 
 def test_import_obspy_gen_does_not_import_torch():
-    code = ("import sys, obspy_gen, obspy_gen.plugins.torch_base, "
+    code = ("import sys, obspy_gen, obspy_gen.plugins.torch_base, obspy_gen.torchkit, "
+            "obspy_gen.api, obspy_gen.batch, obspy_gen.testing, "
             "obspy_gen.plugins.timesnet_gen, obspy_gen.io.checkpoints, "
             "obspy_gen.cli.generate, obspy_gen.cli.train; "
             "print('torch' in sys.modules)")

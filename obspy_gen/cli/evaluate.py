@@ -65,7 +65,7 @@ def _summary_table(report):
                    "reference unless --reference says otherwise.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default="evaluation",
               show_default=True, help="Report folder (created).")
-@settings_options
+@settings_options(exclude=("spacing",))  # --spacing here: of the f0 bins
 @click.option("--bins", type=click.IntRange(1), default=20, show_default=True,
               help="Number of f0 histogram bins over --f0-range.")
 @click.option("--spacing", type=click.Choice(["linear", "log"]), default="linear",
@@ -112,9 +112,10 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, n_b
     from obspy import Stream
 
     from obspy_gen.evaluate import evaluate, write_report
+    from obspy_gen.core.settings import EVALUATION_F0_RANGE
     from obspy_gen.evaluate.core import evaluation_settings
 
-    f0_range = tuple(f0_range) if f0_range else (1.0, 20.0)
+    f0_range = tuple(f0_range) if f0_range else EVALUATION_F0_RANGE
     settings = settings_from_options(preset or "timesnet-gen-paper", **options)
     try:  # settings errors are usage errors, found before any file is read
         settings = evaluation_settings(settings, f0_range=f0_range)

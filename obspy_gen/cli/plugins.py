@@ -2,6 +2,7 @@
 import click
 
 from obspy_gen import registry
+from obspy_gen.api import is_trainable
 from obspy_gen.cli.common import format_table
 
 
@@ -9,7 +10,10 @@ from obspy_gen.cli.common import format_table
 @click.option("--group", type=click.Choice(sorted(registry.GROUPS)), default=None,
               help="Only this group.")
 def plugins_command(group):
-    """List generator, Vs30 and site-metric plugins and their load status.
+    """List generator, Vs30 and site-metric plugins and whether they load.
+
+    Each plugin is imported together with the packages it requires; the status is "ok",
+    "needs <package>" or "fails: <error>".
 
     \b
     Example:
@@ -19,13 +23,14 @@ def plugins_command(group):
     for g in ([group] if group else sorted(registry.GROUPS)):
         for info, state in registry.status(g):
             try:
-                version = registry.load(g, info.name).version
+                cls = registry.load(g, info.name)
+                version, trainable = cls.version, "yes" if is_trainable(cls) else "no"
             except registry.PluginLoadError:
-                version = "?"
+                version, trainable = "?", "?"
             rows.append([g, info.name, version, info.distribution, info.distribution_version,
-                         state])
+                         trainable, state])
     if not rows:
         click.echo("no plugins installed")
         return
     click.echo(format_table(["group", "name", "version", "distribution", "dist_version",
-                             "status"], rows))
+                             "trainable", "status"], rows))

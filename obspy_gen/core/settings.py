@@ -205,6 +205,31 @@ class HVSRSettings:
                                 for k, v in d.items()})
 
 
+#: The f0 band of the TimesNet-Gen paper and of ``obspy-gen evaluate`` (Hz): the one place
+#: this default is written.
+EVALUATION_F0_RANGE = (1.0, 20.0)
+
+#: Help text and choices of each setting, for interfaces derived from the fields (the CLI
+#: flags of ``obspy-gen hvsr``): a field without an entry still gets a flag.
+FIELD_INFO = {
+    "window_length": {"help": "Window length in s; 0 = whole record (default: preset's)."},
+    "overlap": {"help": "Window overlap, 0-1."},
+    "detrend": {"choices": ("linear", "constant", None), "help": "Detrend of each window."},
+    "taper": {"help": "Tukey alpha (0.1 = 5 % each end)."},
+    "highpass": {"help": "Corner (Hz) of a 2nd-order zero-phase Butterworth high-pass."},
+    "smoothing": {"choices": SMOOTHINGS, "help": "Spectral smoothing."},
+    "bandwidth": {"help": "Smoothing bandwidth b (Konno-Ohmachi or log-Gaussian)."},
+    "fmin": {"help": "Lowest output frequency, Hz."},
+    "fmax": {"help": "Highest output frequency, Hz."},
+    "nfreq": {"help": "Number of output frequencies."},
+    "spacing": {"choices": ("log", "linear"), "help": "Spacing of the output frequencies."},
+    "combine": {"choices": COMBINATIONS, "help": "Horizontal combination (hvsrpy's names)."},
+    "azimuth": {"help": "Degrees from north, for --combine single_azimuth."},
+    "f0_range": {"nargs": 2, "type": float, "help": "f0 search band: LOW HIGH in Hz."},
+    "f0_rule": {"choices": F0_RULES, "help": "How f0 is picked on the curve."},
+    "nfft": {"help": "FFT length (default: hvsrpy's padding)."},
+}
+
 #: Named settings.
 #:
 #: ``timesnet-gen-paper``: the TimesNet-Gen paper's text: whole record, quadratic-mean
@@ -218,13 +243,13 @@ class HVSRSettings:
 PRESETS = {
     "default": HVSRSettings(),
     "timesnet-gen-paper": HVSRSettings(window_length=None, combine="squared_average",
-                                       fmin=0.5, fmax=25.0, nfreq=256, f0_range=(1.0, 20.0),
+                                       fmin=0.5, fmax=25.0, nfreq=256, f0_range=EVALUATION_F0_RANGE,
                                        f0_rule="lowest_clear_peak"),
     "timesnet-gen-authors": HVSRSettings(window_length=None, detrend="linear", taper=0.0,
                                          highpass=0.05, combine="geometric_mean",
                                          smoothing="log_gaussian", bandwidth=40.0, fmin=1.0,
                                          fmax=20.0, nfreq=400, spacing="linear",
-                                         f0_range=(1.0, 20.0), f0_rule="argmax"),
+                                         f0_range=EVALUATION_F0_RANGE, f0_rule="argmax"),
     "hvsrpy-default": HVSRSettings(window_length=60.0, combine="geometric_mean", fmin=0.1,
                                    fmax=50.0, nfreq=200),
 }

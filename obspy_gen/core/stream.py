@@ -42,7 +42,8 @@ def _generate(self, station=None, n=1, *, model=DEFAULT_GENERATOR, seed=None, de
     Parameters
     ----------
     station : str, optional
-        Station code the generator is conditioned on.
+        Station the generator is conditioned on: ``"4628"``, ``"TK.4628"`` or
+        ``"TK.4628.00"``.
     n : int
         Number of records.
     model : str
@@ -51,6 +52,10 @@ def _generate(self, station=None, n=1, *, model=DEFAULT_GENERATOR, seed=None, de
         Seed for reproducible output.
     device : str, optional
         ``"cuda"``, ``"cpu"``, ... for torch plugins (default: CUDA when present).
+    **options
+        Scenario conditions the generator declares (``magnitude`` in Mw, ``distance`` in km
+        with ``distance_kind``, ``depth`` in km, ``vs30`` in m/s; a value or a (min, max)
+        range) and its own options; see :class:`obspy_gen.api.Generator`.
 
     Examples
     --------
@@ -68,8 +73,17 @@ def _generate(self, station=None, n=1, *, model=DEFAULT_GENERATOR, seed=None, de
                                 device=device, **options)
 
 
-def _vs30(self, *, model=DEFAULT_VS30, device=None):
+def _vs30(self, *, model=None, device=None, **options):
     """Vs30 of the station recorded in this Stream, from a Vs30 predictor plugin.
+
+    Parameters
+    ----------
+    model : str, optional
+        Name of a plugin in the ``obspy_gen.vs30`` group (default :data:`DEFAULT_VS30`).
+    device : str, optional
+        Torch device for torch plugins.
+    **options
+        Passed to the plugin's ``predict``.
 
     Examples
     --------
@@ -81,9 +95,17 @@ def _vs30(self, *, model=DEFAULT_VS30, device=None):
     ...     print(str(exc).split(";")[0])
     no plugin 'no-such-model' in obspy_gen.vs30
     """
+    if model is None:
+        model = DEFAULT_VS30
+        if model.lower() not in (m.lower() for m in registry.available("vs30")):
+            installed = ", ".join(registry.available("vs30"))
+            raise registry.PluginNotFoundError(
+                f"the default Vs30 model {model!r} is not installed"
+                + (f"; installed: {installed} (pass model=)" if installed else
+                   "; no Vs30 predictor plugin (group obspy_gen.vs30) is installed"))
     predictor = registry.load("vs30", model)
     predictor.check_requirements()
-    return predictor().predict(split_records(self), device=device)
+    return predictor().predict(split_records(self), device=device, **options)
 
 
 def _site_metrics(self, name, **settings):

@@ -18,7 +18,7 @@ import numpy as np
 from obspy import Stream
 
 from obspy_gen.core.records import channel_component, split_records, station_key
-from obspy_gen.core.settings import HVSRSettings, resolve_settings
+from obspy_gen.core.settings import EVALUATION_F0_RANGE, HVSRSettings, resolve_settings
 from obspy_gen.evaluate.distributions import (JS_KINDS, distribution_distances, f0_bin_edges,
                                               f0_histogram)
 from obspy_gen.evaluate.similarity import (_summary, alignment_score, bootstrap_ceiling,
@@ -416,7 +416,7 @@ def _station_hvsr(records, settings, require_clear, issue, done):
             np.array(amp, dtype=float), curves, freq, np.array(has_peak, dtype=bool))
 
 
-def evaluation_settings(settings=None, preset=None, f0_range=(1.0, 20.0)) -> HVSRSettings:
+def evaluation_settings(settings=None, preset=None, f0_range=EVALUATION_F0_RANGE) -> HVSRSettings:
     """The HVSR settings :func:`evaluate` uses: preset ``"timesnet-gen-paper"`` unless told,
     with ``f0_range`` as the peak-search band (it must lie inside ``fmin``..``fmax``).
 
@@ -442,7 +442,7 @@ def evaluation_settings(settings=None, preset=None, f0_range=(1.0, 20.0)) -> HVS
     return settings.replace(f0_range=(lo, hi))
 
 
-def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=(1.0, 20.0),
+def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION_F0_RANGE,
              spacing="linear", js="divergence", reference=None, n_bootstrap=200, seed=None,
              min_records=5, require_clear=False, by="station", intensity=None,
              progress=None) -> EvaluationReport:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from obspy_gen.core.settings import EVALUATION_F0_RANGE
+
 #: Jensen-Shannon variants: ``"divergence"`` = 1 - JSD (the paper's text), ``"distance"`` =
 #: 1 - sqrt(JSD) (what ``scipy.spatial.distance.jensenshannon`` returns; the authors' public
 #: plotting script used it). Both with base-2 logarithms, so both lie in [0, 1].
@@ -15,7 +17,7 @@ JS_KINDS = ("divergence", "distance")
 SPACINGS = ("linear", "log")
 
 
-def f0_bin_edges(bins=20, f0_range=(1.0, 20.0), spacing="linear") -> np.ndarray:
+def f0_bin_edges(bins=20, f0_range=EVALUATION_F0_RANGE, spacing="linear") -> np.ndarray:
     """Edges of the f0 histogram bins.
 
     Parameters
@@ -58,7 +60,7 @@ def f0_bin_edges(bins=20, f0_range=(1.0, 20.0), spacing="linear") -> np.ndarray:
     raise ValueError(f"spacing={spacing!r} is not one of {', '.join(SPACINGS)}")
 
 
-def f0_histogram(f0, bins=20, f0_range=(1.0, 20.0), spacing="linear", normalize=True):
+def f0_histogram(f0, bins=20, f0_range=EVALUATION_F0_RANGE, spacing="linear", normalize=True):
     """Histogram of f0 values on :func:`f0_bin_edges` bins.
 
     NaN values (records without a peak) and values outside the bins are left out, as

@@ -443,7 +443,7 @@ def write_report(report, out, dpi=100) -> list:
     >>> [p.name for p in write_report(rep, tempfile.mkdtemp())][-2:]
     ['report.json', 'report.html']
     """
-    from obspy_gen.cli.common import atomic_write
+    from obspy_gen.io.atomic import atomic_write
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from obspy_gen.core.settings import EVALUATION_F0_RANGE
+
 from obspy_gen.evaluate.distributions import (f0_bin_edges, f0_histogram,
                                               pairwise_js_similarity)
 
@@ -167,7 +169,7 @@ def random_halves(n, rng):
     return perm[: n // 2], perm[n // 2:]
 
 
-def bootstrap_ceiling(f0_by_station, *, bins=20, f0_range=(1.0, 20.0), spacing="linear",
+def bootstrap_ceiling(f0_by_station, *, bins=20, f0_range=EVALUATION_F0_RANGE, spacing="linear",
                       kind="divergence", n_bootstrap=200, seed=None) -> dict:
     """Ceiling of the similarity and alignment scores: the reference group against itself.
 

@@ -34,7 +34,7 @@ from statistics import median
 from obspy.core.util import AttribDict
 
 from obspy_gen.io.atomic import atomic_path
-from obspy_gen.plugins.base import nehrp_class as _nehrp_class
+from obspy_gen.api import nehrp_class as _nehrp_class
 
 __all__ = ["COLUMNS", "StationEntry", "StationTable", "read_station_table",
            "write_station_table", "attach_station_metadata", "station_table_from_records"]

@@ -11,7 +11,9 @@ True
 """
 from obspy_gen.registry import (GROUPS, PluginLoadError, PluginNotFoundError, available, load,
                                 plugins, refresh, status)
-from obspy_gen.plugins.base import Generator, Plugin, SiteMetric, Vs30Predictor, Vs30Result
+from obspy_gen.api import (GenerationRequest, GeneratedRecord, Generator, Plugin, SiteMetric,
+                           StationId, Vs30Predictor, Vs30Result, build_stream)
 
 __all__ = ["GROUPS", "PluginLoadError", "PluginNotFoundError", "available", "load", "plugins",
-           "refresh", "status", "Plugin", "Generator", "Vs30Predictor", "Vs30Result", "SiteMetric"]
+           "refresh", "status", "Plugin", "Generator", "Vs30Predictor", "Vs30Result", "SiteMetric",
+           "GenerationRequest", "GeneratedRecord", "StationId", "build_stream"]

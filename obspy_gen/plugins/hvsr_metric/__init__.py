@@ -9,7 +9,7 @@ Examples
 1
 """
 from obspy_gen.core.hvsr import hvsr
-from obspy_gen.plugins.base import SiteMetric
+from obspy_gen.api import SiteMetric
 
 
 class HVSRMetric(SiteMetric):

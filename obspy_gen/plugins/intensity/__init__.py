@@ -15,7 +15,7 @@ Examples
 ('BW.RJOB.', 5)
 """
 from obspy_gen.core.intensity import intensity_measures
-from obspy_gen.plugins.base import SiteMetric
+from obspy_gen.api import SiteMetric
 
 
 class IntensityMetric(SiteMetric):

@@ -14,7 +14,7 @@ Examples
 ('BW.RJOB.', 4.7, '2009-08-24T00:20:07.7')
 """
 from obspy_gen.core.picks import picks
-from obspy_gen.plugins.base import SiteMetric
+from obspy_gen.api import SiteMetric
 
 
 class PicksMetric(SiteMetric):

@@ -6,10 +6,9 @@ import zlib
 from collections import OrderedDict
 
 import numpy as np
-from obspy import Stream, Trace, UTCDateTime
-from obspy.core.util import AttribDict
+from obspy import UTCDateTime
 
-from obspy_gen.plugins.base import Generator
+from obspy_gen.api import GeneratedRecord, Generator, StationId, build_stream
 
 from .catalog import LOCATION, NETWORK, Station, get_station
 from .site import SoilProfile
@@ -21,10 +20,14 @@ CHANNELS = ("HNN", "HNE", "HNZ")
 #: Start of the first record when no ``starttime`` is given (fixed, so seeded runs are identical).
 DEFAULT_STARTTIME = UTCDateTime(2020, 1, 1)
 
-#: Keyword options :meth:`StochasticGenerator.generate` accepts besides the standard ones.
-OPTIONS = ("profile", "code", "sampling_rate", "region", "magnitude", "distance", "depth",
-           "stress_drop", "b_value", "kappa0", "q0", "eta", "noise_level", "events",
-           "starttime", "gap", "network", "location")
+#: Options :meth:`StochasticGenerator.generate` accepts besides the standard keywords and the
+#: scenario conditions (magnitude, distance, depth), with their defaults.
+OPTION_DEFAULTS = {"profile": None, "code": None, "sampling_rate": 100.0, "region": "wna",
+                   "stress_drop": None, "b_value": 1.0, "kappa0": None, "q0": None, "eta": None,
+                   "noise_level": DEFAULT_NOISE, "events": None, "starttime": None, "gap": 10.0,
+                   "network": None, "location": None}
+#: Every keyword name accepted besides the standard ones (options + conditions).
+OPTIONS = tuple(OPTION_DEFAULTS) + ("magnitude", "distance", "depth")
 
 #: Label keys stored in ``stats.obspy_gen`` of every trace (and in ``records.csv``).
 LABELS = ("station", "magnitude", "distance", "depth", "hypo_distance", "stress_drop",
@@ -131,6 +134,9 @@ class StochasticGenerator(Generator):
     version = "1.0.0"
     # Imported lazily inside the simulation functions; listed so the registry can report them.
     requires = ("pyrvt", "pystrata")
+    conditions = ("magnitude", "distance", "depth")
+    distance_kinds = ("epicentral",)
+    options = OPTION_DEFAULTS
 
     #: Sites whose transfer functions are kept (least recently used dropped): a corpus run
     #: visits hundreds of sites once each, a Stream.generate loop revisits a few.
@@ -193,32 +199,26 @@ class StochasticGenerator(Generator):
         ...
         ValueError: unknown station code 'XYZ'; known: 2020, 4628, 0205, 1716, 3130
         """
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise TypeError(f"stochastic generator: unknown option(s) {', '.join(unknown)}; "
-                            f"known: {', '.join(OPTIONS)}")
-        if station is None and options.get("profile") is None and records:
-            recs = list(records) if not isinstance(records, Stream) else records
-            first = recs[0][0] if recs and isinstance(recs[0], Stream) else recs[0]
-            station = first.stats.station
-        sta = resolve_station(station, options.get("profile"), options.get("code"))
-        if not (isinstance(n, (int, np.integer)) and n >= 0):
-            raise ValueError(f"n must be a non-negative integer, got {n!r}")
-        if seed is None:
-            seed = int(np.random.SeedSequence().generate_state(1)[0])
-        elif not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        seed = int(seed)
-        sr = check_sampling_rate(options.get("sampling_rate", 100.0))
-        region = options.get("region", "wna")
-        gap = float(options.get("gap", 10.0))
-        if not gap >= 0:
-            raise ValueError(f"gap must be >= 0 s, got {gap}")
-        network = options.get("network") or sta.network or NETWORK
-        location = options.get("location", sta.location if sta.location is not None
-                               else LOCATION)
-        start = UTCDateTime(options.get("starttime") or DEFAULT_STARTTIME)
-        events = options.get("events")
+        return super().generate(records, station=station, n=n, seed=seed, device=device,
+                                **options)
+
+    def generate_request(self, request):
+        """Simulate the records of a validated :class:`~obspy_gen.api.GenerationRequest`."""
+        options, conditions = request.options, request.conditions
+        station = request.station
+        if station is None and options["profile"] is None and request.records:
+            station = request.records[0][0].stats.station
+        if isinstance(station, StationId):
+            station = station.code
+        sta = resolve_station(station, options["profile"], options["code"])
+        n, seed = request.n, request.seed
+        sr = check_sampling_rate(options["sampling_rate"])
+        region = options["region"]
+        network = options["network"] or sta.network or NETWORK
+        location = options["location"]
+        if location is None:
+            location = sta.location if sta.location is not None else LOCATION
+        events = options["events"]
         if events is not None:
             events = [ev if isinstance(ev, Event) else Event(**ev) if isinstance(ev, dict)
                       else Event(*ev) for ev in events]
@@ -230,38 +230,33 @@ class StochasticGenerator(Generator):
             self._tf_caches.popitem(last=False)
         sims = simulate_records(
             sta.profile, n, seed, sampling_rate=sr, region=region,
-            magnitude=options.get("magnitude"), distance=options.get("distance"),
-            depth=options.get("depth"), stress_drop=options.get("stress_drop"),
-            b_value=float(options.get("b_value", 1.0)), kappa0=options.get("kappa0"),
-            q0=options.get("q0"), eta=options.get("eta"),
-            noise_level=float(options.get("noise_level", DEFAULT_NOISE)), events=events,
-            tf_cache=cache)
+            magnitude=conditions.get("magnitude"), distance=conditions.get("distance"),
+            depth=conditions.get("depth"), stress_drop=options["stress_drop"],
+            b_value=float(options["b_value"]), kappa0=options["kappa0"],
+            q0=options["q0"], eta=options["eta"],
+            noise_level=float(options["noise_level"]), events=events, tf_cache=cache)
 
+        start = UTCDateTime(options["starttime"] or DEFAULT_STARTTIME)
+        header = {}
+        if sta.latitude is not None and sta.longitude is not None:
+            header["coordinates"] = dict(latitude=sta.latitude, longitude=sta.longitude,
+                                         elevation=0.0)
         f0, vs30, cls = sta.f0, sta.vs30, sta.nehrp_class
-        stream = Stream()
-        for i, sim in enumerate(sims):
+        recs = []
+        for sim in sims:
             lab = sim.labels
-            npts = sim.data.shape[1]
-            origin = start + lab["p_arrival"] - lab["travel_time_p"]
-            meta = AttribDict(model=self.name, version=self.version, seed=seed, record=i,
-                              synthetic=True, station=sta.code)
+            # Origin relative to this record's start (build_stream places the records).
+            meta = {"station": sta.code}
             for k in LABELS[1:]:
                 if k in lab:
                     meta[k] = lab[k]
-            meta.update(dict(origin_time=origin, f0=f0, vs30=vs30, nehrp_class=cls,
-                             region=region))
-            for row, cha in enumerate(CHANNELS):
-                tr = Trace(data=sim.data[row].copy())
-                s = tr.stats
-                s.network, s.station, s.location, s.channel = network, sta.code, location, cha
-                s.sampling_rate = sr
-                s.starttime = start
-                s.units = "m/s**2"
-                s.obspy_gen = AttribDict(meta)
-                if sta.latitude is not None and sta.longitude is not None:
-                    s.coordinates = AttribDict(latitude=sta.latitude, longitude=sta.longitude,
-                                               elevation=0.0)
-                stream.append(tr)
-            # Next record starts after this one ends, so Stream.merge never mixes records.
-            start = start + npts / sr + gap
+            meta.update(f0=f0, vs30=vs30, nehrp_class=cls, region=region,
+                        _origin_offset=lab["p_arrival"] - lab["travel_time_p"])
+            recs.append(GeneratedRecord(sim.data, sr, meta, header))
+        stream = build_stream(recs, model=self.name, version=self.version, seed=seed,
+                              station=sta.code, network=network, location=location,
+                              starttime=start, gap=options["gap"], channels=CHANNELS)
+        for tr in stream:  # origin time = the record's own start + its offset
+            meta = tr.stats.obspy_gen
+            meta.origin_time = tr.stats.starttime + meta.pop("_origin_offset")
         return stream

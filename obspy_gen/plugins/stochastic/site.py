@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from obspy_gen.plugins.base import nehrp_class
+from obspy_gen.api import nehrp_class
 
 #: Default Poisson's ratio of soil layers (Vp/Vs = 2.45) and of the half-space (Vp/Vs = 1.73).
 #: Saturated soft soils reach 0.45-0.49; 0.40 is a middle value for mixed profiles.
@@ -238,7 +238,7 @@ class SoilProfile:
 
     @property
     def nehrp_class(self) -> str:
-        """NEHRP site class of :attr:`vs30` (:func:`obspy_gen.plugins.base.nehrp_class`).
+        """NEHRP site class of :attr:`vs30` (:func:`obspy_gen.api.nehrp_class`).
 
         Examples
         --------

@@ -10,25 +10,31 @@ from obspy import Stream, Trace, UTCDateTime
 from obspy.core.util import AttribDict
 
 from obspy_gen.io.checkpoints import CheckpointError
-from obspy_gen.plugins.base import Generator
+from obspy_gen.api import GeneratedRecord, Generator, StationId, build_stream
 from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, correct_baseline
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
                                                      SAMPLING_KINDS, LatentPool,
-                                                     check_sampling_args, fresh_seed,
-                                                     record_anchor, record_rng,
-                                                     recorded_extent)
+                                                     check_sampling_args, record_anchor,
+                                                     record_rng, recorded_extent)
 from obspy_gen.plugins.timesnet_gen.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                                   load_model)
-from obspy_gen.plugins.torch_base import TorchPlugin
+from obspy_gen.plugins.timesnet_gen.train import TimesNetGenTrainSettings
+from obspy_gen.torchkit import TorchPlugin
 
 #: Channel codes of generated records (accelerometer, N/E/Z), in output order.
 CHANNELS = ("HNN", "HNE", "HNZ")
 #: Start of the first generated record unless ``starttime`` is given (fixed, so that the same
 #: seed gives byte-identical files).
 DEFAULT_START = UTCDateTime(2000, 1, 1)
-#: Options ``generate`` accepts beyond the base signature.
-OPTIONS = ("starttime", "network", "location", "noise", "batch_size", "sampling",
-           "baseline", "anchor", "trim")
+#: Options ``generate`` accepts beyond the base signature, with their defaults (None for
+#: ``n_mix``, ``noise_scale``, ``noise``, ``sampling``: the checkpoint's ``sampling`` entry).
+OPTION_DEFAULTS = {"checkpoint": None, "n_mix": None, "noise_scale": None, "starttime": None,
+                   "network": None, "location": None, "noise": None, "batch_size": None,
+                   "sampling": None, "baseline": "quadratic", "anchor": "pga", "trim": True}
+OPTIONS = tuple(OPTION_DEFAULTS)
+#: Sampler of checkpoints that do not name one (made before aligned sampling existed).
+LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
+                   "sampling": "mix"}
 
 
 @functools.lru_cache(maxsize=8)
@@ -39,7 +45,7 @@ def _cached_model(path: str, mtime: float, device: str):
 
 def _load(path, device):
     from obspy_gen.io.checkpoints import checkpoint_paths
-    from obspy_gen.plugins.torch_base import choose_device
+    from obspy_gen.torchkit.base import choose_device
     weights, meta = checkpoint_paths(path)
     mtime = max(weights.stat().st_mtime if weights.exists() else 0,
                 meta.stat().st_mtime if meta.exists() else 0)
@@ -49,12 +55,6 @@ def _load(path, device):
 def _centre(loaded) -> str:
     """Where the checkpoint's training windows were centred (older ones: the record's middle)."""
     return (loaded.config.get("normalisation") or {}).get("centre") or "record"
-
-
-def _station_code(station) -> str:
-    """Bare station code of ``"4628"``, ``"TK.4628"`` or ``"TK.4628.00"``."""
-    parts = str(station).split(".")
-    return parts[1] if len(parts) > 1 else parts[0]
 
 
 class TimesNetGenGenerator(TorchPlugin, Generator):
@@ -84,8 +84,25 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
     name = PLUGIN
     version = VERSION
     requires = ("torch", "safetensors")
+    #: Conditioned on a station (its latent pool); no scenario conditions.
+    conditions = ()
+    options = OPTION_DEFAULTS
     checkpoint_package = "obspy_gen.plugins.timesnet_gen"
     default_checkpoint = DEFAULT_CHECKPOINT
+
+    #: Settings of :meth:`train` (each field is an ``obspy-gen train timesnet-gen`` flag).
+    TrainSettings = TimesNetGenTrainSettings
+
+    @classmethod
+    def train(cls, data, out, settings=None, *, device=None, resume=False, log=None) -> dict:
+        """Train a checkpoint: phase 1 (pretrain) or phase 2 (finetune) of the paper.
+
+        The training hook behind ``obspy-gen train timesnet-gen``; see
+        :func:`~obspy_gen.plugins.timesnet_gen.train.run_training`. Works under ``torchrun``
+        (DistributedDataParallel).
+        """
+        from obspy_gen.plugins.timesnet_gen.train import run_training
+        return run_training(data, out, settings, device=device, resume=resume, log=log)
 
     def __init__(self, checkpoint=None, device=None):
         self._checkpoint = checkpoint
@@ -97,7 +114,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         self._device = device
 
     def _checkpoint_content(self):
-        from obspy_gen.plugins.torch_base import state_dict_numpy
+        from obspy_gen.torchkit.base import state_dict_numpy
         loaded = self.load()
         tensors = state_dict_numpy(loaded.model, "model.")
         from obspy_gen.io.checkpoints import load_checkpoint
@@ -201,40 +218,37 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
             Unknown station (the message lists the known ones), no station, too few pool
             records, several stations in ``records``, bad ``n``/``n_mix``/``noise_scale``.
         """
+        return super().generate(records, station=station, n=n, seed=seed, device=device,
+                                checkpoint=checkpoint, n_mix=n_mix, noise_scale=noise_scale,
+                                **options)
+
+    def generate_request(self, request) -> Stream:
+        """Generate the records of a validated :class:`~obspy_gen.api.GenerationRequest`."""
         import torch
 
-        unknown = set(options) - set(OPTIONS)
-        if unknown:
-            raise TypeError(f"generate() got unexpected option(s) {', '.join(sorted(unknown))};"
-                            f" accepted: {', '.join(OPTIONS)}")
-        if isinstance(n, bool) or int(n) != n or n < 0:
-            raise ValueError(f"n must be a non-negative integer, got {n!r}")
-        n = int(n)
-        loaded = self.load(checkpoint, device)
-        defaults = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
-                    "sampling": "mix", **(loaded.config.get("sampling") or {})}
-        n_mix, noise_scale = check_sampling_args(
-            defaults["n_mix"] if n_mix is None else n_mix,
-            defaults["noise_scale"] if noise_scale is None else noise_scale)
-        noise = options.get("noise") or defaults["noise"]
+        opts = request.options
+        n, seed, device, station = request.n, request.seed, request.device, request.station
+        loaded = self.load(opts["checkpoint"], device)
+        defaults = {**LEGACY_SAMPLING, **(loaded.config.get("sampling") or {})}
+        pick = {k: defaults[k] if opts.get(k) is None else opts[k] for k in LEGACY_SAMPLING}
+        n_mix, noise_scale = check_sampling_args(pick["n_mix"], pick["noise_scale"])
+        noise, sampling = pick["noise"], pick["sampling"]
         if noise not in NOISE_KINDS:
             raise ValueError(f"noise={noise!r} is not one of {', '.join(NOISE_KINDS)}")
-        baseline = options.get("baseline") or "quadratic"
-        trim = bool(options.get("trim", True))
-        if baseline not in BASELINES:
-            raise ValueError(f"baseline={baseline!r} is not one of {', '.join(BASELINES)}")
-        anchor = options.get("anchor", "pga")
-        if anchor not in ANCHORS:
-            raise ValueError(f"anchor={anchor!r} is not one of {', '.join(ANCHORS)}")
-        seed = fresh_seed() if seed is None else int(seed)
-        sampling = options.get("sampling") or defaults["sampling"]
         if sampling not in SAMPLING_KINDS:
             raise ValueError(f"sampling={sampling!r} is not one of "
                              f"{', '.join(SAMPLING_KINDS)}")
-        if records is not None and not (isinstance(records, Stream) and len(records) == 0):
+        baseline = opts["baseline"] or "quadratic"
+        if baseline not in BASELINES:
+            raise ValueError(f"baseline={baseline!r} is not one of {', '.join(BASELINES)}")
+        anchor = opts["anchor"] or "pga"
+        if anchor not in ANCHORS:
+            raise ValueError(f"anchor={anchor!r} is not one of {', '.join(ANCHORS)}")
+        trim = bool(opts["trim"])
+        if request.records:
             model = self._zero_shot_model(loaded, device if device is not None
                                           else self._device)
-            pool = self._zero_shot_pool(model, records, station, anchor)
+            pool = self._zero_shot_pool(model, request.records, station, anchor)
             label, mode = None, "zero-shot"
         else:
             model = loaded
@@ -245,16 +259,17 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
             mode = "conditioned"
         arch = model.arch
         fs = float(arch.sampling_rate)
-        start = UTCDateTime(options.get("starttime", DEFAULT_START))
         # Records never touch: a gap of a whole minute keeps Stream.merge from joining them.
-        spacing = math.ceil(arch.seq_len / fs / 60.0 + 1.0) * 60.0
-        network = options.get("network") or pool.network or "SY"
-        location = options.get("location", pool.location) or ""
+        slot = math.ceil(arch.seq_len / fs / 60.0 + 1.0) * 60.0
+        network = opts["network"] or pool.network or "SY"
+        location = (opts["location"] if opts["location"] is not None else pool.location) or ""
         # The pool knows its bare station code; `station` may be given as NET.STA(.LOC).
-        code = pool.station or _station_code(station)
-        out = Stream()
+        code = pool.station or request.station_code
         dev = model.device
         st_tensor = None if label is None else torch.tensor([label], device=dev)
+        meta = dict(checkpoint=model.name, station_pool=mode, n_mix=n_mix,
+                    noise_scale=noise_scale, noise=noise, sampling=sampling, baseline=baseline)
+        recs = []
         with torch.no_grad():
             for i in range(n):
                 z, mean, std, lead = pool.draw(record_rng(seed, i), n_mix, noise_scale,
@@ -272,28 +287,20 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                     data = data[:, lo:hi]
                 if baseline == "quadratic":
                     data = correct_baseline(data, 1.0 / fs)
-                t0 = start + i * spacing
-                for ch, trace_data in zip(CHANNELS, data):
-                    tr = Trace(np.ascontiguousarray(trace_data, dtype=np.float32), header={
-                        "network": network, "station": code, "location": location,
-                        "channel": ch, "sampling_rate": fs, "starttime": t0})
-                    tr.stats.units = pool.units
-                    tr.stats.obspy_gen = AttribDict(
-                        model=PLUGIN, version=VERSION, seed=seed, record=i, synthetic=True,
-                        checkpoint=model.name, station_pool=mode, n_mix=n_mix,
-                        noise_scale=noise_scale, noise=noise, sampling=sampling,
-                        baseline=baseline)
-                    out.append(tr)
-        return out
+                recs.append(GeneratedRecord(data, fs, meta))
+        return build_stream(recs, model=PLUGIN, version=VERSION, seed=seed, station=code,
+                            network=network, location=location,
+                            starttime=opts["starttime"] or DEFAULT_START, slot=slot,
+                            channels=CHANNELS, units=pool.units, dtype=np.float32)
 
     def _station_pool(self, loaded, station):
         known = loaded.station_codes
         if station is None:
             raise ValueError(f"give station=<code> (known to {loaded.name}: "
                              f"{', '.join(known)}) or records for a zero-shot pool")
-        code = _station_code(station)
+        code = StationId.parse(station).code
         if code not in known:
-            raise ValueError(f"unknown station {station!r} for {loaded.name}; known: "
+            raise ValueError(f"unknown station {str(station)!r} for {loaded.name}; known: "
                              f"{', '.join(known)} (or pass its records for zero-shot "
                              f"generation)")
         if code not in loaded.pools:
@@ -309,10 +316,14 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         recs = [r for r in split_records(records) if len(r)]
         keys = sorted({station_key(r[0]) for r in recs})
         if station is not None and len(keys) > 1:
-            recs = [r for r in recs if station in (r[0].stats.station, station_key(r[0]))]
+            sid = StationId.parse(station)
+            recs = [r for r in recs if r[0].stats.station == sid.code
+                    and sid.network in (None, r[0].stats.network)
+                    and sid.location in (None, r[0].stats.location)]
             keys = sorted({station_key(r[0]) for r in recs})
             if not keys:
-                raise ValueError(f"no records of station {station!r} in the given records")
+                raise ValueError(f"no records of station {str(station)!r} in the given "
+                                 f"records")
         if len(keys) > 1:
             raise ValueError(f"records of {len(keys)} stations ({', '.join(keys[:5])}); give "
                              f"one station's records or pick one with station=")

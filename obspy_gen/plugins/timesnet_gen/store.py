@@ -111,7 +111,7 @@ def save_model(path, model, arch, *, stations=(), pools=None, training=None, bas
     >>> loaded.station_codes, loaded.pools["S1"].codes.shape
     (['S1'], (3, 2, 10))
     """
-    from obspy_gen.plugins.torch_base import state_dict_numpy
+    from obspy_gen.torchkit.base import state_dict_numpy
     tensors = state_dict_numpy(model, "model.")
     pools = pools or {}
     order = [s["station"] for s in stations]
@@ -176,7 +176,7 @@ def load_model(path, device=None) -> LoadedModel:
         Not a TimesNet-Gen checkpoint, or tensors that do not fit its architecture.
     """
     from obspy_gen.plugins.timesnet_gen.model import TimesNetGen, TimesNetGenConfig
-    from obspy_gen.plugins.torch_base import choose_device, load_state
+    from obspy_gen.torchkit.base import choose_device, load_state
 
     ck = load_checkpoint(path, plugin=PLUGIN)
     try:

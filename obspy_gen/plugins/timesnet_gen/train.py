@@ -1,4 +1,4 @@
-"""Two-phase training of TimesNet-Gen (paper Sec. II-D) on :func:`.torch_base.fit`.
+"""Two-phase training of TimesNet-Gen (paper Sec. II-D) on :func:`obspy_gen.torchkit.fit`.
 
 * :func:`pretrain` -- phase 1: the unconditioned autoencoder on a multi-station corpus
   (target stations excluded), validated on a station-wise split.
@@ -190,7 +190,7 @@ def materialise(dataset, quiet=True, stations=None) -> Materialised:
     """
     import warnings
 
-    from obspy_gen.cli.common import progress
+    from obspy_gen.api import progress
     from obspy_gen.io.dataset import preprocess
     wanted = None if stations is None else set(stations)
     idx = [i for i, r in enumerate(dataset.refs) if wanted is None or r.station in wanted]
@@ -348,7 +348,7 @@ class LatentNoise:
 
 def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise | None = None,
               velocity_weight: float = 0.0):
-    """``loss_fn(model, batch)`` for :func:`~obspy_gen.plugins.torch_base.fit`: MSE of the
+    """``loss_fn(model, batch)`` for :func:`~obspy_gen.torchkit.base.fit`: MSE of the
     de-normalised reconstruction (see :func:`.model.reconstruction_loss`), with the latent
     noise of ``noise`` in training mode, plus ``velocity_weight`` times the relative velocity
     error (:func:`.model.velocity_loss`).
@@ -406,7 +406,7 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
     """
     import torch
 
-    from obspy_gen.cli.common import progress
+    from obspy_gen.api import progress
     from obspy_gen.plugins.timesnet_gen.sampling import record_anchor, recorded_extent
     dev = next(model.parameters()).device if device is None else device
     order = {s: k for k, s in enumerate(station_order or [])}
@@ -449,7 +449,7 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
              seed=0, device=None, val_fraction=0.15, stations=None, exclude_stations=(),
              resume=False, quiet=False, log=None, amp=None, loss_weighting="record",
              latent_noise=0.0, synthetic=None, description="", source=None,
-             materialised=None, centre="record") -> dict:
+             materialised=None, centre="record", velocity_loss=0.0) -> dict:
     """Phase 1: train the unconditioned autoencoder; checkpoint ``out`` every epoch.
 
     Parameters
@@ -477,6 +477,8 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
         Already preprocessed records (skips reading ``data``).
     centre : {"record", "pga", "p_arrival", "auto"}
         Where each record's window is centred (:func:`obspy_gen.io.dataset.preprocess`).
+    velocity_loss : float
+        Weight of the relative velocity error in the loss (:func:`.model.velocity_loss`).
 
     Returns
     -------
@@ -495,7 +497,7 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
     (1, True)
     """
     from obspy_gen.plugins.timesnet_gen.model import TimesNetGen
-    from obspy_gen.plugins.torch_base import TrainSettings, fit, seed_everything
+    from obspy_gen.torchkit.base import TrainSettings, fit, seed_everything
     arch = _arch(arch).replace(n_stations=0)
     if materialised is None:
         ds = load_records(data, arch.seq_len, sampling_rate=arch.sampling_rate, centre=centre)
@@ -534,7 +536,7 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
     sampling_defaults = dict(DEFAULT_SAMPLING)
     noise = LatentNoise(sub, tr, sub.stations, latent_noise) if latent_noise else None
     return fit(model, sub.torch(tr), sub.torch(va) if va else None,
-               make_loss(False, loss_weighting, noise), out=out, save_fn=save,
+               make_loss(False, loss_weighting, noise, velocity_loss), out=out, save_fn=save,
                settings=settings, device=device, resume=resume, quiet=quiet, log=log,
                load_fn=lambda m, path: _load_weights(m, path),
                on_epoch_start=noise.refresh if noise else None)
@@ -610,12 +612,12 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
     ['RJOB']
     """
     from obspy_gen.plugins.timesnet_gen.model import TimesNetGen
-    from obspy_gen.plugins.torch_base import (TrainSettings, choose_device, fit,
+    from obspy_gen.torchkit.base import (TrainSettings, choose_device, fit,
                                               seed_everything)
     seed_everything(seed)
     base = None
     if init is not None:
-        from obspy_gen.plugins.torch_base import resolve_checkpoint
+        from obspy_gen.torchkit.base import resolve_checkpoint
         init_path = resolve_checkpoint(init, "obspy_gen.plugins.timesnet_gen")
         base = load_model(init_path, "cpu")
         arch0 = base.arch
@@ -721,7 +723,7 @@ def repool(checkpoint, data, out=None, *, anchor="pga", sampling=None, quiet=Tru
     >>> pools["RJOB"].n_records, load_model(out).pools["RJOB"].extent.shape
     (3, (3, 2))
     """
-    from obspy_gen.plugins.torch_base import resolve_checkpoint
+    from obspy_gen.torchkit.base import resolve_checkpoint
     path = resolve_checkpoint(checkpoint, "obspy_gen.plugins.timesnet_gen")
     loaded = load_model(path, "cpu")
     if not loaded.arch.conditioned:
@@ -774,7 +776,7 @@ def _subset(mat: Materialised, idx) -> Materialised:
 
 def _load_weights(model, path):
     from obspy_gen.io.checkpoints import load_checkpoint
-    from obspy_gen.plugins.torch_base import load_state
+    from obspy_gen.torchkit.base import load_state
     load_state(model, load_checkpoint(path, plugin=PLUGIN), "model.")
 
 
@@ -782,3 +784,174 @@ __all__ = ["pretrain", "finetune", "train", "materialise", "load_records", "enco
            "warn_small_stations", "DEFAULT_SAMPLING", "MIN_STATION_RECORDS", "repool",
            "station_split", "record_split", "Materialised", "DEFAULT_ARCH", "PHASES",
            "VERSION"]
+
+
+# -- the training hook of the plugin (``obspy-gen train timesnet-gen``) ------------------------
+def _help(text, **extra):
+    return field(default=extra.pop("default", None), metadata={"help": text, **extra})
+
+
+@dataclass
+class TimesNetGenTrainSettings:
+    """Settings of ``TimesNetGenGenerator.train`` (one ``obspy-gen train timesnet-gen`` flag
+    each; architecture fields left None take :data:`DEFAULT_ARCH` or the ``init`` checkpoint's).
+
+    Examples
+    --------
+    >>> TimesNetGenTrainSettings(phase="finetune", init="pre", d_model=8)
+    Traceback (most recent call last):
+    ...
+    ValueError: --init fixes the architecture; drop d_model
+    """
+
+    phase: str = _help("pretrain: unconditioned, multi-station corpus; finetune: "
+                       "station-conditioned on target stations.", default="pretrain",
+                       choices=PHASES)
+    stations: tuple = _help("Stations to use (comma-separated or repeated); finetune: the "
+                            "targets (default all in --data).", default=())
+    exclude_stations: tuple = _help("Stations left out of pre-training (e.g. the fine-tuning "
+                                    "targets).", default=())
+    init: str | None = _help("Checkpoint to start fine-tuning from (phase-1 output or "
+                             "shipped name).")
+    epochs: int = _help("Passes over the training records.", default=10)
+    batch_size: int = _help("Records per optimiser step.", default=16)
+    lr: float | None = _help("AdamW learning rate (default 1e-3 pretrain, 5e-4 finetune).")
+    weight_decay: float = _help("AdamW weight decay.", default=1e-2)
+    val_fraction: float = _help("Validation share: whole stations (pretrain) or each "
+                                "station's records (finetune).", default=0.15)
+    seed: int = _help("Seed of initialisation, splits and batches.", default=0)
+    amp: str | None = _help("Mixed precision on CUDA.", choices=("bf16", "fp16"))
+    seq_len: int | None = _help("Samples per record (default 6000; pretrain / from-scratch "
+                                "only).")
+    d_model: int | None = _help("Model width.")
+    d_ff: int | None = _help("Feed-forward width.")
+    e_layers: int | None = _help("Encoder TimesBlocks.")
+    d_layers: int | None = _help("Decoder TimesBlocks.")
+    num_kernels: int | None = _help("Inception kernels per block.")
+    top_k: int | None = _help("Periods per TimesBlock.")
+    latent_channels: int | None = _help("Channels of the latent code.")
+    latent_stride: int | None = _help("Time downsampling of the latent code.")
+    latent_noise: float = _help("Latent noise injected in training (units of each station's "
+                                "latent std).", default=0.0)
+    synthetic: bool | None = _help("Say whether --data is synthetic (recorded in the "
+                                   "checkpoint).")
+    pattern: str = _help("File name pattern inside --data.", default="*.mseed")
+    centre: str | None = _help("Where each record's window is centred: auto (the record's "
+                               "middle when it fits, else its PGA), record, pga, p_arrival "
+                               "(needs P labels); default auto, finetune --init: as init.",
+                               choices=("auto", "record", "pga", "p_arrival"))
+    config: str | None = _help("Named architecture: small, default (the shipped 2+2 blocks), "
+                               "paper (seq 6000, d_model 128, d_ff 256, 2+2 blocks, 6 "
+                               "kernels, top-k 2: a GPU model); single fields override it.",
+                               choices=("small", "default", "paper"))
+    velocity_loss: float = _help("Weight of the relative velocity error in the loss (trains "
+                                 "away offsets and long-period error).", default=0.0)
+
+    def __post_init__(self):
+        if self.phase not in PHASES:
+            raise ValueError(f"phase={self.phase!r} is not one of {', '.join(PHASES)}")
+        for name, lo in (("epochs", 1), ("batch_size", 1), ("seq_len", 16), ("d_model", 1),
+                         ("d_ff", 1), ("e_layers", 0), ("d_layers", 0), ("num_kernels", 1),
+                         ("top_k", 1), ("latent_channels", 1), ("latent_stride", 1)):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or int(v) != v or v < lo):
+                raise ValueError(f"{name}={v!r} must be an integer >= {lo}")
+        if self.lr is not None and not self.lr > 0:
+            raise ValueError(f"lr={self.lr!r} must be > 0")
+        if not self.weight_decay >= 0 or not self.latent_noise >= 0:
+            raise ValueError("weight_decay and latent_noise must be >= 0")
+        if not 0 <= self.val_fraction <= 0.9:
+            raise ValueError(f"val_fraction={self.val_fraction!r} must be in [0, 0.9]")
+        if self.amp not in (None, "bf16", "fp16"):
+            raise ValueError(f"amp={self.amp!r} is not one of bf16, fp16")
+        if isinstance(self.stations, str):
+            self.stations = (self.stations,)
+        if isinstance(self.exclude_stations, str):
+            self.exclude_stations = (self.exclude_stations,)
+        if self.centre not in (None, "auto", "record", "pga", "p_arrival"):
+            raise ValueError(f"centre={self.centre!r} is not one of auto, record, pga, "
+                             f"p_arrival")
+        if self.config not in (None, "small", "default", "paper"):
+            raise ValueError(f"config={self.config!r} is not one of small, default, paper")
+        if not self.velocity_loss >= 0:
+            raise ValueError("velocity_loss must be >= 0")
+        if self.phase == "finetune" and self.init is not None and (self.architecture()
+                                                                   or self.config):
+            raise ValueError(f"--init fixes the architecture; drop "
+                             f"{', '.join(sorted(self.architecture()) + (['config'] if self.config else []))}")
+
+    def architecture(self) -> dict:
+        """The architecture fields that were set."""
+        return {k: getattr(self, k) for k in DEFAULT_ARCH if getattr(self, k, None) is not None}
+
+
+def _codes(values) -> list:
+    out = []
+    for v in values or ():
+        out += [c.strip() for c in str(v).split(",") if c.strip()]
+    return out
+
+
+def run_training(data, out, settings=None, *, device=None, resume=False, log=None) -> dict:
+    """Train TimesNet-Gen as ``settings`` say (the plugin's training hook).
+
+    Parameters
+    ----------
+    data : str or Path
+        Folder of records (searched recursively for ``settings.pattern``).
+    out : str or Path
+        Checkpoint base path (``out.safetensors`` + ``out.json``, every epoch).
+    settings : TimesNetGenTrainSettings, optional
+    device : str, optional
+    resume : bool
+        Continue from ``out``'s training state.
+    log : callable, optional
+        Receives progress lines; ``None`` = quiet.
+
+    Returns
+    -------
+    dict
+        Training history (``epochs``: list of dicts with ``epoch``, ``train_loss``,
+        ``val_loss``, ``seconds``, ``records_per_s``; ``world_size``; ``phase``).
+    """
+    s = settings if settings is not None else TimesNetGenTrainSettings()
+    if not os.path.isdir(data):
+        raise ValueError(f"{data}: not a directory of records")
+    quiet = log is None
+    rank = int(os.environ.get("RANK", "0"))
+    arch = s.architecture()
+    if s.config is not None:
+        from obspy_gen.plugins.timesnet_gen.model import NAMED_CONFIGS
+        arch = {**NAMED_CONFIGS[s.config], **arch}
+    centre = s.centre
+    if s.init is None:
+        seq_len = arch.get("seq_len") or DEFAULT_ARCH["seq_len"]
+    else:
+        from obspy_gen.io.checkpoints import read_config
+        from obspy_gen.torchkit import resolve_checkpoint
+        path = resolve_checkpoint(s.init, "obspy_gen.plugins.timesnet_gen")
+        init_cfg = read_config(path, "timesnet-gen")
+        seq_len = int(init_cfg["architecture"]["seq_len"])
+        if centre is None and s.phase == "finetune":
+            centre = (init_cfg.get("normalisation") or {}).get("centre") or "record"
+    centre = centre or "auto"
+    ds = load_records(data, seq_len, pattern=s.pattern, centre=centre)
+    mat = materialise(ds, quiet or rank > 0,
+                      _codes(s.stations) or None if s.phase == "finetune" else None)
+    mat.source = str(data)
+    mat.centre = centre
+    common = dict(epochs=s.epochs, batch_size=s.batch_size, weight_decay=s.weight_decay,
+                  seed=s.seed, device=device, val_fraction=s.val_fraction, resume=resume,
+                  quiet=quiet, log=log or (lambda line: None), amp=s.amp,
+                  synthetic=s.synthetic, latent_noise=s.latent_noise, materialised=mat)
+    if s.lr is not None:
+        common["lr"] = s.lr
+    if s.phase == "pretrain":
+        history = pretrain(data, out, arch=arch or None, stations=_codes(s.stations) or None,
+                           exclude_stations=_codes(s.exclude_stations),
+                           velocity_loss=s.velocity_loss, **common)
+    else:
+        history = finetune(data, out, init=s.init, stations=_codes(s.stations) or None,
+                           arch=arch or None, velocity_loss=s.velocity_loss, **common)
+    history.setdefault("phase", s.phase)
+    return history

@@ -1,0 +1,93 @@
+"""obspy_gen.api: station ids, generation requests, the Stream helper, the Generator base."""
+import numpy as np
+import pytest
+from obspy import Stream, read
+
+from obspy_gen.api import (GeneratedRecord, GenerationRequest, Generator, StationId,
+                           build_stream, is_trainable)
+
+
+@pytest.mark.parametrize("text,code,net,loc", [("4628", "4628", None, None),
+                                                ("TK.4628", "4628", "TK", None),
+                                                ("TK.4628.00", "4628", "TK", "00"),
+                                                ("TK.4628.", "4628", "TK", "")])
+def test_station_ids_parse_once(text, code, net, loc):
+    sid = StationId.parse(text)
+    assert (sid.code, sid.network, sid.location) == (code, net, loc)
+
+
+@pytest.mark.parametrize("bad", ["", ".4628", "a.b.c.d", "TK..00"])
+def test_bad_station_ids(bad):
+    with pytest.raises(ValueError, match="not STA, NET.STA or NET.STA.LOC"):
+        StationId.parse(bad)
+
+
+def test_request_validates_conditions_with_units_and_ranges():
+    r = GenerationRequest.create(station="TK.4628", n=3, seed=4, magnitude=(5, 6.5),
+                                 distance=20, distance_kind="rupture", depth=8, vs30=760)
+    assert r.station_code == "4628" and r.n == 3 and r.seed == 4
+    assert r.conditions == {"magnitude": (5.0, 6.5), "distance": 20.0, "depth": 8.0,
+                            "vs30": 760.0}
+    assert r.distance_kind == "rupture"
+    for kwargs, msg in [({"vs30": 20}, "vs30=20 m/s is outside 50-5000 m/s"),
+                        ({"distance": -1}, "distance=-1 km is outside"),
+                        ({"magnitude": (7, 5)}, "magnitude range must have min <= max"),
+                        ({"magnitude": (5, 6, 7)}, "a value or a \\(min, max\\) range in Mw"),
+                        ({"depth": "deep"}, "must be a number in km"),
+                        ({"distance": 5, "distance_kind": "crow"}, "not one of epicentral"),
+                        ({"n": -2}, "n must be a non-negative integer"),
+                        ({"seed": -1}, "seed must be")]:
+        with pytest.raises(ValueError, match=msg):
+            GenerationRequest.create(**kwargs)
+    assert GenerationRequest.create(n=1).seed >= 0   # drawn when not given
+    recs = GenerationRequest.create(read(), n=1).records
+    assert len(recs) == 1 and isinstance(recs[0], Stream)
+
+
+class Sine(Generator):
+    """A tiny generator: a sine whose amplitude is the magnitude."""
+
+    name, version = "sine", "0.1"
+    conditions = ("magnitude", "distance")
+    distance_kinds = ("hypocentral", "rupture")
+    options = {"freq": 2.0}
+
+    def generate_request(self, req):
+        t = np.arange(200) / 100.0
+        amp = req.conditions.get("magnitude", 1.0)
+        recs = [GeneratedRecord(np.vstack([amp * np.sin(2 * np.pi * req.options["freq"] * t)]
+                                          * 3), 100.0, {"kind": req.distance_kind})
+                for _ in range(req.n)]
+        return build_stream(recs, model=self.name, version=self.version, seed=req.seed,
+                            station=req.station_code, network=req.station.network or "SY")
+
+
+def test_generator_base_validates_and_builds_the_stream():
+    st = Sine().generate(station="TK.4628.00", n=2, seed=9, magnitude=5.0, distance=30,
+                         freq=5.0)
+    assert [tr.id for tr in st[:3]] == ["TK.4628..HNN", "TK.4628..HNE", "TK.4628..HNZ"]
+    assert np.abs(st[0].data).max() == pytest.approx(5.0, rel=1e-3)
+    m = st[3].stats.obspy_gen
+    assert (m.model, m.version, m.seed, m.record, m.synthetic, m.kind) == \
+        ("sine", "0.1", 9, 1, True, "hypocentral")
+    assert st[3].stats.starttime == st[0].stats.endtime + 0.01 + 10.0
+    with pytest.raises(ValueError, match="^sine does not support the condition 'vs30'; it "
+                                         "supports: magnitude, distance$"):
+        Sine().generate(station="4628", vs30=400)
+    with pytest.raises(ValueError, match="takes distance as hypocentral or rupture"):
+        Sine().generate(station="4628", distance=10, distance_kind="joyner_boore")
+    with pytest.raises(TypeError, match="unexpected option.*temperature.*supported: freq"):
+        Sine().generate(station="4628", temperature=3)
+    assert not is_trainable(Sine)
+
+
+def test_build_stream_slots_and_dtype():
+    recs = [GeneratedRecord(np.ones((3, 50)), 10.0) for _ in range(3)]
+    st = build_stream(recs, model="m", version="1", seed=0, station="S", slot=60.0,
+                      dtype=np.float32, starttime="2001-01-01")
+    assert [str(tr.stats.starttime)[:19] for tr in st[::3]] == \
+        ["2001-01-01T00:00:00", "2001-01-01T00:01:00", "2001-01-01T00:02:00"]
+    assert st[0].data.dtype == np.float32
+    with pytest.raises(ValueError, match="expected \\(3, npts\\)"):
+        build_stream([GeneratedRecord(np.ones((2, 5)), 1.0)], model="m", version="1",
+                     seed=0, station="S")
