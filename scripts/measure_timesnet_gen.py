@@ -66,15 +66,23 @@ def windows(records, seq_len=6000, fs=100.0):
                      for r in records]).astype(np.float64)
 
 
-def f0_values(records, rule):
-    from obspy_gen.core.hvsr import hvsr
+def f0_values(records, rule=None):
+    """Per-record f0 (whole-record HVSR, preset ``timesnet-gen-paper``) by the lowest clear
+    peak and by the highest peak: ``{rule: array}`` (one HVSR per record for both rules), or
+    one array when ``rule`` is given."""
+    from obspy_gen.core.hvsr import _pick_f0, hvsr
     from obspy_gen.core.settings import resolve_settings
-    s = resolve_settings(preset="timesnet-gen-paper", f0_rule=rule)
-    out = []
+    s = resolve_settings(preset="timesnet-gen-paper", f0_rule="lowest_clear_peak")
+    rules = ("lowest_clear_peak", "highest_peak")
+    out = {r: [] for r in rules}
     for i in range(0, len(records), 25):
         res = hvsr(records[i:i + 25], s)
-        out += list(res.f0_windows)
-    return np.asarray(out, dtype=float)
+        for curve in res.curves:
+            for r in rules:
+                k, _ = _pick_f0(curve, res.frequency, s.replace(f0_rule=r))
+                out[r].append(res.frequency[k] if k >= 0 else np.nan)
+    out = {r: np.asarray(v, dtype=float) for r, v in out.items()}
+    return out if rule is None else out[rule]
 
 
 def intensity(records):
@@ -158,8 +166,7 @@ class Reference:
         self.train, self.test = train, test
         self.train_w = windows(train, seq_len)
         self.test_w = windows(test, seq_len)
-        self.f0 = {rule: f0_values(test, rule) for rule in ("lowest_clear_peak",
-                                                            "highest_peak")}
+        self.f0 = f0_values(test)
         self.ims_test = intensity(test)
         self.ims_train = intensity(train)
         self.r2_real = mixing_r2(self.test_w, self.train_w)
@@ -184,8 +191,9 @@ def figures(gen_records, ref: Reference, seq_len):
     # placed in the window as the training records were.
     gen_w = windows(gen_records, seq_len)
     out = {"n": len(gen_records)}
+    f0 = f0_values(gen_records)
     for rule in ("lowest_clear_peak", "highest_peak"):
-        out["f0_" + rule] = f0_figures(f0_values(gen_records, rule), ref.f0[rule])
+        out["f0_" + rule] = f0_figures(f0[rule], ref.f0[rule])
     fv = final_velocity_ratio(gen_records)
     out["final_velocity_ratio_median"] = float(np.median(fv))
     out["final_velocity_ratio_real"] = float(np.median(ref.fv_real))
@@ -282,7 +290,9 @@ def main(argv=None):
             per[s]["fails"] = verdict(per[s])
         result["variants"][label] = per
         print(f"{label}: {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        print(summary_table(label, per))
+        print(summary_table(label, per), flush=True)
+        if args.out:  # after every variant: partial results survive an interrupted run
+            Path(args.out).write_text(json.dumps(result, indent=1))
     if args.zero_shot:
         zs = read_station_records(args.zero_shot)
         code, recs = sorted(zs.items())[0]

@@ -589,29 +589,32 @@ def reconstruction_loss(y, x, std=None, weighting="record"):
     return (err.mean(dim=(1, 2)) / scale).mean()
 
 
-def velocity_loss(y, x, mean):
+def velocity_loss(y, x, mean, std):
     """Relative squared error of the velocities of ``y`` and ``x`` (B, C, T), per record.
 
-    Velocity = running sum of the acceleration minus the record's channel ``mean`` (B, C) (the
-    unit of time is one sample: the loss is a ratio). It weights the error at frequency f by
-    1 / f^2 relative to the acceleration MSE, so it is carried by what the acceleration loss
-    hardly sees: offsets and long-period error, which integrate into the velocity left at the
-    end of a record and into the PGD. Each record's error is divided by its own velocity's
-    mean square, so every record counts alike.
+    Velocity = running sum of the standardised acceleration ``(a - mean) / std`` (per record
+    and channel, (B, C); the unit of time is one sample: the loss is a ratio). It weights the
+    error at frequency f by 1 / f^2 relative to the acceleration MSE, so it is carried by what
+    the acceleration loss hardly sees: offsets and long-period error, which integrate into the
+    velocity left at the end of a record and into the PGD. Each record's error is divided by
+    its own velocity's mean square, so every record counts alike (in physical units the
+    velocities of weak records are so small that any fixed epsilon dominates them).
 
     Examples
     --------
     >>> import torch
     >>> x = torch.randn(2, 3, 50)
-    >>> float(velocity_loss(x, x, x.mean(-1)))
+    >>> m, s = x.mean(-1), x.std(-1)
+    >>> float(velocity_loss(x, x, m, s))
     0.0
-    >>> float(velocity_loss(x + 0.1, x, x.mean(-1))) > 0
+    >>> float(velocity_loss(x + 0.1, x, m, s)) > 0
     True
     """
     m = mean[:, :, None].to(y.dtype)
-    vy = torch.cumsum(y - m, dim=-1)
-    vx = torch.cumsum(x - m, dim=-1)
-    scale = (vx.float() ** 2).mean(dim=(1, 2)) + EPS
+    s = std[:, :, None].to(y.dtype)
+    vy = torch.cumsum((y - m) / s, dim=-1)
+    vx = torch.cumsum((x - m) / s, dim=-1)
+    scale = (vx.float() ** 2).mean(dim=(1, 2)) + 1.0
     return (((vy - vx).float() ** 2).mean(dim=(1, 2)) / scale).mean()
 
 

@@ -375,7 +375,7 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
         y = net(x, batch["station_index"] if conditioned else None, mean, std, noise_std)
         loss = reconstruction_loss(y.float(), raw, std, weighting)
         if velocity_weight:
-            loss = loss + velocity_weight * velocity_loss(y.float(), raw, mean)
+            loss = loss + velocity_weight * velocity_loss(y.float(), raw, mean, std)
         return loss
 
     return loss_fn
