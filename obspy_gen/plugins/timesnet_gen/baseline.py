@@ -27,8 +27,15 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Baseline corrections the generator knows ("none": the decoder's output as is).
-BASELINES = ("quadratic", "none")
+#: Corrections the generator knows: "quadratic" (velocity baseline only), "highpass" (the
+#: signal-to-noise high-pass of :func:`snr_highpass`, then the velocity baseline), "none" (the
+#: decoder's output as is).
+BASELINES = ("highpass", "quadratic", "none")
+#: Signal-to-noise ratio below which a frequency counts as noise (the usual processing
+#: threshold, e.g. Boore & Bommer 2005; Akkar & Bommer 2006).
+SNR_MIN = 3.0
+#: Range of the high-pass corner (Hz).
+CORNER_RANGE = (0.05, 2.0)
 
 
 def correct_baseline(acc, dt: float):
@@ -74,6 +81,115 @@ def correct_baseline(acc, dt: float):
     return a - (c1[..., None] + c2[..., None] * k)
 
 
+def _smooth_log(freq, amp, width=0.2):
+    """Running mean of ``amp`` over +-``width``/2 in log10 frequency."""
+    lf = np.log10(np.maximum(freq, freq[1]))
+    out = np.empty_like(amp)
+    cs = np.concatenate([np.zeros(amp.shape[:-1] + (1,)), np.cumsum(amp, axis=-1)], axis=-1)
+    lo = np.searchsorted(lf, lf - width / 2)
+    hi = np.searchsorted(lf, lf + width / 2, side="right")
+    out = (cs[..., hi] - cs[..., lo]) / np.maximum(hi - lo, 1)
+    return out
+
+
+def snr_corner(acc, dt: float, noise_end: int, snr_min: float = SNR_MIN,
+               band=CORNER_RANGE) -> float | None:
+    """High-pass corner (Hz) where the record's signal-to-noise ratio falls below ``snr_min``.
+
+    The Fourier amplitude spectrum of the record after ``noise_end`` (signal) is compared with
+    that of the samples before it (the pre-event noise, scaled by the square root of the
+    length ratio), both smoothed over 0.2 decades; the corner is the lowest frequency of
+    ``band`` above which every component's ratio stays at or above ``snr_min`` (the usual
+    choice of strong-motion processing). ``None`` when the pre-event part is shorter than 2 s.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.arange(6000) * 0.01
+    >>> quake = np.sin(2 * np.pi * 3 * t) * np.exp(-((t - 30) / 4) ** 2)
+    >>> slow = 0.02 * np.sin(2 * np.pi * 0.1 * t)          # long-period error everywhere
+    >>> fc = snr_corner((quake + slow)[None], 0.01, noise_end=1500)
+    >>> 0.1 < fc < 2.0
+    True
+    """
+    a = np.atleast_2d(np.asarray(acc, dtype=np.float64))
+    n = a.shape[-1]
+    if noise_end * dt < 2.0 or n - noise_end < noise_end:
+        return None
+    nfft = 1 << int(np.ceil(np.log2(n)))
+    freq = np.fft.rfftfreq(nfft, dt)
+    sig = np.abs(np.fft.rfft(a[:, noise_end:], nfft))
+    noise = np.abs(np.fft.rfft(a[:, :noise_end], nfft)) * np.sqrt((n - noise_end) / noise_end)
+    ratio = _smooth_log(freq, sig) / np.maximum(_smooth_log(freq, noise), 1e-30)
+    worst = ratio.min(axis=0)
+    lo, hi = band
+    idx = np.flatnonzero((freq >= lo) & (freq <= hi))
+    bad = idx[worst[idx] < snr_min]
+    if bad.size == 0:
+        return float(lo)
+    return float(min(freq[bad.max()] * 1.0, hi))
+
+
+def snr_highpass(acc, dt: float, noise_end: int, order: int = 4):
+    """``acc`` (3, n) high-passed (zero-phase Butterworth, zero-padded) at :func:`snr_corner`;
+    unchanged when there is no pre-event part to measure the noise on. Returns
+    ``(filtered, corner or None)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(6000) * 0.01
+    >>> x = np.sin(2 * np.pi * 3 * t) * np.exp(-((t - 30) / 4) ** 2) + 0.05 * np.sin(0.3 * t)
+    >>> y, fc = snr_highpass(x[None], 0.01, 1500)
+    >>> fc is not None and bool(np.abs(y[0, :1000]).max() < np.abs(x[:1000]).max())
+    True
+    """
+    import scipy.signal
+    a = np.atleast_2d(np.asarray(acc, dtype=np.float64))
+    fc = snr_corner(a, dt, noise_end)
+    if fc is None:
+        return a.copy(), None
+    pad = int(1.5 * order / fc / dt)
+    sos = scipy.signal.butter(order, fc, "highpass", fs=1.0 / dt, output="sos")
+    padded = np.pad(a, ((0, 0), (pad, pad)))
+    return scipy.signal.sosfiltfilt(sos, padded, axis=-1)[:, pad:pad + a.shape[-1]], fc
+
+
+def process(acc, dt: float, how: str = "highpass"):
+    """The correction ``how`` (:data:`BASELINES`) of one generated record (3, n) N, E, Z:
+    ``(corrected, corner Hz or None)``.
+
+    ``"highpass"``: the pre-event noise ends 0.5 s before the P arrival picked on the record
+    (:func:`obspy_gen.core.picks.pick_arrivals`); the record is high-passed at the
+    signal-to-noise corner (:func:`snr_highpass`) -- without a pick or with less than 2 s
+    before it, nothing is filtered -- and then baseline-corrected (:func:`correct_baseline`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out, fc = process(np.full((3, 100), 0.5), 0.01, "quadratic")
+    >>> bool(np.allclose(out, 0)), fc
+    (True, None)
+    """
+    a = np.asarray(acc, dtype=np.float64)
+    if how == "none":
+        return a.copy(), None
+    if how not in BASELINES:
+        raise ValueError(f"baseline={how!r} is not one of {', '.join(BASELINES)}")
+    fc = None
+    if how == "highpass":
+        from obspy_gen.core.picks import pick_arrivals
+        try:
+            picks = pick_arrivals(a[2], a[0], a[1], 1.0 / dt)
+            p = picks.p
+        except ValueError:
+            p = None
+        if p is not None:
+            a, fc = snr_highpass(a, dt, int(round((p - 0.5) / dt)))
+    return correct_baseline(a, dt), fc
+
+
 def final_velocity_ratio(acc, dt: float):
     """``|v(end)| / max|v|`` of each series (``v``: plain integral of ``acc``).
 
@@ -88,4 +204,5 @@ def final_velocity_ratio(acc, dt: float):
     return np.where(peak > 0, np.abs(v[..., -1]) / np.where(peak > 0, peak, 1), 0.0)
 
 
-__all__ = ["correct_baseline", "final_velocity_ratio", "BASELINES"]
+__all__ = ["correct_baseline", "final_velocity_ratio", "snr_corner", "snr_highpass", "process",
+           "BASELINES", "SNR_MIN"]

@@ -11,7 +11,7 @@ from obspy.core.util import AttribDict
 
 from obspy_gen.io.checkpoints import CheckpointError
 from obspy_gen.api import GeneratedRecord, Generator, StationId, build_stream
-from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, correct_baseline
+from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
                                                      SAMPLING_KINDS, LatentPool,
                                                      check_sampling_args, record_anchor,
@@ -285,9 +285,8 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                     # the training windows were zero padding, not ground motion.
                     lo, hi = (int(v) for v in pool.extent[lead])
                     data = data[:, lo:hi]
-                if baseline == "quadratic":
-                    data = correct_baseline(data, 1.0 / fs)
-                recs.append(GeneratedRecord(data, fs, meta))
+                data, corner = process(data, 1.0 / fs, baseline)
+                recs.append(GeneratedRecord(data, fs, {**meta, "highpass": corner}))
         return build_stream(recs, model=PLUGIN, version=VERSION, seed=seed, station=code,
                             network=network, location=location,
                             starttime=opts["starttime"] or DEFAULT_START, slot=slot,
