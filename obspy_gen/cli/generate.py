@@ -125,9 +125,15 @@ def _read_pool(items, quiet):
               help="Latent codes averaged per record (TimesNet-Gen; default 5).")
 @click.option("--noise-scale", type=click.FloatRange(0), default=None,
               help="Scale of the latent noise (TimesNet-Gen; default 1, 0 = none).")
+@click.option("--sampling", type=click.Choice(["prior", "aligned", "mix"]), default=None,
+              help="TimesNet-Gen: station prior of aligned codes, Eq. 1 on aligned codes, or "
+                   "Eq. 1 as the paper (default: the checkpoint's).")
+@click.option("--baseline", type=click.Choice(["highpass", "quadratic", "none"]), default=None,
+              help="TimesNet-Gen: correction of every record (default quadratic: zero final "
+                   "velocity; highpass: signal-to-noise high-pass first; none: raw output).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate_command(station, n, out, model, seed, device, checkpoint, records, n_mix,
-                     noise_scale, quiet):
+                     noise_scale, sampling, baseline, quiet):
     """Generate N new records for a station with a generator plugin.
 
     The default model, timesnet-gen, ships a checkpoint trained on SYNTHETIC records of five
@@ -163,7 +169,8 @@ def generate_command(station, n, out, model, seed, device, checkpoint, records, 
         error("generate", "give --station CODE (a station the model knows) or --records")
         raise SystemExit(2)
     options = {k: v for k, v in (("checkpoint", checkpoint), ("n_mix", n_mix),
-                                 ("noise_scale", noise_scale)) if v is not None}
+                                 ("noise_scale", noise_scale), ("sampling", sampling),
+                                 ("baseline", baseline)) if v is not None}
     try:
         stream = cls().generate(pool, station=station, n=n, seed=seed, device=device,
                                 **options)
