@@ -128,8 +128,9 @@ def _read_pool(items, quiet):
               help="TimesNet-Gen: station prior of aligned codes, Eq. 1 on aligned codes, or "
                    "Eq. 1 as the paper (default: the checkpoint's).")
 @click.option("--baseline", type=click.Choice(["highpass", "quadratic", "none"]), default=None,
-              help="TimesNet-Gen: correction of every record (default quadratic: zero final "
-                   "velocity; highpass: signal-to-noise high-pass first; none: raw output).")
+              help="TimesNet-Gen: correction of every record (default highpass: high-pass at "
+                   "the signal-to-noise corner, then zero final velocity; quadratic: zero final "
+                   "velocity only; none: raw output).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate_command(station, n, out, model, seed, device, checkpoint, records, n_mix,
                      noise_scale, sampling, baseline, quiet):

@@ -14,6 +14,14 @@ is then subtracted from the acceleration. Only the two lowest polynomial orders 
 so the waveform, its spectrum above ~1/(record length) and the PGA are unchanged (the
 correction is ~1e-3 of the PGA for the drift above).
 
+Before it (the generator's default, ``"highpass"``), a generated record is processed as a
+recorded one is: the decoder leaves a long-period error floor over the whole window (in the
+pre-event part too), so the record is high-passed at the corner below which its Fourier
+amplitude falls under 3 times that of its pre-event part (:func:`snr_highpass`). Measured on
+the paper5 stations (25 records each, station-prior sampling): the distance of ln PGD to the
+held-out records fell from 1.6-2.5 to 0.3-0.6 ln units and that of ln Sa(1 s) from 0.7-1.3 to
+0.2-0.5 (real-vs-real 95th percentiles 0.45-0.77 and 0.44-0.65).
+
 Examples
 --------
 >>> import numpy as np

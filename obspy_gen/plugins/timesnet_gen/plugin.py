@@ -30,7 +30,7 @@ DEFAULT_START = UTCDateTime(2000, 1, 1)
 #: ``n_mix``, ``noise_scale``, ``noise``, ``sampling``: the checkpoint's ``sampling`` entry).
 OPTION_DEFAULTS = {"checkpoint": None, "n_mix": None, "noise_scale": None, "starttime": None,
                    "network": None, "location": None, "noise": None, "batch_size": None,
-                   "sampling": None, "baseline": "quadratic", "anchor": "pga", "trim": True}
+                   "sampling": None, "baseline": "highpass", "anchor": "pga", "trim": True}
 OPTIONS = tuple(OPTION_DEFAULTS)
 #: Sampler of checkpoints that do not name one (made before aligned sampling existed).
 LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
@@ -198,10 +198,11 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
             ``"p"``: what zero-shot pools are aligned on), ``trim`` (default True: with
             ``sampling="aligned"``/``"prior"`` a record spans the recorded part of the pool
             record whose timing it has -- its window's zero padding is cut; False: always
-            ``seq_len`` samples), ``baseline``
-            (``"quadratic"``, default: zero final velocity per record, see
-            :mod:`~obspy_gen.plugins.timesnet_gen.baseline`; ``"none"``: the decoder's
-            output), ``batch_size`` (ignored: records are decoded one by one so that a
+            ``seq_len`` samples), ``baseline`` (``"highpass"``, default: high-pass at the
+            corner where the signal-to-noise ratio against the record's pre-event part falls
+            below 3, then zero final velocity; ``"quadratic"``: the velocity baseline only;
+            ``"none"``: the decoder's output; see
+            :mod:`~obspy_gen.plugins.timesnet_gen.baseline`), ``batch_size`` (ignored: records are decoded one by one so that a
             record never depends on its batch).
 
         Returns
@@ -238,7 +239,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         if sampling not in SAMPLING_KINDS:
             raise ValueError(f"sampling={sampling!r} is not one of "
                              f"{', '.join(SAMPLING_KINDS)}")
-        baseline = opts["baseline"] or "quadratic"
+        baseline = opts["baseline"] or "highpass"
         if baseline not in BASELINES:
             raise ValueError(f"baseline={baseline!r} is not one of {', '.join(BASELINES)}")
         anchor = opts["anchor"] or "pga"
