@@ -159,7 +159,7 @@ class TimesNetGenConfig:
         >>> TimesNetGenConfig.named("nope")
         Traceback (most recent call last):
         ...
-        ValueError: unknown configuration 'nope'; known: paper, default, small
+        ValueError: unknown configuration 'nope'; known: paper, default, large-cpu
         """
         if name not in NAMED_CONFIGS:
             raise ValueError(f"unknown configuration {name!r}; known: "
@@ -171,15 +171,16 @@ class TimesNetGenConfig:
 #: 128, d_ff 256, 2 TimesBlocks in the encoder and 2 in the decoder, 6 Inception kernels,
 #: top-k 2, dropout 0.1) with our compact latent (8 channels every 4 samples instead of the
 #: whole 6000 x 128 feature map, so that station pools fit a checkpoint) -- a GPU model
-#: (see ``benchmarks/gpu_timesnet_gen.py``); ``default``: the shipped default, trained on 2 CPU
-#: cores; ``small``: the first shipped default (d_model 16, 1 block each side).
+#: (see ``benchmarks/gpu_timesnet_gen.py``); ``default``: the shipped default (d_model 16,
+#: 1 block each side; trains on 2 CPU cores); ``large-cpu``: the same width with 2 blocks each
+#: side (``scripts/train_default_timesnet_gen.py --grow 2,2`` warm-starts it from phase 1).
 NAMED_CONFIGS = {
     "paper": dict(seq_len=6000, d_model=128, d_ff=256, e_layers=2, d_layers=2, num_kernels=6,
                   top_k=2, dropout=0.1, latent_channels=8, latent_stride=4),
-    "default": dict(seq_len=6000, d_model=16, d_ff=16, e_layers=2, d_layers=2, num_kernels=3,
+    "default": dict(seq_len=6000, d_model=16, d_ff=16, e_layers=1, d_layers=1, num_kernels=3,
                     top_k=2, dropout=0.0, latent_channels=8, latent_stride=4),
-    "small": dict(seq_len=6000, d_model=16, d_ff=16, e_layers=1, d_layers=1, num_kernels=3,
-                  top_k=2, dropout=0.0, latent_channels=8, latent_stride=4),
+    "large-cpu": dict(seq_len=6000, d_model=16, d_ff=16, e_layers=2, d_layers=2,
+                      num_kernels=3, top_k=2, dropout=0.0, latent_channels=8, latent_stride=4),
 }
 
 

@@ -840,10 +840,10 @@ class TimesNetGenTrainSettings:
                                "middle when it fits, else its PGA), record, pga, p_arrival "
                                "(needs P labels); default auto, finetune --init: as init.",
                                choices=("auto", "record", "pga", "p_arrival"))
-    config: str | None = _help("Named architecture: small, default (the shipped 2+2 blocks), "
-                               "paper (seq 6000, d_model 128, d_ff 256, 2+2 blocks, 6 "
-                               "kernels, top-k 2: a GPU model); single fields override it.",
-                               choices=("small", "default", "paper"))
+    config: str | None = _help("Named architecture: default (the shipped size), large-cpu "
+                               "(2+2 blocks), paper (seq 6000, d_model 128, d_ff 256, 2+2 "
+                               "blocks, 6 kernels, top-k 2: a GPU model); single fields "
+                               "override it.", choices=("default", "large-cpu", "paper"))
     velocity_loss: float = _help("Weight of the relative velocity error in the loss (trains "
                                  "away offsets and long-period error).", default=0.0)
 
@@ -871,8 +871,8 @@ class TimesNetGenTrainSettings:
         if self.centre not in (None, "auto", "record", "pga", "p_arrival"):
             raise ValueError(f"centre={self.centre!r} is not one of auto, record, pga, "
                              f"p_arrival")
-        if self.config not in (None, "small", "default", "paper"):
-            raise ValueError(f"config={self.config!r} is not one of small, default, paper")
+        if self.config not in (None, "default", "large-cpu", "paper"):
+            raise ValueError(f"config={self.config!r} is not one of default, large-cpu, paper")
         if not self.velocity_loss >= 0:
             raise ValueError("velocity_loss must be >= 0")
         if self.phase == "finetune" and self.init is not None and (self.architecture()
