@@ -12,6 +12,8 @@ Result of the shipped default (2026-12-01, n=50, 200 replicates): results/
 eval_timesnet_gen_default_n50.json (per station: [median, p05, p95, ceiling p05, ceiling p95,
 pass] of each f0 figure; [matched W, real-vs-real median, real-vs-real p95, pass] of each IM;
 [median, held-out median, share of copies, pass] of each memorisation figure).
+With station-prior sampling and the signal-to-noise high-pass (issue 14; n=25, 50 replicates):
+results/eval_timesnet_gen_default_prior_highpass_n25.json.
 """
 import argparse
 import json
