@@ -188,11 +188,11 @@ def test_evaluate_report_carries_the_gmpe_check(tmp_path, scenario_records):
 def test_cli_evaluate_gmpe_on_simulated_files(tmp_path, scenario_records):
     d = tmp_path / "sim"
     d.mkdir()
-    rows = ["file,magnitude,distance,depth,vs30"]
+    rows = ["file,magnitude,distance,depth,vs30,units"]  # miniSEED keeps no units
     for k, rec in enumerate(_split(scenario_records[(6.5, 20.0)])):
         name = f"SY.4628.00_stochastic_{k:04d}.mseed"
         rec.write(str(d / name), format="MSEED")
-        rows.append(f"{name},6.5,20,10,241.7")
+        rows.append(f"{name},6.5,20,10,241.7,m/s**2")
     (d / "records.csv").write_text("\n".join(rows) + "\n")
     res = CliRunner().invoke(main, ["evaluate", "-g", f"sim={d}", "--gmpe", "asb14",
                                     "--out", str(tmp_path / "rep"), "--min-records", "1",

@@ -422,8 +422,9 @@ SUITE_COLUMNS = ("file", "record", "seed", "scale_factor", "magnitude", "distanc
 
 
 def write_suite(suite, out) -> list:
-    """Write the suite: one miniSEED per record and ``suite.csv`` (per-record IMs of the scaled
-    records, scale factors, scenario).
+    """Write the suite: one miniSEED per record, ``records.csv`` (provenance and units, as
+    every folder of generated records) and ``suite.csv`` (per-record IMs of the scaled records,
+    scale factors, scenario).
 
     Every file is rendered in memory first, then each is written atomically
     (:mod:`obspy_gen.io.atomic`), ``suite.csv`` last: a record that cannot be encoded leaves
@@ -468,10 +469,23 @@ def write_suite(suite, out) -> list:
     w.writeheader()
     w.writerows(rows)
     files.append(("suite.csv", text.getvalue()))
+    from obspy_gen.io.provenance import TABLE, record_row, write_provenance
+    # miniSEED keeps neither units nor stats.obspy_gen: records.csv puts them back on reading.
+    prov = []
+    for (name, _), rec, f in zip(files, suite.records, suite.factors):
+        rec = rec.copy()
+        for tr in rec:
+            tr.stats.obspy_gen = dict(tr.stats.get("obspy_gen") or {}, scale_factor=float(f))
+        prov.append(record_row(rec, name))
     written = []
-    for name, data in files:
+    for name, data in files[:-1]:
         atomic_write(out / name, data)
         written.append(out / name)
+    write_provenance(out, prov)
+    written.append(out / TABLE)
+    name, data = files[-1]
+    atomic_write(out / name, data)
+    written.append(out / name)
     return written
 
 
