@@ -5,8 +5,9 @@ from pathlib import Path
 
 import click
 
-from obspy_gen.cli.common import error, expand_inputs, format_table, progress
+from obspy_gen.cli.common import error, expand_inputs, format_table, open_executor, progress
 from obspy_gen.cli.hvsr import read_files, settings_from_options, settings_options
+from obspy_gen.cli.options import scheduler_option
 
 
 def _fmt(v, spec=".3f"):
@@ -87,11 +88,14 @@ def _summary_table(report):
 @click.option("--im/--no-im", "with_im", default=True, show_default=True,
               help="Compare intensity measures too (when obspy_gen.core.intensity exists).")
 @click.option("--seed", type=int, default=None, help="Seed of the random splits.")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
+              help="Stations processed in parallel (local processes).")
+@scheduler_option
 @click.option("--format", "fmt", default=None, help="Force an ObsPy format (default: detect).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, n_bootstrap,
-                     min_records, require_clear, by, with_im, seed, fmt, quiet, f0_range,
-                     **options):
+                     min_records, require_clear, by, with_im, seed, jobs, scheduler, fmt, quiet,
+                     f0_range, **options):
     """Compare groups of records (real, generated, ...) through per-station f0 distributions.
 
     For every record its own HVSR f0 (whole record; preset timesnet-gen-paper unless told),
@@ -140,12 +144,14 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, n_b
         raise SystemExit(1)
 
     try:
-        report = evaluate(
-            streams, settings=settings, f0_range=f0_range, bins=bins, spacing=spacing, js=js,
-            reference=reference, n_bootstrap=n_bootstrap, seed=seed, min_records=min_records,
-            require_clear=require_clear, by=by, intensity=None if with_im else False,
-            progress=lambda total: progress(None, quiet, total=total, desc="f0",
-                                            unit="record"))
+        with open_executor(scheduler, jobs) as executor:
+            report = evaluate(
+                streams, settings=settings, f0_range=f0_range, bins=bins, spacing=spacing,
+                js=js, reference=reference, n_bootstrap=n_bootstrap, seed=seed,
+                min_records=min_records, require_clear=require_clear, by=by,
+                intensity=None if with_im else False, executor=executor,
+                progress=lambda total: progress(None, quiet, total=total, desc="f0",
+                                                unit="record"))
     except ValueError as exc:  # settings that cannot work together (e.g. f0 range vs fmax)
         raise click.UsageError(str(exc)) from None
     for it in report.issues:

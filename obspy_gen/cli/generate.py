@@ -20,13 +20,16 @@ from pathlib import Path
 
 import click
 
-from obspy_gen.cli.common import atomic_write, error, expand_inputs, format_table, progress
+from obspy_gen.cli.common import (atomic_write, error, expand_inputs, format_table, open_executor,
+                                  progress)
+from obspy_gen.cli.options import scheduler_option
 
 EPILOG = """\b
 Examples:
   obspy-gen generate --station 4628 -n 50 --out gen/ --seed 1
   obspy-gen generate --records mysite/*.mseed -n 20 --out gen/      # zero-shot pool
   obspy-gen generate --station 3130 -n 5 --noise-scale 0 --out gen/ # the authors' sampling
+  obspy-gen generate --station 2020,4628,0205 -n 100 --out gen/ --jobs 2 # a batch
 
 \b
 Writes one miniSEED per record, OUT/<NET.STA.LOC>_<model>_<i:04d>.mseed (HNN/HNE/HNZ,
@@ -103,10 +106,42 @@ def _read_pool(items, quiet):
     return pool, failed
 
 
+def generate_station_job(model, station, pool, n, seed, device, options, out):
+    """Generate and write one station's records; a job of ``obspy-gen generate`` (top level,
+    picklable: any Executor runs it).
+
+    Returns
+    -------
+    (station, summary rows or None, seed used, None or (where, reason, exit status))
+    """
+    from obspy_gen import registry
+    from obspy_gen.io.checkpoints import CheckpointError
+    cls = registry.load("generators", model)
+    try:
+        stream = cls().generate(pool, station=station, n=n, seed=seed, device=device,
+                                **options)
+    except CheckpointError as exc:
+        where, _, reason = str(exc).partition(": ")
+        return station, None, seed, (where, reason or str(exc), 1)
+    except (ValueError, TypeError) as exc:
+        return station, None, seed, (model, str(exc), 2)
+    except (RuntimeError, OSError, ImportError) as exc:
+        return station, None, seed, (model, str(exc), 1)
+    try:
+        rows = write_records(stream, out, cls.name, quiet=True)
+    except OSError as exc:
+        return station, None, seed, (out, f"cannot write: {exc.strerror or exc}", 1)
+    if not rows:
+        return station, None, seed, ("generate", "the generator returned no records", 1)
+    used_seed = (stream[0].stats.get("obspy_gen") or {}).get("seed", seed)
+    return station, rows, used_seed, None
+
+
 @click.command("generate", epilog=EPILOG)
-@click.option("--station", "-s", default=None,
+@click.option("--station", "-s", "stations", multiple=True,
               help="Station code the model knows (e.g. 4628); with --records, picks one "
-                   "station of several.")
+                   "station of several. Several (repeat or comma-separate) = a batch, one "
+                   "job per station.")
 @click.option("-n", "--n", "n", type=click.IntRange(1), default=1, show_default=True,
               help="Number of records.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default="generated",
@@ -125,9 +160,12 @@ def _read_pool(items, quiet):
               help="Latent codes averaged per record (TimesNet-Gen; default 5).")
 @click.option("--noise-scale", type=click.FloatRange(0), default=None,
               help="Scale of the latent noise (TimesNet-Gen; default 1, 0 = none).")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
+              help="Stations generated in parallel (local processes).")
+@scheduler_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def generate_command(station, n, out, model, seed, device, checkpoint, records, n_mix,
-                     noise_scale, quiet):
+def generate_command(stations, n, out, model, seed, device, checkpoint, records, n_mix,
+                     noise_scale, jobs, scheduler, quiet):
     """Generate N new records for a station with a generator plugin.
 
     The default model, timesnet-gen, ships a checkpoint trained on SYNTHETIC records of five
@@ -135,7 +173,6 @@ def generate_command(station, n, out, model, seed, device, checkpoint, records, 
     other station instead (zero-shot: their latent codes form the pool).
     """
     from obspy_gen import registry
-    from obspy_gen.io.checkpoints import CheckpointError
     try:
         cls = registry.load("generators", model)
     except registry.PluginNotFoundError as exc:
@@ -149,6 +186,8 @@ def generate_command(station, n, out, model, seed, device, checkpoint, records, 
     except ImportError as exc:
         error(model, exc)
         raise SystemExit(1)
+    stations = [c.strip() for item in stations for c in str(item).split(",") if c.strip()]
+    stations = list(dict.fromkeys(stations)) or [None]
     pool = None
     if records:
         try:
@@ -159,33 +198,33 @@ def generate_command(station, n, out, model, seed, device, checkpoint, records, 
         if len(pool) == 0:
             error("generate", "no readable records in --records")
             raise SystemExit(1)
-    elif station is None:
+    elif stations == [None]:
         error("generate", "give --station CODE (a station the model knows) or --records")
         raise SystemExit(2)
     options = {k: v for k, v in (("checkpoint", checkpoint), ("n_mix", n_mix),
                                  ("noise_scale", noise_scale)) if v is not None}
-    try:
-        stream = cls().generate(pool, station=station, n=n, seed=seed, device=device,
-                                **options)
-    except CheckpointError as exc:
-        where, _, reason = str(exc).partition(": ")
-        error(where, reason or exc)
-        raise SystemExit(1)
-    except (ValueError, TypeError) as exc:
-        error(model, exc)
-        raise SystemExit(2)
-    except (RuntimeError, OSError, ImportError) as exc:
-        error(model, exc)
-        raise SystemExit(1)
-    try:
-        rows = write_records(stream, out, cls.name, quiet)
-    except OSError as exc:
-        error(out, f"cannot write: {exc.strerror or exc}")
-        raise SystemExit(1)
-    if not rows:
-        error("generate", "the generator returned no records")
-        raise SystemExit(1)
-    click.echo(format_table(["record", "file", "id", "start", "seconds", "PGA_m/s2"], rows))
-    used_seed = (stream[0].stats.get("obspy_gen") or {}).get("seed", seed)
-    click.echo(f"wrote {len(rows)} record(s) to {out} (model {cls.name}, seed {used_seed})")
+    from obspy_gen.batch import map_jobs
+    tasks = [(model, st, pool, n, seed, device, options, out) for st in stations]
+    with open_executor(scheduler, jobs) as executor:
+        results = map_jobs(generate_station_job, tasks, executor, quiet=quiet or len(tasks) < 2,
+                           desc="stations", errors="return")
+    all_rows, seeds, codes = [], {}, []
+    for task, res in zip(tasks, results):
+        if isinstance(res, BaseException):
+            res = (task[1], None, seed, (f"{model}: {task[1]}",
+                                         f"failed: {type(res).__name__}: {res}", 1))
+        st, rows, used_seed, problem = res
+        if problem is not None:
+            where, reason, code = problem
+            error(where, reason)
+            codes.append(code)
+            continue
+        all_rows += rows
+        seeds[st] = used_seed
+    if not all_rows:
+        raise SystemExit(max(codes) if len(tasks) == 1 else 1)
+    click.echo(format_table(["record", "file", "id", "start", "seconds", "PGA_m/s2"], all_rows))
+    used = ", ".join(str(v) for v in dict.fromkeys(seeds.values()))
+    click.echo(f"wrote {len(all_rows)} record(s) to {out} (model {cls.name}, seed {used})" +
+               (f"; {len(codes)} station(s) failed" if codes else ""))
     raise SystemExit(0)

@@ -8,6 +8,8 @@ ceiling (the reference group against itself, see
 """
 from __future__ import annotations
 
+import concurrent.futures
+
 import importlib
 import json
 import numbers
@@ -133,13 +135,18 @@ def _resolve_intensity(intensity):
     return _core_intensity(fn), None
 
 
-def _core_intensity(fn):
+class _core_intensity:
     """Adapter: ``intensity_measures(record)`` -> flat dict of the horizontal IMs.
 
     The geometric mean of the two horizontals (GMxy, the convention of ground-motion models)
-    of every measure; Sa as ``sa(T s)`` per period.
+    of every measure; Sa as ``sa(T s)`` per period. A class, so that it pickles (Executors).
     """
-    def ims(record):
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, record):
+        fn = self.fn
         result = fn(record)
         recs = getattr(result, "records", None)
         if recs is None:  # not the IntensityResult shape: take whatever scalars it has
@@ -156,7 +163,6 @@ def _core_intensity(fn):
         for period, value in zip(result.periods, gm.get("sa", [])):
             out[f"sa({float(period):g} s)"] = value
         return out
-    return ims
 
 
 def _im_values(result) -> dict:
@@ -416,6 +422,26 @@ def _station_hvsr(records, settings, require_clear, issue, done):
             np.array(amp, dtype=float), curves, freq, np.array(has_peak, dtype=bool))
 
 
+def station_job(records, settings, require_clear, im_fn):
+    """One (station, group) of :func:`evaluate`: a top-level, picklable job any Executor runs.
+
+    Returns
+    -------
+    tuple
+        ``(record_ids, f0, clear, amplitude, curves, frequency, has_peak, ims, issues)``;
+        ``issues`` is a list of ``(record label or None, reason)``.
+    """
+    issues = []
+    used, f0, clear, amp, curves, freq, has_peak = _station_hvsr(
+        records, settings, require_clear, lambda rec, reason: issues.append((rec, reason)),
+        lambda n: None)
+    ims = None
+    if im_fn is not None:
+        ims = _station_ims(im_fn, used, lambda rec, reason: issues.append((rec, reason)))
+    return ([_record_label(rec) for rec in used], f0, clear, amp, curves, freq, has_peak, ims,
+            issues)
+
+
 def evaluation_settings(settings=None, preset=None, f0_range=EVALUATION_F0_RANGE) -> HVSRSettings:
     """The HVSR settings :func:`evaluate` uses: preset ``"timesnet-gen-paper"`` unless told,
     with ``f0_range`` as the peak-search band (it must lie inside ``fmin``..``fmax``).
@@ -445,7 +471,7 @@ def evaluation_settings(settings=None, preset=None, f0_range=EVALUATION_F0_RANGE
 def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION_F0_RANGE,
              spacing="linear", js="divergence", reference=None, n_bootstrap=200, seed=None,
              min_records=5, require_clear=False, by="station", intensity=None,
-             progress=None) -> EvaluationReport:
+             progress=None, executor=None) -> EvaluationReport:
     """Compare groups of records station by station through their f0 distributions.
 
     For every record its own HVSR and f0 (whole record, the paper's settings by default);
@@ -497,6 +523,10 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
     progress : callable, optional
         ``progress(total)`` returning an object with ``update(n)`` and ``close()`` (e.g.
         ``lambda total: tqdm(total=total)``): advanced record by record.
+    executor : concurrent.futures.Executor, optional
+        Runs the (station, group) HVSR jobs (:func:`station_job`), e.g. a process pool or a
+        Dask client's executor (:func:`obspy_gen.batch.scheduler_executor`); the report is
+        the same as the serial one. A job that fails is an issue of its station and group.
 
     Returns
     -------
@@ -555,62 +585,84 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
     done = bar.update if bar is not None else (lambda n: None)
 
     distributions = {s: {} for s in stations}
+    tasks = [(g, s) for g in labels for s in stations if by_group[g].get(s)]
+    jobs = {}
     try:
-        for g in labels:
-            for s in stations:
-                d = StationDistribution(station=s, group=g)
-                distributions[s][g] = d
-                records = by_group[g].get(s)
-                d.counts = np.zeros(edges.size - 1)
-                d.probabilities = np.zeros(edges.size - 1)
-                if not records:
-                    add_issue(g, s, None, "station missing in this group")
-                    continue
-                d.n_records = len(records)
-                used, f0, clear, amp, curves, freq, has_peak = _station_hvsr(
-                    records, settings, require_clear,
-                    lambda rec, reason, g=g, s=s: add_issue(g, s, rec, reason), done)
-                d.record_ids = [_record_label(rec) for rec in used]
-                d.f0, d.clear, d.amplitude, d.n_used = f0, clear, amp, len(used)
-                d.n_unclear = int(np.sum(~clear))
-                d.n_no_peak = int(np.sum(~has_peak))
-                if require_clear and d.n_unclear:
-                    add_issue(g, s, None, f"{d.n_unclear} of {d.n_used} record(s) without a "
-                                          f"clear peak in {lo:g}-{hi:g} Hz (left out)")
-                elif d.n_unclear:
-                    n_kept = d.n_unclear - d.n_no_peak
-                    add_issue(g, s, None, f"{d.n_unclear} of {d.n_used} record(s) without a "
-                                          f"clear peak in {lo:g}-{hi:g} Hz" +
-                                          (f" ({d.n_no_peak} without any peak, left out)"
-                                           if d.n_no_peak else "") +
-                                          (f"; {n_kept} unclear f0 kept" if n_kept else ""))
-                if not used:
-                    d.status = "no usable record"
-                    add_issue(g, s, None, "no usable record")
-                    continue
-                logc = np.log(np.array(curves))
-                d.frequency, d.mean = freq, np.exp(logc.mean(axis=0))
-                d.std_ln = logc.std(axis=0, ddof=1) if len(curves) > 1 else np.zeros(freq.size)
-                d.counts, _ = f0_histogram(f0, edges, normalize=False)
-                inside = f0[np.isfinite(f0) & (f0 >= edges[0]) & (f0 <= edges[-1])]
-                if inside.size:
-                    # The sample median: a few records peaking far off (e.g. at 1 Hz for a
-                    # 12-Hz site) drag a geometric mean much further than the median.
-                    d.f0_median = float(np.median(inside))
-                    d.f0_std_ln = float(np.log(inside).std(ddof=1)) if inside.size > 1 else 0.0
-                if d.n_valid < min_records:
-                    d.status = "too few records"
-                    add_issue(g, s, None, f"too few records for a distribution: {d.n_valid} "
-                                          f"f0 value(s) in the bins, need {min_records}")
-                else:
-                    d.status = STATUS_OK
-                    d.probabilities = d.counts / d.counts.sum()
-                if im_fn is not None:
-                    d.ims = _station_ims(im_fn, used, lambda rec, reason, g=g, s=s:
-                                         add_issue(g, s, rec, reason))
+        if executor is None:
+            for g, s in tasks:
+                try:
+                    jobs[g, s] = station_job(by_group[g][s], settings, require_clear, im_fn)
+                except Exception as exc:  # one station's failure, not the evaluation's
+                    jobs[g, s] = exc
+                done(len(by_group[g][s]))
+        else:
+            futures = {executor.submit(station_job, by_group[g][s], settings, require_clear,
+                                       im_fn): (g, s) for g, s in tasks}
+            for f in concurrent.futures.as_completed(futures):
+                g, s = futures[f]
+                jobs[g, s] = f.exception() or f.result()
+                done(len(by_group[g][s]))
     finally:
         if bar is not None:
             bar.close()
+    # Results in the serial order: issues and distributions do not depend on the executor.
+    for g in labels:
+        for s in stations:
+            d = StationDistribution(station=s, group=g)
+            distributions[s][g] = d
+            records = by_group[g].get(s)
+            d.counts = np.zeros(edges.size - 1)
+            d.probabilities = np.zeros(edges.size - 1)
+            if not records:
+                add_issue(g, s, None, "station missing in this group")
+                continue
+            d.n_records = len(records)
+            job = jobs[g, s]
+            if isinstance(job, BaseException):
+                job = ([], np.array([]), np.array([], dtype=bool), np.array([]), [], None,
+                       np.array([], dtype=bool), None,
+                       [(None, f"failed: {type(job).__name__}: {job}")])
+            record_ids, f0, clear, amp, curves, freq, has_peak, ims, job_issues = job
+            for rec, reason in job_issues:
+                add_issue(g, s, rec, reason)
+            used = record_ids
+            d.record_ids = list(record_ids)
+            d.f0, d.clear, d.amplitude, d.n_used = f0, clear, amp, len(used)
+            d.n_unclear = int(np.sum(~clear))
+            d.n_no_peak = int(np.sum(~has_peak))
+            if require_clear and d.n_unclear:
+                add_issue(g, s, None, f"{d.n_unclear} of {d.n_used} record(s) without a "
+                                      f"clear peak in {lo:g}-{hi:g} Hz (left out)")
+            elif d.n_unclear:
+                n_kept = d.n_unclear - d.n_no_peak
+                add_issue(g, s, None, f"{d.n_unclear} of {d.n_used} record(s) without a "
+                                      f"clear peak in {lo:g}-{hi:g} Hz" +
+                                      (f" ({d.n_no_peak} without any peak, left out)"
+                                       if d.n_no_peak else "") +
+                                      (f"; {n_kept} unclear f0 kept" if n_kept else ""))
+            if not used:
+                d.status = "no usable record"
+                add_issue(g, s, None, "no usable record")
+                continue
+            logc = np.log(np.array(curves))
+            d.frequency, d.mean = freq, np.exp(logc.mean(axis=0))
+            d.std_ln = logc.std(axis=0, ddof=1) if len(curves) > 1 else np.zeros(freq.size)
+            d.counts, _ = f0_histogram(f0, edges, normalize=False)
+            inside = f0[np.isfinite(f0) & (f0 >= edges[0]) & (f0 <= edges[-1])]
+            if inside.size:
+                # The sample median: a few records peaking far off (e.g. at 1 Hz for a
+                # 12-Hz site) drag a geometric mean much further than the median.
+                d.f0_median = float(np.median(inside))
+                d.f0_std_ln = float(np.log(inside).std(ddof=1)) if inside.size > 1 else 0.0
+            if d.n_valid < min_records:
+                d.status = "too few records"
+                add_issue(g, s, None, f"too few records for a distribution: {d.n_valid} "
+                                      f"f0 value(s) in the bins, need {min_records}")
+            else:
+                d.status = STATUS_OK
+                d.probabilities = d.counts / d.counts.sum()
+            if ims is not None:
+                d.ims = ims
 
     # The paper's matrix: station-major rows; rows without a distribution stay NaN.
     matrix_labels = [(s, g) for s in stations for g in labels]
