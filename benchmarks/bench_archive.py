@@ -10,7 +10,8 @@ records per station; it is simulated once into ``WORK/archive`` and reused.
 
 Each configuration runs in a fresh process (``obspy_gen.batch.run_hvsr``: read every file,
 group by station, one job per station writing its JSON, then stations.csv and summary.png),
-with the settings of the TimesNet-Gen paper (preset ``timesnet-gen-paper``: whole record,
+(``serial``: numba kernels on all cores; ``serial1``: on one thread, as inside each worker
+of ``jobs2``/``dask2``), with the settings of the TimesNet-Gen paper (preset ``timesnet-gen-paper``: whole record,
 squared-average horizontals, Konno-Ohmachi b=40, 256 log centres 0.5-25 Hz). hvsrpy runs the
 same settings through ``hvsrpy.read`` -> ``preprocess`` -> ``process`` station by station
 (records as windows). Reported: wall time of the run (numba compilation and Dask cluster
@@ -77,6 +78,9 @@ def run_ours(config, archive, out):
         extra["startup_s"] = time.perf_counter() - t
     else:
         executor = None
+        if config == "serial1":   # the numba kernels on one thread, as in each worker
+            import numba
+            numba.set_num_threads(1)
     _warm_up()
     t = time.perf_counter()
     summaries, n_fail = batch.run_hvsr(files, PRESET, out, executor=executor,
@@ -141,7 +145,8 @@ def main():
     ap.add_argument("--per-station", type=int, default=20)
     ap.add_argument("--work", default="/tmp/bench_archive")
     ap.add_argument("--skip-hvsrpy", action="store_true")
-    ap.add_argument("--configs", default="serial,jobs2,dask2")
+    ap.add_argument("--configs", default="serial,serial1,jobs2,dask2",
+                    help="serial (numba threads: all cores), serial1 (one thread), jobs2, dask2")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:

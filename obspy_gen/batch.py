@@ -539,6 +539,39 @@ def archive_figure(summaries, out, dpi=110) -> Path:
     return path
 
 
+def vs30_station_job(key, traces, model, device=None, options=None):
+    """Vs30 of one station with a ``obspy_gen.vs30`` plugin; a top-level job for
+    :func:`map_jobs` (so ``obspy-gen vs30`` runs on any ``--scheduler``).
+
+    Returns
+    -------
+    (key, Vs30Result or None, list of (where, reason) messages)
+        Warnings of the predictor become messages; a ``ValueError``/``OSError`` costs this
+        station only.
+
+    Examples
+    --------
+    >>> from obspy import read
+    >>> vs30_station_job("BW.RJOB.", list(read()), "no-such-model")[1:]
+    (None, [('BW.RJOB.', "no plugin 'no-such-model' in obspy_gen.vs30...")])
+    """
+    import warnings as _warnings
+
+    from obspy import Stream
+
+    from obspy_gen import registry
+    messages = []
+    try:
+        predictor = registry.load("vs30", model)()
+        with _warnings.catch_warnings(record=True) as caught:
+            _warnings.simplefilter("always")
+            result = predictor.predict(Stream(traces), device=device, **(options or {}))
+        messages += [(key, str(w.message)) for w in caught]
+        return key, result, messages
+    except (LookupError, ImportError, ValueError, OSError) as exc:
+        return key, None, messages + [(key, str(exc))]
+
+
 def _one_thread_per_worker():
     # N worker processes each using all cores would oversubscribe the machine.
     import numba
@@ -634,4 +667,5 @@ def run_hvsr(files, settings, out, per_file=False, plot=False, *, executor=None,
 __all__ = ["expand_inputs", "read_file", "read_files", "map_jobs", "group_by_station",
            "hvsr_station_job", "process_pool", "run_hvsr", "safe_name", "NOT_RECORDS",
            "parse_scheduler", "scheduler_executor", "station_summary", "station_complete",
-           "write_archive_table", "archive_figure", "ARCHIVE_COLUMNS", "SCHEDULER_HELP"]
+           "write_archive_table", "archive_figure", "ARCHIVE_COLUMNS", "SCHEDULER_HELP",
+           "vs30_station_job"]
