@@ -246,7 +246,10 @@ def scheduler_executor(scheduler="local", jobs=1, *, timeout=30):
 def read_files(files, fmt=None, *, executor=None, report=None, quiet=True):
     """Read many files; returns ``(list of (file, Stream), list of failed files)``.
 
-    Unreadable files are handed to ``report(file, reason)`` and skipped.
+    Unreadable files are handed to ``report(file, reason)`` and skipped. Every trace gets its
+    file of origin in ``stats.obspy_gen_source`` (:func:`obspy_gen.io.records.tag_sources`);
+    the files of a record stored one component per file (PEER, K-NET) form one item, named
+    by the files joined with ``" + "``.
 
     Examples
     --------
@@ -254,6 +257,7 @@ def read_files(files, fmt=None, *, executor=None, report=None, quiet=True):
     >>> good, failed
     ([], ['/nonexistent.mseed'])
     """
+    from obspy_gen.io.records import tag_sources
     report = report or _warn
     good, failed = [], []
     for path, st, reason in map_jobs(read_file, [(f, fmt) for f in files], executor,
@@ -263,7 +267,9 @@ def read_files(files, fmt=None, *, executor=None, report=None, quiet=True):
             failed.append(path)
         else:
             good.append((path, st))
-    return good, failed
+    # Each trace keeps its file (records of different files stay apart, whatever their
+    # times); a record stored one component per file comes back as one item.
+    return tag_sources(good), failed
 
 
 def group_by_station(streams, per_file=False, *, report=None):
@@ -351,7 +357,9 @@ def hvsr_station_job(key, traces, files, settings, out, plot, vs30_model=None):
             check_record(rec, settings)
             good.append(rec)
         except ValueError as exc:
-            messages.append((", ".join(files) if len(files) == 1 else key, str(exc)))
+            where = ", ".join(files) if len(files) == 1 else key
+            # Messages about records read with their origin already name their file(s).
+            messages.append((key if str(exc).startswith(tuple(files)) else where, str(exc)))
     if not good:
         messages.append((key, "no usable record"))
         return key, None, messages
@@ -604,10 +612,10 @@ def run_hvsr(files, settings, out, per_file=False, plot=False, *, executor=None,
     files : list of str
     settings : HVSRSettings, dict or preset name
     out : str or Path
-        Output folder (created); one ``<station>.json`` (and ``.png`` with ``plot``) each,
-        written atomically as each station ends, and (``table``) the archive table
-        ``stations.csv`` and figure ``summary.png`` (see :func:`write_archive_table`,
-        :func:`archive_figure`).
+        Output folder (created when the first result is written: a run that writes nothing
+        leaves no folder); one ``<station>.json`` (and ``.png`` with ``plot``) each, written
+        atomically as each station ends, and (``table``) the archive table ``stations.csv``
+        and figure ``summary.png`` (see :func:`write_archive_table`, :func:`archive_figure`).
     per_file : bool
         One result per file instead of per station.
     executor : concurrent.futures.Executor, optional
@@ -636,7 +644,7 @@ def run_hvsr(files, settings, out, per_file=False, plot=False, *, executor=None,
     report = report or _warn
     streams, failed = read_files(files, fmt, report=report, quiet=quiet)
     groups = group_by_station(streams, per_file, report=report)
-    Path(out).mkdir(parents=True, exist_ok=True)
+    # ``out`` is created by the first file written (atomic_write), never left empty.
     summaries, n_fail = {}, len(failed)
     tasks = []
     for k, (traces, srcs) in groups.items():

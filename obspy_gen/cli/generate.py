@@ -71,8 +71,7 @@ def write_records(stream, out, model, quiet=False) -> list:
 
     from obspy_gen.core.records import split_records
     rows = []
-    Path(out).mkdir(parents=True, exist_ok=True)
-    records = split_records(stream)
+    records = split_records(stream)  # ``out`` is created by the first write (atomic_write)
     # split_records sorts by station and time; generated records are already in that order,
     # but the index written is the generator's own record number when it carries one.
     for k, rec in enumerate(progress(records, quiet, desc="writing", unit="record")):

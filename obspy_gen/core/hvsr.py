@@ -18,8 +18,9 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
-from obspy_gen.core.records import split_records, station_key, three_components
-from obspy_gen.core.settings import HVSRSettings, resolve_settings
+from obspy_gen.core.records import (north_east, record_label, split_records, station_key,
+                                    three_components)
+from obspy_gen.core.settings import NFFT_WINDOW, HVSRSettings, resolve_settings
 from obspy_gen.core.smoothing import smooth_log_gaussian_t, smooth_main_lobe_t
 
 #: Azimuths (degrees from north) of the RotD50 combination, as hvsrpy's rotdpp.
@@ -60,6 +61,10 @@ class HVSRResult:
         Whether the f0 peak passes SESAME's clarity criteria i-iii (see :func:`is_clear_peak`).
     window_seconds : float
         Mean window duration in s (the record duration for whole-record windows).
+    notes : list of str
+        What was adjusted to the data, e.g. a preset's ``fmax`` lowered to the Nyquist
+        frequency of the records (see :meth:`HVSRSettings.for_nyquist
+        <obspy_gen.core.settings.HVSRSettings.for_nyquist>`).
     """
 
     station: str
@@ -77,6 +82,7 @@ class HVSRResult:
     settings: HVSRSettings = field(default_factory=HVSRSettings)
     f0_clear: bool = False
     window_seconds: float = np.nan
+    notes: list = field(default_factory=list)
 
     def sesame(self) -> dict:
         """SESAME (2004) reliability and clarity criteria of f0 (see :mod:`obspy_gen.core.sesame`).
@@ -121,6 +127,7 @@ class HVSRResult:
             "window_seconds": nan_to_none(self.window_seconds),
             "sesame": self.sesame(),
             "settings": self.settings.to_dict(),
+            "notes": list(self.notes),
         }
         if curves:
             d["curves"] = self.curves.tolist()
@@ -154,7 +161,8 @@ class HVSRResult:
                    n_windows=int(d["n_windows"]), n_records=int(d.get("n_records", 0)),
                    settings=HVSRSettings.from_dict(d["settings"]),
                    f0_clear=bool(d.get("f0_clear", False)),
-                   window_seconds=none_to_nan(d.get("window_seconds")))
+                   window_seconds=none_to_nan(d.get("window_seconds")),
+                   notes=list(d.get("notes", [])))
 
     def plot(self, ax=None, show_windows: bool = True, outfile=None):
         """Plot window curves, mean +- one sigma (lognormal), f0 and the f0 band.
@@ -227,6 +235,8 @@ def _windows(x, fs, settings):
 
 
 def _nfft(nsamples, settings):
+    if settings.nfft == NFFT_WINDOW:  # Geopsy: the window itself, no zero-padding
+        return int(nsamples)
     if settings.nfft is not None:
         if settings.nfft < nsamples:
             raise ValueError(f"nfft={settings.nfft} is shorter than a window ({nsamples} "
@@ -433,11 +443,11 @@ def _pick_f0(curve, freq, settings):
 
 
 def _checked(record, settings):
-    label = ", ".join(tr.id for tr in record)
+    label = record_label(record)
     north, east, vertical, fs = three_components(record, label)
-    if settings.fmax >= fs / 2:
-        raise ValueError(f"{label}: fmax={settings.fmax} Hz is not below the Nyquist "
-                         f"frequency ({fs / 2} Hz)")
+    settings, _ = settings.for_nyquist(fs / 2, label)  # raises for an explicit fmax > Nyquist
+    if settings.combine == "single_azimuth":
+        north, east = north_east(record, north, east, label)
     if settings.window_length is not None and (north.size - 1) / fs < settings.window_length:
         raise ValueError(f"{label}: shorter ({(north.size - 1) / fs:.1f} s) than one window "
                          f"({settings.window_length} s)")
@@ -489,8 +499,9 @@ def hvsr(stream, settings=None, *, preset=None, **kwargs) -> HVSRResult:
     ------
     ValueError
         A one-line message naming the record or trace: several stations, missing component,
-        mixed sampling rates, gaps, NaN, all-zero vertical, too short for a window, or
-        ``fmax`` at or above the Nyquist frequency.
+        mixed sampling rates, gaps, NaN, all-zero vertical, too short for a window, or an
+        ``fmax`` given above the Nyquist frequency (a preset's is lowered to it, with a note in
+        :attr:`HVSRResult.notes`), or ``single_azimuth`` on horizontals of unknown azimuth.
 
     Examples
     --------
@@ -512,14 +523,22 @@ def hvsr(stream, settings=None, *, preset=None, **kwargs) -> HVSRResult:
     if len(stations) > 1:
         raise ValueError(f"records of several stations ({', '.join(stations)}): compute the "
                          f"HVSR of one station at a time (e.g. Stream.select(station=...))")
+    checked = [_checked(rec, settings) for rec in records]
+    # One output grid for all records: an fmax from a preset is lowered to the lowest Nyquist
+    # frequency among them (an explicit fmax above it was refused by _checked).
+    nyquist = min(fs for _, fs in checked) / 2
+    settings, note = settings.for_nyquist(nyquist, "records")
+    notes = [note] if note else []
     centers = settings.frequencies()
     groups = {}  # (sampling rate, window samples or None) -> per record its windows
     durations = []
-    for rec in records:
-        (north, east, vertical), fs = _checked(rec, settings)
+    for (north, east, vertical), fs in checked:
         wins = tuple(_windows(c, fs, settings) for c in (north, east, vertical))
         durations += [(wins[0].shape[1] - 1) / fs] * wins[0].shape[0]
-        key = (fs, None if settings.window_length is None else wins[0].shape[1])
+        # Whole records of unequal length share one zero-padded FFT length, except without
+        # padding (nfft="window"): then each length is its own group.
+        same_length = settings.window_length is not None or settings.nfft == NFFT_WINDOW
+        key = (fs, wins[0].shape[1] if same_length else None)
         groups.setdefault(key, []).append(wins)
     curves = [_group_curves(group, fs, centers, settings) for (fs, _), group in groups.items()]
     curves = np.concatenate(curves)
@@ -541,4 +560,4 @@ def hvsr(stream, settings=None, *, preset=None, **kwargs) -> HVSRResult:
                       std_ln=std_ln, f0=f0, amplitude_f0=a0, f0_windows=f0_windows,
                       f0_windows_median=f0w_median, f0_windows_std_ln=f0w_std,
                       n_windows=len(curves), n_records=len(records), settings=settings,
-                      f0_clear=clear, window_seconds=float(np.mean(durations)))
+                      f0_clear=clear, window_seconds=float(np.mean(durations)), notes=notes)

@@ -22,7 +22,9 @@ from pathlib import Path
 import numpy as np
 from obspy import Stream, UTCDateTime, read
 
-from obspy_gen.core.records import split_records, three_components
+from obspy_gen.core.records import (source_files, split_records, three_components,
+                                    trace_source)
+from obspy_gen.io.records import read_records
 
 #: Where a record is centred before cropping/padding to ``seq_len``.
 CENTRES = ("record", "pga", "p_arrival")
@@ -41,11 +43,13 @@ class RecordRef:
     station : str
         Station code (``stats.station``), the unit of grouping and splitting.
     source : str or int
-        File path, or position in the dataset's in-memory list of Streams.
+        File path (for a record stored one component per file: the paths joined by
+        ``" + "``, as in ``stats.obspy_gen_source``), or position in the dataset's in-memory
+        list of Streams.
     starttime : obspy.UTCDateTime
         Start of the record (selects it when a file holds several).
     position : int
-        Index of the record among :func:`split_records` of its file (a file may hold several
+        Index of the record among the records of its file(s) (a file may hold several
         records, even of other instruments starting at the same time).
     labels : dict
         Plain values gathered from ``stats.afad``, ``stats.site``, ``stats.labels`` and
@@ -283,20 +287,25 @@ class StationDataset:
         """
         import warnings
         table = _label_table(labels)
-        refs = []
-        for path in sorted(str(p) for p in paths):
-            try:
-                st = read(path, headonly=True)
-            except Exception as exc:
-                if errors == "raise":
-                    raise ValueError(f"{path}: cannot read: {exc}") from exc
-                warnings.warn(f"{path}: skipped, cannot read: {exc}")
-                continue
-            for k, rec in enumerate(split_records(st)):
-                extra = table.get(os.path.basename(path), {})
-                refs.append(RecordRef(rec[0].stats.station, path,
-                                      min(tr.stats.starttime for tr in rec),
-                                      {**_labels_of(rec[0]), **extra}, position=k))
+
+        def skip(path, exc):
+            if errors == "raise":
+                raise ValueError(f"{path}: cannot read: {exc}") from exc
+            warnings.warn(f"{path}: skipped, cannot read: {exc}")
+
+        # One pass over the headers of all files: records stored one component per file (PEER,
+        # K-NET) are put together, and records of different files stay apart (read_records).
+        st = read_records(sorted(str(p) for p in paths), headonly=True, on_error=skip)
+        refs, seen = [], {}
+        for rec in split_records(st):
+            source = trace_source(rec[0])
+            k = seen.get(source, 0)
+            seen[source] = k + 1
+            extra = next((table[os.path.basename(f)] for f in source_files(source)
+                          if os.path.basename(f) in table), {})
+            refs.append(RecordRef(rec[0].stats.station, source,
+                                  min(tr.stats.starttime for tr in rec),
+                                  {**_labels_of(rec[0]), **extra}, position=k))
         return cls(refs, **kwargs)
 
     @classmethod
@@ -344,7 +353,7 @@ class StationDataset:
             return self._streams[ref.source]
         path, cached = self._cache
         if path != ref.source:
-            cached = split_records(read(ref.source))
+            cached = split_records(read_records(source_files(ref.source)))
             self._cache = (ref.source, cached)
         if ref.position < len(cached):
             rec = cached[ref.position]
