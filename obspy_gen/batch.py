@@ -149,8 +149,8 @@ def map_jobs(func, tasks, executor=None, *, quiet=True, desc=None, errors="raise
 SCHEDULER_HELP = ("Where the jobs run: 'local' (this process, or --jobs N processes), "
                   "'processes:N' (N local processes) or the address of a running "
                   "dask.distributed scheduler, e.g. tcp://10.0.0.1:8786 (needs "
-                  "obspy-gen[dask]; the workers need obspy-gen installed and the input "
-                  "files and --out reachable under the same paths).")
+                  "obspy-gen[dask]; the workers need obspy-gen installed and --out under the "
+                  "same path).")
 
 _ADDRESS = re.compile(r"^(?:[a-z][a-z0-9+.-]*://\S+|[A-Za-z0-9_.-]+:\d{1,5})$")
 
