@@ -334,7 +334,8 @@ def safe_name(key) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", key)
 
 
-def hvsr_station_job(key, traces, files, settings, out, plot, vs30_model=None):
+def hvsr_station_job(key, traces, files, settings, out, plot, vs30_model=None,
+                     numba_threads=None):
     """HVSR of one station, written to ``out/<key>.json`` (and ``.png``); a job of
     :func:`run_hvsr`. Bad records are skipped with a message.
 
@@ -342,6 +343,9 @@ def hvsr_station_job(key, traces, files, settings, out, plot, vs30_model=None):
     ``settings``/``files`` means the station is complete (see :func:`station_complete`).
     With ``vs30_model`` (a ``obspy_gen.vs30`` plugin name) the station's Vs30 prediction is
     stored too (``vs30``, ``vs30_model``); a failing predictor costs only the Vs30.
+    ``numba_threads`` caps the numba kernels' threads for this job's thread (jobs running side
+    by side in a pool or on Dask workers each take one: the results do not change, the
+    machine is not oversubscribed).
 
     Returns
     -------
@@ -351,6 +355,9 @@ def hvsr_station_job(key, traces, files, settings, out, plot, vs30_model=None):
 
     from obspy_gen.core.hvsr import check_record, hvsr
     from obspy_gen.core.records import split_records
+    if numba_threads:
+        import numba
+        numba.set_num_threads(max(1, min(int(numba_threads), numba.config.NUMBA_NUM_THREADS)))
     messages, good = [], []
     for rec in split_records(Stream(traces)):
         try:
@@ -652,7 +659,8 @@ def run_hvsr(files, settings, out, per_file=False, plot=False, *, executor=None,
         if done is not None:
             summaries[k] = dict(done, resumed=True)
         else:
-            tasks.append((k, traces, srcs, settings, str(out), plot, vs30_model))
+            tasks.append((k, traces, srcs, settings, str(out), plot, vs30_model,
+                          None if executor is None else 1))
     results = map_jobs(hvsr_station_job, tasks, executor, quiet=quiet, desc="stations",
                        errors="return")
     for task, res in zip(tasks, results):
