@@ -556,35 +556,33 @@ def archive_figure(summaries, out, dpi=110) -> Path:
 
 def vs30_station_job(key, traces, model, device=None, options=None):
     """Vs30 of one station with a ``obspy_gen.vs30`` plugin; a top-level job for
-    :func:`map_jobs` (so ``obspy-gen vs30`` runs on any ``--scheduler``).
+    :func:`map_jobs`, so ``obspy-gen vs30`` runs on any ``--scheduler``.
 
     Returns
     -------
-    (key, Vs30Result or None, list of (where, reason) messages)
-        Warnings of the predictor become messages; a ``ValueError``/``OSError`` costs this
-        station only.
+    (key, Vs30Result or None, list of warning texts, error text or None)
+        A ``ValueError``/``OSError`` (or a plugin that cannot load) costs this station only.
 
     Examples
     --------
     >>> from obspy import read
     >>> vs30_station_job("BW.RJOB.", list(read()), "no-such-model")[1:]
-    (None, [('BW.RJOB.', "no plugin 'no-such-model' in obspy_gen.vs30...")])
+    (None, [], "no plugin 'no-such-model' in obspy_gen.vs30...")
     """
     import warnings as _warnings
 
     from obspy import Stream
 
     from obspy_gen import registry
-    messages = []
+    caught = []
     try:
         predictor = registry.load("vs30", model)()
         with _warnings.catch_warnings(record=True) as caught:
             _warnings.simplefilter("always")
             result = predictor.predict(Stream(traces), device=device, **(options or {}))
-        messages += [(key, str(w.message)) for w in caught]
-        return key, result, messages
+        return key, result, [str(w.message) for w in caught], None
     except (LookupError, ImportError, ValueError, OSError) as exc:
-        return key, None, messages + [(key, str(exc))]
+        return key, None, [str(w.message) for w in caught], str(exc)
 
 
 def _one_thread_per_worker():

@@ -116,7 +116,13 @@ def test_demo(tmp_path):
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert sorted(report["stations"]) == ["0205", "1716", "2020", "3130", "4628"]
     assert (tmp_path / "report" / "report.html").stat().st_size > 10_000
-    assert "alignment" in res.output and "ceiling" in res.output
+    assert "alignment" in res.output and "simulated-vs-simulated" in res.output
+    # Simulated records are called simulated, never "real"; the verdict is on screen.
+    assert "simulated_median_f0_Hz" in res.output and "real_median" not in res.output
+    assert "verdict (lowest_clear_peak f0 rule" in res.output
+    assert report["groups"] == ["simulated (held-out)", "timesnet-gen",
+                                "timesnet-gen reconstructed"]
+    assert report["training"]["given"] is True
 
 
 def test_demo_hvsr_only(tmp_path):

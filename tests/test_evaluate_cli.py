@@ -43,7 +43,7 @@ def evaluated(tmp_path_factory):
     (gen / "notes.txt").write_text("not a waveform file\n")
     out = root / "report"
     res = run("--group", f"real={real}", "--group", f"generated={gen}", "--out", out,
-              "--seed", "0", "--n-bootstrap", "50", "--quiet")
+              "--seed", "0", "--n-bootstrap", "50", "--min-records", "3", "--quiet")
     return res, out
 
 
@@ -56,7 +56,13 @@ def test_cli_writes_report_and_summary(evaluated):
     assert len(data["matrix"]["values"]) == 6
     assert data["bins"]["edges"] == pytest.approx(list(np.linspace(1, 20, 21)))
     assert data["settings"]["f0_range"] == [1.0, 20.0] and data["settings"]["window_length"] is None
-    assert data["alignment"]["ceiling"]["n"] == 50
+    assert data["resampling"]["n_bootstrap"] == 50
+    matched = data["alignment"]["matched"]["lowest_clear_peak"]["vs_reference"]["generated"]
+    assert matched["without_diagonal"]["ceiling"]["n"] == 50
+    assert set(data["alignment"]["matched"]) == {"lowest_clear_peak", "highest_peak"}
+    assert data["verdict"]["groups"]["generated"]["stations"]["STA3"]["not_judged"] == [
+        "missing"]
+    assert data["stations"]["STA1"]["scores"]["generated"]["sizes"] == [3, 3]
     sta1 = data["stations"]["STA1"]
     assert sta1["groups"]["real"]["status"] == "ok" and len(sta1["groups"]["real"]["f0"]) == N
     assert sta1["similarity_to_reference"]["generated"] is not None
@@ -68,8 +74,9 @@ def test_cli_writes_report_and_summary(evaluated):
         assert "im_STA1.png" in data["figures"]
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # atomic writes finished
     # stdout: the table and the scores with their ceilings; stderr: one line per problem.
-    assert "STA1" in res.stdout and "alignment, all groups:" in res.stdout
-    assert "ceiling" in res.stdout and "report.html" in res.stdout
+    assert "STA1" in res.stdout and "alignment (lowest_clear_peak), all groups" in res.stdout
+    assert "matched, no diagonal" in res.stdout and "verdict (lowest_clear_peak)" in res.stdout
+    assert "real-vs-real" in res.stdout and "report.html" in res.stdout
     err = res.stderr.splitlines()
     assert any(re.match(r"obspy-gen: .*notes\.txt: cannot read", line) for line in err)
     assert "obspy-gen: generated/STA3: station missing in this group" in err
@@ -86,13 +93,16 @@ def test_cli_usage_errors_and_nothing_to_do(tmp_path):
     assert res.exit_code == 2 and "f0_range" in res.output
     res = run("--out", tmp_path / "o")
     assert res.exit_code == 2
-    # Nothing readable: exit 1, said on stderr, nothing written.
+    # Nothing readable in the reference: a usage error, said on stderr, nothing written.
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "x.txt").write_text("nothing\n")
     res = run("--group", f"real={tmp_path / 'empty'}", "--group", f"gen={tmp_path / 'nope'}",
               "--out", tmp_path / "o")
-    assert res.exit_code == 1
-    assert "no such file" in res.stderr and "no readable records" in res.stderr
+    assert res.exit_code == 2
+    assert "reference group 'real'" in res.stderr and "holds no readable record" in res.stderr
+    assert not (tmp_path / "o").exists()
+    res = run("--group", f"real={tmp_path / 'nope'}", "--out", tmp_path / "o")
+    assert res.exit_code == 2 and "does not exist" in res.stderr
     assert not (tmp_path / "o").exists()
 
 

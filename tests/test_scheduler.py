@@ -69,7 +69,7 @@ def test_scheduler_values():
     for bad in ("cluster", "processes:x", "processes:-1", ""):
         with pytest.raises(ValueError, match="scheduler"):
             batch.parse_scheduler(bad)
-    for cmd in ("hvsr", "simulate", "evaluate", "generate"):
+    for cmd in ("hvsr", "simulate", "evaluate", "generate", "vs30"):
         assert "--scheduler" in run(cmd, "--help").output
     res = run("simulate", "--out", "x", "--scheduler", "my-cluster")
     assert res.exit_code == 2 and "is not 'local', 'processes:N'" in res.output

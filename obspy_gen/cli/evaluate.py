@@ -37,24 +37,42 @@ def parse_groups(specs) -> dict:
     return groups
 
 
+def _iv(m, spec=".2f"):
+    if not m or m.get("median") is None:
+        return "-"
+    return f"{format(m['median'], spec)} [{format(m['p05'], spec)}-{format(m['p95'], spec)}]"
+
+
+def _verdict_text(ok):
+    return "pass" if ok is True else "FAIL" if ok is False else "n/a"
+
+
 def _summary_table(report):
-    ref = report.reference
-    others = [g for g in report.groups if g != ref]
-    headers = ["station"]
-    for g in report.groups:
-        headers += [f"{g}:n", f"{g}:f0_Hz"]
-    headers += [f"sim_{g}" for g in others] + ["ceiling", "ceiling_std"]
+    """Per station and candidate group: f0 figures (primary rule) and the verdict."""
+    rule = report.rules[0]
+    headers = ["station", "group", f"{report.reference}:f0_Hz", "f0_Hz", "sim", "sim_real",
+               "spread_ratio", "spread_real", "off_2x", "verdict"]
     rows = []
     for s in report.stations:
-        row = [s]
-        for g in report.groups:
-            d = report.distributions[s][g]
-            n = f"{d.n_valid}/{d.n_records}" + ("" if d.status == "ok" else "!")
-            row += [n, _fmt(d.f0_median, ".2f")]
-        row += [_fmt(report.similarity[s].get(g)) for g in others]
-        c = report.ceiling["similarity"].get(s) or {}
-        row += [_fmt(c.get("mean")), _fmt(c.get("std"))]
-        rows.append(row)
+        for g in report.candidates:
+            sc = report.scores.get(g, {}).get(s, {})
+            figs = sc.get("figures", {}).get(rule, {})
+            ref_d, d = report.distributions[s][report.reference], report.distributions[s][g]
+
+            def fig(k, part="model", spec=".2f"):
+                f = figs.get(k)
+                if not f:
+                    return "-"
+                m = f[part]
+                if part == "ceiling":
+                    return "-" if m["median"] is None else \
+                        f"{format(m['p05'], spec)}-{format(m['p95'], spec)}"
+                return _iv(m, spec)
+            st = report.verdict["groups"][g]["stations"].get(s, {})
+            rows.append([s, g, _fmt(ref_d.f0_median, ".2f"), _fmt(d.f0_median, ".2f"),
+                         fig("f0_similarity"), fig("f0_similarity", "ceiling"),
+                         fig("f0_spread_ratio"), fig("f0_spread_ratio", "ceiling"),
+                         fig("f0_off_2x"), _verdict_text(st.get("pass"))])
     return format_table(headers, rows)
 
 
@@ -75,9 +93,16 @@ def _summary_table(report):
               show_default=True,
               help="Similarity 1 - JSD, or 1 - sqrt(JSD) (the authors' script); base-2 logs.")
 @click.option("--reference", default=None,
-              help="Group whose random halves give the ceilings (default: the first).")
+              help="Group of held-out real records the others are judged against; its "
+                   "matched subsets give the ceilings (default: the first).")
+@click.option("--training", "training_paths", multiple=True, metavar="PATH",
+              help="The generator's training records (folder, file or glob; repeatable): "
+                   "generated records are checked for copies and linear mixes of them.")
+@click.option("--reconstruction", "reconstructions", multiple=True, metavar="LABEL",
+              help="A group that holds reconstructions (encode -> decode) of real records: "
+                   "reported beside the generated groups, not judged for memorisation.")
 @click.option("--n-bootstrap", type=click.IntRange(1), default=200, show_default=True,
-              help="Random splits of the reference group for the ceilings.")
+              help="Matched resampling replicates for the intervals and ceilings.")
 @click.option("--min-records", type=click.IntRange(1), default=5, show_default=True,
               help="Fewest f0 values a station needs for a distribution.")
 @click.option("--require-clear", is_flag=True,
@@ -93,26 +118,35 @@ def _summary_table(report):
 @scheduler_option
 @click.option("--format", "fmt", default=None, help="Force an ObsPy format (default: detect).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, n_bootstrap,
-                     min_records, require_clear, by, with_im, seed, jobs, scheduler, fmt, quiet,
-                     f0_range, **options):
-    """Compare groups of records (real, generated, ...) through per-station f0 distributions.
+def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, training_paths,
+                     reconstructions, n_bootstrap, min_records, require_clear, by, with_im,
+                     seed, jobs, scheduler, fmt, quiet, f0_range, **options):
+    """Judge generated records against held-out real ones, station by station.
 
-    For every record its own HVSR f0 (whole record; preset timesnet-gen-paper unless told),
-    per station and group the f0 histogram and the mean HVSR curve, the similarity matrix
-    (1 - Jensen-Shannon divergence, base-2 logs) with the paper's alignment score, and beside
-    every score its ceiling: the same score between random halves of the reference group.
-    Writes OUT/report.json, PNG figures and OUT/report.html (self-contained).
+    For every record its own HVSR f0 by both rules (the paper's lowest clear peak first, then
+    the highest peak), per station and group the f0 histogram, mean HVSR curve and intensity
+    measures; the paper's similarity matrix and alignment score; for every other group the
+    f0 similarity, median error, spread ratio, share off by > 2x and the Wasserstein
+    distances of ln PGA, PGV, Sa(0.1/0.3/1/3 s) and D5-95, each with a 90 % interval next
+    to the same figure between real records of the same counts (the ceiling); copies and
+    linear mixes of the --training and reference records; a verdict per station naming the
+    failing figures. Writes OUT/report.json, PNG figures and OUT/report.html.
 
     \b
     Example:
-      obspy-gen evaluate --group real=records/ --group generated=generated/ \\
-          --out report/ --seed 0
+      obspy-gen evaluate --group real=heldout/ --group generated=generated/ \\
+          --training train/ --out report/ --seed 0
     """
     groups = parse_groups(group_specs)
     if reference is not None and reference not in groups:
         raise click.BadParameter(f"{reference!r} is not one of the groups "
                                  f"({', '.join(groups)})", param_hint="--reference")
+    ref_label = reference if reference is not None else next(iter(groups))
+    for g in reconstructions:
+        if g not in groups or g == ref_label:
+            raise click.BadParameter(f"{g!r} is not one of the compared groups "
+                                     f"({', '.join(x for x in groups if x != ref_label)})",
+                                     param_hint="--reconstruction")
     from obspy import Stream
 
     from obspy_gen.evaluate import evaluate, write_report
@@ -126,8 +160,7 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, n_b
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 
-    streams, n_traces = {}, 0
-    for label, items in groups.items():
+    def read_group(label, items):
         files, unmatched = expand_inputs(items)
         for item in unmatched:
             error(item, "no such file (or nothing matched)")
@@ -135,13 +168,32 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, n_b
         st = Stream()
         for _, s in good:
             st += s
+        return st, unmatched
+
+    # The reference (and the training set) is what every figure is judged against: without
+    # a record in it there is no evaluation, which is a usage error and nothing is written.
+    streams = {}
+    st, unmatched = read_group(ref_label, groups[ref_label])
+    if len(st) == 0:
+        what = ("does not exist" if unmatched and len(unmatched) == len(groups[ref_label])
+                else "holds no readable record")
+        raise click.UsageError(f"reference group {ref_label!r} "
+                               f"({', '.join(groups[ref_label])}) {what}")
+    streams[ref_label] = st
+    training = None
+    if training_paths:
+        training, unmatched = read_group("training", training_paths)
+        if len(training) == 0:
+            what = "does not exist" if unmatched else "holds no readable record"
+            raise click.UsageError(f"--training ({', '.join(training_paths)}) {what}")
+    for label, items in groups.items():
+        if label == ref_label:
+            continue
+        st, _ = read_group(label, items)
         if len(st) == 0:
             error(f"group {label}", "no readable records")
         streams[label] = st
-        n_traces += len(st)
-    if n_traces == 0:
-        error("evaluate", "nothing to evaluate: no group has a readable record")
-        raise SystemExit(1)
+    streams = {label: streams[label] for label in groups}  # the user's order
 
     try:
         with open_executor(scheduler, jobs) as executor:
@@ -149,7 +201,8 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, n_b
                 streams, settings=settings, f0_range=f0_range, bins=bins, spacing=spacing,
                 js=js, reference=reference, n_bootstrap=n_bootstrap, seed=seed,
                 min_records=min_records, require_clear=require_clear, by=by,
-                intensity=None if with_im else False, executor=executor,
+                intensity=None if with_im else False, training=training,
+                reconstructions=reconstructions, executor=executor,
                 progress=lambda total: progress(None, quiet, total=total, desc="f0",
                                                 unit="record"))
     except ValueError as exc:  # settings that cannot work together (e.g. f0 range vs fmax)
@@ -161,14 +214,22 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, n_b
     write_report(report, out)
 
     click.echo(_summary_table(report))
-    ceil = report.ceiling["alignment"]
-    ceil_txt = ("no ceiling (needs 2 stations with distributions in the reference group)"
-                if ceil["mean"] is None else
-                f"ceiling {ceil['mean']:.3f} ± {ceil['std']:.3f} from {report.reference} "
-                f"halves")
-    click.echo(f"alignment, all groups: {_fmt(report.alignment)}; {ceil_txt}")
-    for g, score in report.alignment_vs_reference.items():
-        click.echo(f"alignment, {report.reference} + {g}: {_fmt(score)}")
+    for rule in report.rules:
+        full = report.alignment_full[rule]["all_groups"]
+        click.echo(f"alignment ({rule}), all groups, all records: "
+                   f"{_fmt(full['with_diagonal'])} with diagonal (the paper's), "
+                   f"{_fmt(full['without_diagonal'])} without")
+        for g, m in report.alignment_matched[rule]["vs_reference"].items():
+            nd = m["without_diagonal"]
+            c = nd["ceiling"]
+            ceil = "-" if c["median"] is None else f"{c['p05']:.3f}-{c['p95']:.3f}"
+            click.echo(f"  {report.reference} + {g}, matched, no diagonal: "
+                       f"{_iv(nd['model'], '.3f')}; real-vs-real {ceil}: "
+                       f"{_verdict_text(nd['pass'])}")
+    overall = report.verdict["overall"]
+    click.echo(f"verdict ({overall['rule']}): {_verdict_text(overall['pass'])}")
+    for line in overall["failing"]:
+        click.echo(f"  fails: {line}")
     n_ok = sum(d.status == "ok" for per in report.distributions.values() for d in per.values())
     click.echo(f"wrote {Path(out) / 'report.html'} and report.json ({n_ok} station "
                f"distribution(s))")

@@ -21,23 +21,24 @@ from obspy import Stream
 
 from obspy_gen.core.records import channel_component, split_records, station_key
 from obspy_gen.core.settings import EVALUATION_F0_RANGE, HVSRSettings, resolve_settings
-from obspy_gen.evaluate.distributions import (JS_KINDS, distribution_distances, f0_bin_edges,
-                                              f0_histogram)
-from obspy_gen.evaluate.similarity import (_summary, alignment_score, bootstrap_ceiling,
-                                           ideal_block_matrix, random_halves, similarity_matrix)
+from obspy_gen.evaluate.distributions import JS_KINDS, f0_bin_edges, f0_histogram
+from obspy_gen.evaluate.memorisation import memorisation_figures
+from obspy_gen.evaluate.scores import alignment_scores, bootstrap_median, station_scores
+from obspy_gen.evaluate.similarity import alignment_score, ideal_block_matrix, similarity_matrix
 
 #: The definitions behind every number of an :class:`EvaluationReport` (also written into
 #: ``report.json`` and the HTML page), including the choices the paper leaves open.
 DEFINITIONS = {
     "f0": "Per record: HVSR of that record alone as one whole-record window (settings below; "
-          "preset 'timesnet-gen-paper' = quadratic-mean horizontals, Konno-Ohmachi b=40, f0 = "
-          "the lowest clear peak in f0_range as the paper's text says, falling back to the "
-          "highest peak; 'timesnet-gen-authors' = the authors' script, f0 = argmax); f0 is "
-          "picked on the record's own curve by the settings' f0_rule (obspy_gen.hvsr's "
-          "per-window f0). Clear = obspy_gen.core.hvsr.is_clear_peak (SESAME clarity i-iii "
-          "plus a prominence of A0/2). A record whose curve has no peak in f0_range is left out "
-          "('no peak'); a record whose f0 peak is not clear is counted ('unclear') and kept, "
-          "as every record gives an f0 in the paper's histograms, unless require_clear=True.",
+          "preset 'timesnet-gen-paper' = quadratic-mean horizontals, Konno-Ohmachi b=40). f0 "
+          "is picked on the record's own curve by each rule of 'f0_rules': "
+          "'lowest_clear_peak' (the paper's text: the lowest peak in f0_range that is clear "
+          "and reaches 0.7 of the highest, falling back to the highest peak), "
+          "'highest_peak', 'argmax' (the authors' script). The settings' f0_rule is the "
+          "primary rule: the one the verdict judges; every figure is reported for each rule. "
+          "Clear = obspy_gen.core.hvsr.is_clear_peak (SESAME clarity i-iii plus a prominence "
+          "of A0/2). A record whose curve has no peak in f0_range is left out ('no peak'); an "
+          "unclear f0 is kept (counted in 'unclear') unless require_clear=True.",
     "histogram": "f0 histogram on fixed bins over f0_range (default 20 bins over 1-20 Hz, "
                  "linear widths as the authors' np.linspace(1, 20, 21); 'log' spacing on "
                  "request), normalised to probabilities; a station with fewer than min_records "
@@ -45,27 +46,74 @@ DEFINITIONS = {
     "similarity": "1 - Jensen-Shannon divergence of two f0 histograms with base-2 logarithms "
                   "(so in [0, 1]: 1 identical, 0 no common bin). With js='distance': 1 - "
                   "sqrt(JSD), the scipy jensenshannon distance the authors' script used.",
-    "matrix": "Similarity between every pair of (station, group) distributions, rows "
-              "station-major (all groups of station 1, then station 2, ...): the paper's "
-              "(groups x stations)^2 matrix. Rows without a distribution are NaN.",
-    "alignment": "Normalized cross-correlation = Pearson correlation between all entries "
-                 "(diagonal and both triangles) of the similarity matrix and the ideal block "
-                 "matrix (1 between rows of the same station, 0 otherwise), NaN entries left "
-                 "out of both. 'all_groups' uses every group (the paper's matrix); "
-                 "'vs_reference' the matrix of the reference and one other group, the same "
-                 "shape as the ceiling's.",
-    "ceiling": "Each score computed between two random halves (without replacement, sizes "
-               "n//2 and n - n//2) of the reference group's f0 values, per station; repeated "
-               "n_bootstrap times; mean, std and 5-95 % range reported. Halves hold half the "
-               "records, so the ceiling is slightly pessimistic for full-size comparisons.",
-    "intensity_measures": "Per record IMs: by default obspy_gen.core.intensity's "
-                          "intensity_measures, the geometric mean of the two horizontals "
-                          "(GMxy) of each measure (pga, pgv, pgd, arias, cav, d5_75, d5_95, "
-                          "sa(T) per period); or those of the 'intensity' callable. Per "
-                          "station, each group against the reference: Wasserstein distance "
-                          "and two-sample KS statistic of ln(IM) (scipy.stats), with the same "
-                          "two-halves ceiling.",
+    "matrix": "Similarity between every pair of (station, group) distributions on all records "
+              "(full sets), rows station-major: the paper's (groups x stations)^2 matrix. "
+              "Rows without a distribution are NaN.",
+    "alignment": "Normalized cross-correlation = Pearson correlation between the entries of "
+                 "the similarity matrix and the ideal block matrix (1 between rows of the same "
+                 "station, 0 otherwise), NaN entries left out. 'with_diagonal' counts every "
+                 "entry as the authors' np.corrcoef did: that is the number comparable with "
+                 "the paper's 0.93 / 0.81; 'without_diagonal' leaves out the always-1 diagonal "
+                 "(comparable between matrices of 2 and 3 groups; the verdict uses it). "
+                 "'full_sets' = on all records, as the paper; 'matched' = see 'ceiling'.",
+    "ceiling": "Sample-matched real-vs-real value of every figure. In each of n_bootstrap "
+               "replicates, per station, the reference records are split at random into A "
+               "(a = min(n_candidate, n_reference // 2) records) and the rest B; a random "
+               "subset G of a candidate records is drawn without replacement. The candidate's "
+               "figure is F(G, B), the ceiling F(A, B): same record counts on both sides. "
+               "Reported: median and 90 % interval (5th-95th percentile over replicates) of "
+               "both. Alignment: the reference split into k = 1 + candidates parts of m = "
+               "min(n_reference // k, smallest candidate) records; ceiling = matrix of the k "
+               "reference parts, model = first part with every candidate's m-subset.",
+    "verdict": "A figure fails when the candidate's 90 % interval lies entirely on the bad "
+               "side of the ceiling's: below its 5th percentile for f0 similarity; above its "
+               "95th percentile for distances and the share of records off by > 2x; outside "
+               "it on either side for the f0 median error, the f0 spread ratio and the "
+               "alignment (a score ABOVE the real-vs-real interval is no win: a collapsed "
+               "generator separates stations better than real records do). Memorisation fails "
+               "when the median figure's bootstrap interval lies above the held-out real "
+               "records' one and the median exceeds theirs by more than 0.05, or when the share of records with NCC >= 0.95 exceeds theirs by "
+               "more than 0.05. A station passes when every judged figure passes; a group when "
+               "every station and its alignment pass; overall when every generated group "
+               "passes (reconstructions are reported, not judged overall).",
+    "f0_figures": "Per station (primary and secondary rule): f0_similarity (1 - JSD of the "
+                  "histograms), f0_median_error (median f0 / reference median - 1), "
+                  "f0_spread_ratio (std ln f0 / reference std ln f0), f0_off_2x (share of "
+                  "records whose f0 is off the reference median by more than a factor 2).",
+    "intensity_measures": "Per record: obspy_gen.core.intensity.intensity_measures, geometric "
+                          "mean of the two horizontals (GMxy): pga, pgv, pgd, arias, cav, "
+                          "d5_75, d5_95 and sa(T) at 0.1, 0.3, 1 and 3 s (or the 'intensity' "
+                          "callable's values). Per station: 1-D Wasserstein distance of ln(IM) "
+                          "(ln units: 0.1 ~ a 10 % shift), matched as under 'ceiling'; the "
+                          "judged IMs are listed in the report.",
+    "memorisation": "Per candidate record: max NCC = highest lag-searched normalised "
+                    "cross-correlation (3 components together, |cc| / sqrt(Ex Ey)) with any "
+                    "comparison record; mixing R2 = R2 of the best least-squares fit of the "
+                    "record (3 components concatenated, zero outside its window) by a linear "
+                    "combination of the station's comparison records, each shifted to its lag "
+                    "of highest correlation with the record (generators need not place a "
+                    "record where its file starts); r2_zero_lag = the same fit without shifts "
+                    "(reported, not judged). Comparison sets: the training records "
+                    "(when given), the reference records (always; a replay of the reference is "
+                    "caught), and the group's own other records ('diversity': a collapsed "
+                    "generator repeats itself). Baseline: the same figures of the held-out "
+                    "reference records (against the training records; against the other "
+                    "reference records). Median over records with a bootstrap 90 % interval; "
+                    "share of records with NCC >= 0.95 ('copies').",
 }
+
+#: IMs the verdict judges (ln units): PGA, PGV, Sa(0.1/0.3/1/3 s), D5-95.
+JUDGED_IMS = ("pga", "pgv", "sa(0.1 s)", "sa(0.3 s)", "sa(1 s)", "sa(3 s)", "d5_95")
+#: Sa periods (s) of the evaluation's intensity measures.
+EVAL_PERIODS = (0.1, 0.3, 1.0, 3.0)
+#: The two f0 rules every report carries, the paper's first.
+F0_RULES = ("lowest_clear_peak", "highest_peak")
+#: NCC at or above which a record counts as a copy of a comparison record.
+COPY_NCC = 0.95
+#: Tolerated excess of copies over the held-out real records' share.
+COPY_SHARE_MARGIN = 0.05
+#: Smallest excess of the median NCC or mixing R² over the held-out real records' that fails.
+MEMO_MARGIN = 0.05
 
 STATUS_OK = "ok"
 # Records per hvsr() call: batching shares one FFT plan and one set of smoothing weights.
@@ -147,7 +195,7 @@ class _core_intensity:
 
     def __call__(self, record):
         fn = self.fn
-        result = fn(record)
+        result = fn(record, periods=EVAL_PERIODS)
         recs = getattr(result, "records", None)
         if recs is None:  # not the IntensityResult shape: take whatever scalars it has
             return result
@@ -213,6 +261,10 @@ class StationDistribution:
         Median and ``std(ln f0)`` of the f0 values in the bins.
     ims : dict
         IM name -> values of the used records (NaN where an IM is missing).
+    f0_rules : dict
+        f0 rule -> f0 of every used record by that rule (``f0`` is the primary rule's).
+    records : list of obspy.Stream
+        The used records (for the memorisation figures; not serialised).
     """
 
     station: str
@@ -234,6 +286,8 @@ class StationDistribution:
     f0_median: float = float("nan")
     f0_std_ln: float = float("nan")
     ims: dict = field(default_factory=dict)
+    f0_rules: dict = field(default_factory=dict)
+    records: list = field(default_factory=list, repr=False)
 
     @property
     def n_valid(self) -> int:
@@ -245,7 +299,7 @@ class StationDistribution:
         return _jsonable({
             "status": self.status, "n_records": self.n_records, "n_used": self.n_used,
             "n_no_peak": self.n_no_peak, "n_unclear": self.n_unclear, "n_valid": self.n_valid,
-            "f0": self.f0, "f0_clear": self.clear,
+            "f0": self.f0, "f0_clear": self.clear, "f0_by_rule": self.f0_rules,
             "amplitude_f0": self.amplitude, "record_ids": self.record_ids,
             "counts": self.counts, "probabilities": self.probabilities,
             "f0_median": self.f0_median, "f0_std_ln": self.f0_std_ln,
@@ -268,36 +322,48 @@ def _jsonable(obj):
 
 @dataclass
 class EvaluationReport:
-    """Result of :func:`evaluate`: distributions, similarity matrix, scores and ceilings.
+    """Result of :func:`evaluate`: distributions, matrices, matched scores, memorisation, verdict.
 
     Attributes
     ----------
     groups : list of str
         Group labels in input order; ``reference`` is one of them.
+    roles : dict
+        Group -> ``"reference"``, ``"generated"`` or ``"reconstruction"``.
     stations : list of str
         Stations in matrix order (the reference group's, sorted, then the others').
     distributions : dict
         ``distributions[station][group]`` -> :class:`StationDistribution`.
     edges : numpy.ndarray
         f0 histogram bin edges (Hz).
-    matrix : numpy.ndarray
-        Similarity matrix, rows ``matrix_labels`` = (station, group) station-major.
+    rules : list of str
+        f0 rules reported; ``rules[0]`` is the primary (judged) one, the settings' f0_rule.
+    matrices : dict
+        Rule -> similarity matrix on all records, rows ``matrix_labels`` = (station, group)
+        station-major; ``matrix`` is the primary rule's.
     ideal : numpy.ndarray
         The ideal block matrix of the same shape.
     alignment : float
-        :func:`~obspy_gen.evaluate.alignment_score` of ``matrix`` (all groups).
-    alignment_vs_reference : dict
-        Group -> alignment score of the matrix of the reference and that group alone.
+        Paper-style score: NCC with the diagonal, all groups, all records, primary rule.
+    alignment_full : dict
+        Rule -> ``{"all_groups": {"with_diagonal", "without_diagonal"}, "vs_reference":
+        {group: {...}}}`` on all records.
+    alignment_matched : dict
+        Rule -> ``{"all_groups": ..., "vs_reference": {group: ...}}`` from
+        :func:`~obspy_gen.evaluate.scores.alignment_scores` (interval, ceiling, pass).
     similarity : dict
-        ``similarity[station][group]`` -> similarity of that group's f0 distribution to the
-        reference group's at the station.
-    ceiling : dict
-        :func:`~obspy_gen.evaluate.bootstrap_ceiling` of the reference group.
+        ``similarity[station][group]`` -> 1 - JSD to the reference on all records (primary
+        rule).
+    scores : dict
+        ``scores[group][station]`` -> :func:`~obspy_gen.evaluate.scores.station_scores`.
+    memorisation : dict
+        ``memorisation[group][station]`` -> figures against training, reference and itself.
+    verdict : dict
+        ``overall`` (pass, failing) and per group and station.
     im : dict
-        IM comparison (``available``, ``reason``, ``names``, per-station distances and
-        ceilings).
+        ``available``, ``reason``, ``names`` (all IMs) and ``judged`` (those judged).
     issues : list of dict
-        Everything that went wrong, each ``{"group", "station", "record", "reason"}``.
+        Input problems (group, station, record, reason).
     settings : HVSRSettings
     """
 
@@ -314,10 +380,18 @@ class EvaluationReport:
     alignment: float
     alignment_vs_reference: dict
     similarity: dict
-    ceiling: dict
     im: dict
     issues: list
     settings: HVSRSettings
+    roles: dict = field(default_factory=dict)
+    rules: list = field(default_factory=list)
+    matrices: dict = field(default_factory=dict)
+    alignment_full: dict = field(default_factory=dict)
+    alignment_matched: dict = field(default_factory=dict)
+    scores: dict = field(default_factory=dict)
+    memorisation: dict = field(default_factory=dict)
+    verdict: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
     min_records: int = 5
     require_clear: bool = False
     n_bootstrap: int = 200
@@ -326,6 +400,11 @@ class EvaluationReport:
     @property
     def f0_range(self) -> tuple:
         return tuple(self.settings.f0_band)
+
+    @property
+    def candidates(self) -> list:
+        """Groups compared with the reference (generated and reconstructions)."""
+        return [g for g in self.groups if g != self.reference]
 
     def to_dict(self) -> dict:
         """Every number of the evaluation as a JSON-ready dict (NaN as None).
@@ -336,35 +415,43 @@ class EvaluationReport:
         >>> st = read()
         >>> d = evaluate({"real": [st], "copy": [st.copy()]}, min_records=1,
         ...              n_bootstrap=5).to_dict()
-        >>> d["stations"]["RJOB"]["similarity_to_reference"], d["alignment"]["all_groups"]
+        >>> d["stations"]["RJOB"]["similarity_to_reference"], d["alignment"]["full_sets"]
         ({'copy': 1.0}, None)
+        >>> d["verdict"]["overall"]["pass"] is None    # one record: nothing can be judged
+        True
         """
         stations = {}
         for s in self.stations:
             stations[s] = {
                 "groups": {g: self.distributions[s][g].to_dict() for g in self.groups},
                 "similarity_to_reference": self.similarity.get(s, {}),
-                "ceiling": self.ceiling["similarity"].get(s),
+                "scores": {g: self.scores.get(g, {}).get(s) for g in self.candidates},
+                "memorisation": {g: self.memorisation.get(g, {}).get(s)
+                                 for g in self.candidates},
             }
         return _jsonable({
             "definitions": DEFINITIONS,
-            "groups": self.groups, "reference": self.reference, "station_order": self.stations,
+            "verdict": self.verdict,
+            "groups": self.groups, "roles": self.roles, "reference": self.reference,
+            "station_order": self.stations,
             "settings": self.settings.to_dict(),
+            "f0_rules": {"primary": self.rules[0] if self.rules else None,
+                         "reported": self.rules},
             "bins": {"edges": self.edges, "spacing": self.spacing,
                      "f0_range": list(self.f0_range)},
             "js": self.js, "min_records": self.min_records,
             "require_clear": self.require_clear,
+            "resampling": {"n_bootstrap": self.n_bootstrap, "seed": self.seed},
+            "training": self.training,
             "stations": stations,
             "matrix": {"labels": [list(x) for x in self.matrix_labels],
-                       "values": self.matrix, "ideal": self.ideal},
-            "alignment": {"all_groups": self.alignment,
-                          "vs_reference": self.alignment_vs_reference,
-                          "ceiling": self.ceiling["alignment"],
+                       "values": self.matrix, "by_rule": self.matrices, "ideal": self.ideal},
+            "alignment": {"full_sets": self.alignment,
+                          "full_sets_by_rule": self.alignment_full,
+                          "matched": self.alignment_matched,
                           "excluded_rows": [list(lbl) for k, lbl in
                                             enumerate(self.matrix_labels)
                                             if not np.isfinite(self.matrix[k, k])]},
-            "ceiling": {"n_bootstrap": self.ceiling["n_bootstrap"], "seed": self.seed,
-                        "half_sizes": self.ceiling["half_sizes"]},
             "intensity_measures": self.im,
             "issues": self.issues,
         })
@@ -374,9 +461,10 @@ class EvaluationReport:
         return json.dumps(self.to_dict(), **kwargs)
 
 
-def _station_hvsr(records, settings, require_clear, issue, done):
-    """Used records, their f0, clarity, peak amplitude and curve (one station, one group)."""
-    from obspy_gen.core.hvsr import check_record, hvsr, is_clear_peak
+def _station_hvsr(records, settings, require_clear, issue, done, rules=()):
+    """Used records, their f0, clarity, peak amplitude and curve (one station, one group),
+    and the f0 of every record by each of ``rules`` (same curves)."""
+    from obspy_gen.core.hvsr import _pick_f0, check_record, hvsr, is_clear_peak
 
     good = []
     for rec in records:
@@ -394,6 +482,8 @@ def _station_hvsr(records, settings, require_clear, issue, done):
     batches = [recs[i:i + _CHUNK] for recs in by_key.values()
                for i in range(0, len(recs), _CHUNK)]
     used, f0, amp, clear, curves, has_peak, freq = [], [], [], [], [], [], None
+    by_rule = {r: [] for r in rules}
+    rule_settings = {r: settings.replace(f0_rule=r) for r in rules}
     for batch in batches:
         try:
             results = [(batch, hvsr(batch, settings))]
@@ -417,29 +507,40 @@ def _station_hvsr(records, settings, require_clear, issue, done):
                 amp.append(float(curve[i]) if i >= 0 else np.nan)
                 clear.append(ok)
                 curves.append(curve)
+                for r in rules:
+                    if r == settings.f0_rule:
+                        by_rule[r].append(f0[-1])
+                        continue
+                    j, ok_r = _pick_f0(curve, freq, rule_settings[r])
+                    by_rule[r].append(float(freq[j]) if j >= 0 and (ok_r or not require_clear)
+                                      else np.nan)
         done(len(batch))
     return (used, np.array(f0, dtype=float), np.array(clear, dtype=bool),
-            np.array(amp, dtype=float), curves, freq, np.array(has_peak, dtype=bool))
+            np.array(amp, dtype=float), curves, freq, np.array(has_peak, dtype=bool),
+            {r: np.array(v, dtype=float) for r, v in by_rule.items()})
 
 
-def station_job(records, settings, require_clear, im_fn):
-    """One (station, group) of :func:`evaluate`: a top-level, picklable job any Executor runs.
+def station_job(records, settings, require_clear, rules, im_fn):
+    """The HVSR (and IMs) of one (station, group) of :func:`evaluate`, as a top-level,
+    picklable job any Executor runs (``evaluate(..., executor=...)``).
 
     Returns
     -------
     tuple
-        ``(record_ids, f0, clear, amplitude, curves, frequency, has_peak, ims, issues)``;
-        ``issues`` is a list of ``(record label or None, reason)``.
+        ``(used, f0, clear, amplitude, curves, frequency, has_peak, by_rule, ims,
+        hvsr_issues, im_issues)``: ``used`` are indices into ``records``; the issues are lists
+        of ``(record label, reason)`` in the order the serial run reports them.
     """
-    issues = []
-    used, f0, clear, amp, curves, freq, has_peak = _station_hvsr(
-        records, settings, require_clear, lambda rec, reason: issues.append((rec, reason)),
-        lambda n: None)
+    hvsr_issues, im_issues = [], []
+    used, f0, clear, amp, curves, freq, has_peak, by_rule = _station_hvsr(
+        records, settings, require_clear, lambda rec, reason: hvsr_issues.append((rec, reason)),
+        lambda n: None, rules)
     ims = None
     if im_fn is not None:
-        ims = _station_ims(im_fn, used, lambda rec, reason: issues.append((rec, reason)))
-    return ([_record_label(rec) for rec in used], f0, clear, amp, curves, freq, has_peak, ims,
-            issues)
+        ims = _station_ims(im_fn, used, lambda rec, reason: im_issues.append((rec, reason)))
+    index = {id(rec): i for i, rec in enumerate(records)}
+    return ([index[id(rec)] for rec in used], f0, clear, amp, curves, freq, has_peak, by_rule,
+            ims, hvsr_issues, im_issues)
 
 
 def evaluation_settings(settings=None, preset=None, f0_range=EVALUATION_F0_RANGE) -> HVSRSettings:
@@ -471,13 +572,20 @@ def evaluation_settings(settings=None, preset=None, f0_range=EVALUATION_F0_RANGE
 def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION_F0_RANGE,
              spacing="linear", js="divergence", reference=None, n_bootstrap=200, seed=None,
              min_records=5, require_clear=False, by="station", intensity=None,
-             progress=None, executor=None) -> EvaluationReport:
-    """Compare groups of records station by station through their f0 distributions.
+             progress=None, training=None, reconstructions=(), f0_rules=None,
+             judged_ims=JUDGED_IMS, memorisation=True, executor=None) -> EvaluationReport:
+    """Compare groups of records station by station, with sample-matched ceilings and a verdict.
 
-    For every record its own HVSR and f0 (whole record, the paper's settings by default);
-    per station and group the f0 histogram, the lognormal mean HVSR curve with its ±σ, and
-    IMs when available; the similarity matrix of all (station, group) f0 distributions and its
-    alignment score; for each score its ceiling from random halves of the reference group.
+    For every record its own HVSR and f0 by each f0 rule (whole record, the paper's settings
+    by default); per station and group the f0 histogram, the lognormal mean HVSR curve with its
+    ±σ, and IMs when available; the paper's similarity matrix and alignment score on all
+    records; and for every candidate group (every group but the reference) the sample-matched
+    figures of :mod:`obspy_gen.evaluate.scores` (f0 similarity, median error, spread ratio,
+    share off by > 2x, Wasserstein distances of ln IMs, alignment with and without the
+    diagonal), each with its 90 % interval beside its real-vs-real ceiling; the memorisation
+    and mixing figures of :mod:`obspy_gen.evaluate.memorisation` against the training records
+    (when given), the reference records and the group itself; and a verdict per station, group
+    and overall naming the failing figures.
     Bad input (unreadable records, a station missing in a group, too few records, records
     without a clear peak) is recorded in ``report.issues`` and the station's status; it never
     stops the evaluation. The exact definitions are in :data:`DEFINITIONS`.
@@ -523,10 +631,24 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
     progress : callable, optional
         ``progress(total)`` returning an object with ``update(n)`` and ``close()`` (e.g.
         ``lambda total: tqdm(total=total)``): advanced record by record.
+    training : records, optional
+        The generator's training records (any form a group takes): generated records are
+        compared with them (copies, linear mixes), next to the reference records' figures.
+    reconstructions : sequence of str
+        Labels of groups that are reconstructions (encode -> decode) of real records: their
+        figures are reported, their memorisation is not judged and they do not enter the
+        overall verdict.
+    f0_rules : sequence of str, optional
+        f0 rules to report (default the settings' rule first, then ``lowest_clear_peak`` and
+        ``highest_peak``); the first is judged.
+    judged_ims : sequence of str
+        IMs whose distances enter the verdict (others are reported).
+    memorisation : bool
+        Compute the memorisation and mixing figures (default True).
     executor : concurrent.futures.Executor, optional
-        Runs the (station, group) HVSR jobs (:func:`station_job`), e.g. a process pool or a
-        Dask client's executor (:func:`obspy_gen.batch.scheduler_executor`); the report is
-        the same as the serial one. A job that fails is an issue of its station and group.
+        Runs the per-(station, group) HVSR and IM jobs (:func:`station_job`), e.g. a process
+        pool or a Dask client's executor (:func:`obspy_gen.batch.scheduler_executor`); the
+        report is the serial one. A job that fails becomes an issue of its station and group.
 
     Returns
     -------
@@ -543,6 +665,8 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
     (['RJOB'], 1.0)
     >>> report.distributions["RJOB"]["real"].status
     'ok'
+    >>> report.rules
+    ['lowest_clear_peak', 'highest_peak']
     """
     if not isinstance(groups, Mapping) or not groups:
         raise TypeError("groups must be a non-empty mapping label -> records")
@@ -559,7 +683,19 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
     if reference not in labels:
         raise ValueError(f"reference={reference!r} is not one of the groups "
                          f"({', '.join(labels)})")
+    reconstructions = [str(g) for g in (reconstructions or ())]
+    for g in reconstructions:
+        if g not in labels or g == reference:
+            raise ValueError(f"reconstructions: {g!r} is not one of the candidate groups "
+                             f"({', '.join(x for x in labels if x != reference)})")
     settings = evaluation_settings(settings, preset, f0_range)
+    if f0_rules is None:
+        f0_rules = [settings.f0_rule] + [r for r in F0_RULES if r != settings.f0_rule]
+    f0_rules = list(dict.fromkeys(str(r) for r in f0_rules))
+    for r in f0_rules:
+        settings.replace(f0_rule=r)  # validates the name
+    if f0_rules[0] != settings.f0_rule:
+        settings = settings.replace(f0_rule=f0_rules[0])
     lo, hi = settings.f0_range
     edges = f0_bin_edges(bins, (lo, hi), spacing)
     im_fn, im_reason = _resolve_intensity(intensity)
@@ -585,121 +721,353 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
     done = bar.update if bar is not None else (lambda n: None)
 
     distributions = {s: {} for s in stations}
-    tasks = [(g, s) for g in labels for s in stations if by_group[g].get(s)]
     jobs = {}
-    try:
-        if executor is None:
-            for g, s in tasks:
-                try:
-                    jobs[g, s] = station_job(by_group[g][s], settings, require_clear, im_fn)
-                except Exception as exc:  # one station's failure, not the evaluation's
-                    jobs[g, s] = exc
-                done(len(by_group[g][s]))
-        else:
-            futures = {executor.submit(station_job, by_group[g][s], settings, require_clear,
-                                       im_fn): (g, s) for g, s in tasks}
+    if executor is not None:
+        futures = {executor.submit(station_job, by_group[g][s], settings, require_clear,
+                                   f0_rules, im_fn): (g, s)
+                   for g in labels for s in stations if by_group[g].get(s)}
+        try:
             for f in concurrent.futures.as_completed(futures):
                 g, s = futures[f]
                 jobs[g, s] = f.exception() or f.result()
                 done(len(by_group[g][s]))
+        finally:
+            if bar is not None:
+                bar.close()
+                bar = None
+    try:
+        for g in labels:
+            for s in stations:
+                d = StationDistribution(station=s, group=g)
+                distributions[s][g] = d
+                records = by_group[g].get(s)
+                d.counts = np.zeros(edges.size - 1)
+                d.probabilities = np.zeros(edges.size - 1)
+                if not records:
+                    add_issue(g, s, None, "station missing in this group")
+                    continue
+                d.n_records = len(records)
+                job = jobs.get((g, s))
+                if isinstance(job, BaseException):  # this station and group only
+                    add_issue(g, s, None, f"failed: {type(job).__name__}: {job}")
+                    job = ([], np.array([]), np.array([], dtype=bool), np.array([]), [], None,
+                           np.array([], dtype=bool), {r: np.array([]) for r in f0_rules},
+                           None, [], [])
+                if job is None:
+                    used, f0, clear, amp, curves, freq, has_peak, by_rule = _station_hvsr(
+                        records, settings, require_clear,
+                        lambda rec, reason, g=g, s=s: add_issue(g, s, rec, reason), done,
+                        f0_rules)
+                else:
+                    (used, f0, clear, amp, curves, freq, has_peak, by_rule, job_ims,
+                     hvsr_issues, im_issues) = job
+                    used = [records[i] for i in used]
+                    for rec, reason in hvsr_issues:
+                        add_issue(g, s, rec, reason)
+                d.f0_rules, d.records = by_rule, used
+                d.record_ids = [_record_label(rec) for rec in used]
+                d.f0, d.clear, d.amplitude, d.n_used = f0, clear, amp, len(used)
+                d.n_unclear = int(np.sum(~clear))
+                d.n_no_peak = int(np.sum(~has_peak))
+                if require_clear and d.n_unclear:
+                    add_issue(g, s, None, f"{d.n_unclear} of {d.n_used} record(s) without a "
+                                          f"clear peak in {lo:g}-{hi:g} Hz (left out)")
+                elif d.n_unclear:
+                    n_kept = d.n_unclear - d.n_no_peak
+                    add_issue(g, s, None, f"{d.n_unclear} of {d.n_used} record(s) without a "
+                                          f"clear peak in {lo:g}-{hi:g} Hz" +
+                                          (f" ({d.n_no_peak} without any peak, left out)"
+                                           if d.n_no_peak else "") +
+                                          (f"; {n_kept} unclear f0 kept" if n_kept else ""))
+                if not used:
+                    d.status = "no usable record"
+                    add_issue(g, s, None, "no usable record")
+                    continue
+                logc = np.log(np.array(curves))
+                d.frequency, d.mean = freq, np.exp(logc.mean(axis=0))
+                d.std_ln = logc.std(axis=0, ddof=1) if len(curves) > 1 else np.zeros(freq.size)
+                d.counts, _ = f0_histogram(f0, edges, normalize=False)
+                inside = f0[np.isfinite(f0) & (f0 >= edges[0]) & (f0 <= edges[-1])]
+                if inside.size:
+                    # The sample median: a few records peaking far off (e.g. at 1 Hz for a
+                    # 12-Hz site) drag a geometric mean much further than the median.
+                    d.f0_median = float(np.median(inside))
+                    d.f0_std_ln = float(np.log(inside).std(ddof=1)) if inside.size > 1 else 0.0
+                if d.n_valid < min_records:
+                    d.status = "too few records"
+                    add_issue(g, s, None, f"too few records for a distribution: {d.n_valid} "
+                                          f"f0 value(s) in the bins, need {min_records}")
+                else:
+                    d.status = STATUS_OK
+                    d.probabilities = d.counts / d.counts.sum()
+                if im_fn is not None and job is not None:
+                    d.ims = job_ims
+                    for rec, reason in im_issues:
+                        add_issue(g, s, rec, reason)
+                elif im_fn is not None:
+                    d.ims = _station_ims(im_fn, used, lambda rec, reason, g=g, s=s:
+                                         add_issue(g, s, rec, reason))
     finally:
         if bar is not None:
             bar.close()
-    # Results in the serial order: issues and distributions do not depend on the executor.
-    for g in labels:
-        for s in stations:
-            d = StationDistribution(station=s, group=g)
-            distributions[s][g] = d
-            records = by_group[g].get(s)
-            d.counts = np.zeros(edges.size - 1)
-            d.probabilities = np.zeros(edges.size - 1)
-            if not records:
-                add_issue(g, s, None, "station missing in this group")
-                continue
-            d.n_records = len(records)
-            job = jobs[g, s]
-            if isinstance(job, BaseException):
-                job = ([], np.array([]), np.array([], dtype=bool), np.array([]), [], None,
-                       np.array([], dtype=bool), None,
-                       [(None, f"failed: {type(job).__name__}: {job}")])
-            record_ids, f0, clear, amp, curves, freq, has_peak, ims, job_issues = job
-            for rec, reason in job_issues:
-                add_issue(g, s, rec, reason)
-            used = record_ids
-            d.record_ids = list(record_ids)
-            d.f0, d.clear, d.amplitude, d.n_used = f0, clear, amp, len(used)
-            d.n_unclear = int(np.sum(~clear))
-            d.n_no_peak = int(np.sum(~has_peak))
-            if require_clear and d.n_unclear:
-                add_issue(g, s, None, f"{d.n_unclear} of {d.n_used} record(s) without a "
-                                      f"clear peak in {lo:g}-{hi:g} Hz (left out)")
-            elif d.n_unclear:
-                n_kept = d.n_unclear - d.n_no_peak
-                add_issue(g, s, None, f"{d.n_unclear} of {d.n_used} record(s) without a "
-                                      f"clear peak in {lo:g}-{hi:g} Hz" +
-                                      (f" ({d.n_no_peak} without any peak, left out)"
-                                       if d.n_no_peak else "") +
-                                      (f"; {n_kept} unclear f0 kept" if n_kept else ""))
-            if not used:
-                d.status = "no usable record"
-                add_issue(g, s, None, "no usable record")
-                continue
-            logc = np.log(np.array(curves))
-            d.frequency, d.mean = freq, np.exp(logc.mean(axis=0))
-            d.std_ln = logc.std(axis=0, ddof=1) if len(curves) > 1 else np.zeros(freq.size)
-            d.counts, _ = f0_histogram(f0, edges, normalize=False)
-            inside = f0[np.isfinite(f0) & (f0 >= edges[0]) & (f0 <= edges[-1])]
-            if inside.size:
-                # The sample median: a few records peaking far off (e.g. at 1 Hz for a
-                # 12-Hz site) drag a geometric mean much further than the median.
-                d.f0_median = float(np.median(inside))
-                d.f0_std_ln = float(np.log(inside).std(ddof=1)) if inside.size > 1 else 0.0
-            if d.n_valid < min_records:
-                d.status = "too few records"
-                add_issue(g, s, None, f"too few records for a distribution: {d.n_valid} "
-                                      f"f0 value(s) in the bins, need {min_records}")
-            else:
-                d.status = STATUS_OK
-                d.probabilities = d.counts / d.counts.sum()
-            if ims is not None:
-                d.ims = ims
 
-    # The paper's matrix: station-major rows; rows without a distribution stay NaN.
+    rng = np.random.default_rng(seed)
+    candidates = [g for g in labels if g != reference]
+    roles = {g: ("reference" if g == reference else
+                 "reconstruction" if g in reconstructions else "generated") for g in labels}
+
+    # The paper's matrix on all records, per rule: station-major rows; rows without a
+    # distribution stay NaN.
     matrix_labels = [(s, g) for s in stations for g in labels]
-    hists = np.array([distributions[s][g].probabilities if distributions[s][g].status ==
-                      STATUS_OK else np.full(edges.size - 1, np.nan) for s, g in matrix_labels])
-    matrix = similarity_matrix(hists, kind=js) if hists.size else np.zeros((0, 0))
     ideal = ideal_block_matrix([s for s, _ in matrix_labels])
-    alignment = alignment_score(matrix, ideal) if matrix.size else float("nan")
-    alignment_vs_reference = {}
-    for g in labels:
-        if g == reference:
-            continue
-        rows = [k for k, (_, gg) in enumerate(matrix_labels) if gg in (reference, g)]
-        sub = matrix[np.ix_(rows, rows)]
-        alignment_vs_reference[g] = alignment_score(sub, ideal[np.ix_(rows, rows)])
-    similarity = {}
+    off = ~np.eye(len(matrix_labels), dtype=bool)
     index = {lbl: k for k, lbl in enumerate(matrix_labels)}
-    for s in stations:
-        ref_row = index[(s, reference)]
-        similarity[s] = {g: float(matrix[ref_row, index[(s, g)]]) for g in labels
-                         if g != reference}
+    matrices, alignment_full = {}, {}
+    for r in f0_rules:
+        hists = []
+        for s, g in matrix_labels:
+            d = distributions[s][g]
+            h = f0_histogram(d.f0_rules.get(r, np.zeros(0)), edges, normalize=False)[0]
+            ok = d.status == STATUS_OK and h.sum() >= min_records
+            hists.append(h / h.sum() if ok else np.full(edges.size - 1, np.nan))
+        m = similarity_matrix(np.array(hists), kind=js) if hists else np.zeros((0, 0))
+        matrices[r] = m
 
-    ref_ok = {s: distributions[s][reference].f0 for s in stations
-              if distributions[s][reference].status == STATUS_OK}
-    ceiling = bootstrap_ceiling(ref_ok, bins=edges, spacing=spacing, kind=js,
-                                n_bootstrap=n_bootstrap, seed=seed)
-    for s in stations:
-        ceiling["similarity"].setdefault(s, _summary([]))
-    im = _compare_ims(distributions, stations, labels, reference, n_bootstrap, seed,
-                      im_fn is not None, im_reason)
+        def score(rows, m=m):
+            sub, idl = m[np.ix_(rows, rows)], ideal[np.ix_(rows, rows)]
+            return {"with_diagonal": alignment_score(sub, idl) if sub.size else float("nan"),
+                    "without_diagonal": (alignment_score(np.where(off[np.ix_(rows, rows)],
+                                                                  sub, np.nan), idl)
+                                         if sub.size else float("nan"))}
+        alignment_full[r] = {
+            "all_groups": score(list(range(len(matrix_labels)))),
+            "vs_reference": {g: score([k for k, (_, gg) in enumerate(matrix_labels)
+                                       if gg in (reference, g)]) for g in candidates}}
+    matrix = matrices[f0_rules[0]]
+    alignment = alignment_full[f0_rules[0]]["all_groups"]["with_diagonal"]
+    alignment_vs_reference = {g: alignment_full[f0_rules[0]]["vs_reference"][g]["with_diagonal"]
+                              for g in candidates}
+    similarity = {s: {g: float(matrix[index[(s, reference)], index[(s, g)]])
+                      for g in candidates} for s in stations}
+
+    # Sample-matched scores: alignment per rule, figures per group and station.
+    alignment_matched = {}
+    for r in f0_rules:
+        ref_f0 = {s: distributions[s][reference].f0_rules.get(r, np.zeros(0))
+                  for s in stations}
+        per = {"vs_reference": {}}
+        for g in candidates:
+            per["vs_reference"][g] = alignment_scores(
+                ref_f0, {g: {s: distributions[s][g].f0_rules.get(r, np.zeros(0))
+                             for s in stations}}, edges, kind=js, n_bootstrap=n_bootstrap,
+                rng=rng, min_records=min_records)
+        per["all_groups"] = alignment_scores(
+            ref_f0, {g: {s: distributions[s][g].f0_rules.get(r, np.zeros(0))
+                         for s in stations} for g in candidates}, edges, kind=js,
+            n_bootstrap=n_bootstrap, rng=rng, min_records=min_records) if candidates else {}
+        alignment_matched[r] = per
+    im_names = list(dict.fromkeys(k for s in stations for g in labels
+                                  for k in distributions[s][g].ims))
+    judged = [n for n in judged_ims if n in im_names]
+    scores = {}
+    for g in candidates:
+        scores[g] = {}
+        for s in stations:
+            ref_d, d = distributions[s][reference], distributions[s][g]
+            if not ref_d.n_used or not d.n_used:
+                scores[g][s] = {"status": "missing", "figures": {}}
+                continue
+            scores[g][s] = station_scores(
+                {"f0": ref_d.f0_rules, "ims": ref_d.ims}, {"f0": d.f0_rules, "ims": d.ims},
+                edges, kind=js, ims=im_names, n_bootstrap=n_bootstrap, rng=rng,
+                min_records=min_records)
+            for n in im_names:
+                fig = scores[g][s]["figures"].get("ims", {}).get(n)
+                if fig is not None:
+                    fig["judged"] = n in judged
+
+    # Memorisation and mixing.
+    training_info = {"given": training is not None}
+    train_by_station = {}
+    if training is not None:
+        grouped, problems = _group_records(training, by)
+        for station, record, reason in problems:
+            add_issue("training", station, record, reason)
+        train_by_station = {s: [r for r in recs if len(r)] for s, recs in grouped.items()}
+        training_info["stations"] = {s: len(v) for s, v in sorted(train_by_station.items())}
+    memo = {}
+    if memorisation:
+        memo = _memorisation(distributions, stations, reference, candidates, roles,
+                             train_by_station, n_bootstrap, rng)
+
+    verdict = _verdict(stations, reference, candidates, roles, scores, alignment_matched,
+                       memo, f0_rules[0], judged, memorisation)
+    im = {"available": im_fn is not None, "reason": im_reason, "names": im_names,
+          "judged": judged}
     return EvaluationReport(
         groups=labels, reference=reference, stations=stations, distributions=distributions,
         edges=edges, spacing=spacing if np.ndim(bins) == 0 else "custom", js=js,
         matrix=matrix, matrix_labels=matrix_labels, ideal=ideal, alignment=alignment,
-        alignment_vs_reference=alignment_vs_reference, similarity=similarity, ceiling=ceiling,
-        im=im, issues=issues, settings=settings, min_records=int(min_records),
-        require_clear=bool(require_clear), n_bootstrap=int(n_bootstrap), seed=seed)
+        alignment_vs_reference=alignment_vs_reference, similarity=similarity,
+        im=im, issues=issues, settings=settings, roles=roles, rules=f0_rules,
+        matrices=matrices, alignment_full=alignment_full, alignment_matched=alignment_matched,
+        scores=scores, memorisation=memo, verdict=verdict, training=training_info,
+        min_records=int(min_records), require_clear=bool(require_clear),
+        n_bootstrap=int(n_bootstrap), seed=seed)
+
+
+def _memo_summary(values, n_bootstrap, rng) -> dict:
+    v = np.asarray(values, dtype=float)
+    out = bootstrap_median(v, n_bootstrap, rng)
+    fin = v[np.isfinite(v)]
+    out["share_copies"] = float(np.mean(fin >= COPY_NCC)) if fin.size else None
+    out["values"] = v
+    return out
+
+
+def _memo_entry(cand, base, what, n_bootstrap, rng) -> dict:
+    """Candidate vs baseline summaries of one comparison (ncc and r2) and their judgement."""
+    entry = {"against": what}
+    for key in ("ncc", "r2"):
+        c = _memo_summary(cand[key], n_bootstrap, rng)
+        b = _memo_summary(base[key], n_bootstrap, rng)
+        ok = None
+        if c["p05"] is not None and b["p95"] is not None:
+            ok = not (c["p05"] > b["p95"] and c["median"] > b["median"] + MEMO_MARGIN)
+            if key == "ncc" and c["share_copies"] is not None and b["share_copies"] is not None:
+                ok = ok and not c["share_copies"] > b["share_copies"] + COPY_SHARE_MARGIN
+        entry[key] = {"model": c, "held_out": b, "pass": ok}
+    if "r2_zero_lag" in cand and "r2_zero_lag" in base:  # reported, not judged
+        entry["r2_zero_lag"] = {"model": _memo_summary(cand["r2_zero_lag"], n_bootstrap, rng),
+                                "held_out": _memo_summary(base["r2_zero_lag"], n_bootstrap,
+                                                          rng), "pass": None}
+    return entry
+
+
+def _memorisation(distributions, stations, reference, candidates, roles, train_by_station,
+                  n_bootstrap, rng) -> dict:
+    """Per group and station: NCC / R2 against training, reference and the group itself."""
+    memo = {g: {} for g in candidates}
+    for s in stations:
+        ref_recs = distributions[s][reference].records
+        if not ref_recs:
+            continue
+        fs = ref_recs[0][0].stats.sampling_rate
+        train = train_by_station.get(s, [])
+        cands = {g: distributions[s][g].records for g in candidates
+                 if distributions[s][g].records}
+        if not cands:
+            continue
+        from obspy_gen.evaluate.memorisation import record_matrix
+        length = max(record_matrix(r, fs).shape[1] for recs in list(cands.values()) +
+                     [ref_recs] for r in recs)
+        kw = {"sampling_rate": fs, "length": length}
+        ref_self = memorisation_figures(ref_recs, ref_recs, same_set=True, **kw)
+        ref_train = memorisation_figures(ref_recs, train, **kw) if train else None
+        for g, recs in cands.items():
+            e = {"n_records": len(recs), "n_reference": len(ref_recs),
+                 "n_training": len(train), "judged": roles[g] == "generated"}
+            if train:
+                e["training"] = _memo_entry(memorisation_figures(recs, train, **kw), ref_train,
+                                            "training records", n_bootstrap, rng)
+            # One reference record fewer per candidate: as many as the leave-one-out baseline.
+            e["reference"] = _memo_entry(memorisation_figures(recs, ref_recs, drop_one=True,
+                                                              **kw), ref_self,
+                                         "reference records", n_bootstrap, rng)
+            own = memorisation_figures(recs, recs, same_set=True, **kw)
+            e["diversity"] = _memo_entry(own, ref_self,
+                                         "the group's own other records", n_bootstrap, rng)
+            memo[g][s] = e
+    return memo
+
+
+_NAMES = {"f0_similarity": "f0 similarity", "f0_median_error": "f0 median error",
+          "f0_spread_ratio": "f0 spread ratio", "f0_off_2x": "share of f0 off by >2x"}
+
+
+def _fmt_interval(m, spec=".2f"):
+    return (f"{format(m['median'], spec)} [{format(m['p05'], spec)}-"
+            f"{format(m['p95'], spec)}]")
+
+
+def _figure_text(name, fig):
+    c = fig["ceiling"]
+    return (f"{name} {_fmt_interval(fig['model'])} vs real-vs-real "
+            f"{format(c['p05'], '.2f')}-{format(c['p95'], '.2f')}")
+
+
+def _verdict(stations, reference, candidates, roles, scores, alignment_matched, memo, rule,
+             judged_ims, with_memo) -> dict:
+    groups = {}
+    for g in candidates:
+        failing, per_station = [], {}
+        for s in stations:
+            sc = scores[g].get(s, {})
+            fails, unknown, names = [], [], []
+            if sc.get("status") != "ok":
+                unknown.append(sc.get("status", "missing"))
+            else:
+                for k, fig in sc["figures"].get(rule, {}).items():
+                    if fig["pass"] is False:
+                        fails.append(_figure_text(_NAMES.get(k, k), fig))
+                        names.append(_NAMES.get(k, k))
+                    elif fig["pass"] is None:
+                        unknown.append(f"{_NAMES.get(k, k)}: no value")
+                for n in judged_ims:
+                    fig = sc["figures"].get("ims", {}).get(n)
+                    if fig is None:
+                        continue
+                    if fig["pass"] is False:
+                        fails.append(_figure_text(f"W(ln {n})", fig))
+                        names.append(f"W(ln {n})")
+            m = memo.get(g, {}).get(s)
+            if with_memo and m is not None and roles[g] == "generated":
+                for part in ("training", "reference", "diversity"):
+                    e = m.get(part)
+                    if e is None:
+                        continue
+                    for key, what in (("ncc", "max NCC"), ("r2", "mixing R2")):
+                        if part == "diversity" and key == "r2":
+                            continue
+                        x = e[key]
+                        if x["pass"] is False:
+                            label = ("copies of / similar to " if key == "ncc" else
+                                     "linear mixes of ") + e["against"]
+                            if part == "diversity":
+                                label = "collapsed: records repeat each other"
+                            names.append(label)
+                            fails.append(f"{label}: {what} median "
+                                         f"{_fmt_interval(x['model'])}, copies "
+                                         f"{x['model']['share_copies']:.2f}; held-out real "
+                                         f"{_fmt_interval(x['held_out'])}, copies "
+                                         f"{x['held_out']['share_copies']:.2f}")
+            ok = False if fails else (None if unknown else True)
+            per_station[s] = {"pass": ok, "failing": fails, "failing_figures": names,
+                              "not_judged": unknown}
+            failing += [f"{s}: {f}" for f in fails]
+        al = alignment_matched[rule]["vs_reference"][g]["without_diagonal"]
+        if al["pass"] is False:
+            failing.append("alignment (no diagonal) " + _figure_text("", al).strip())
+        summary = {}
+        for s, v in per_station.items():
+            for name in v["failing_figures"]:
+                summary.setdefault(name, []).append(s)
+        if al["pass"] is False:
+            summary["alignment (no diagonal)"] = ["all stations"]
+        states = [v["pass"] for v in per_station.values()] + [al["pass"]]
+        ok = False if failing or False in states else (None if None in states else True)
+        groups[g] = {"role": roles[g], "pass": ok, "failing": failing,
+                     "failing_summary": summary, "stations": per_station,
+                     "alignment": {"pass": al["pass"], "model": al["model"],
+                                   "ceiling": al["ceiling"]}, "rule": rule}
+    judged = [g for g in candidates if roles[g] == "generated"]
+    states = [groups[g]["pass"] for g in judged]
+    overall = (None if not judged else False if False in states else
+               None if None in states else True)
+    return {"overall": {"pass": overall, "rule": rule, "groups": {g: groups[g]["pass"]
+                                                                  for g in judged},
+                        "failing": [f"{g}: {f}" for g in judged for f in groups[g]["failing"]]},
+            "groups": groups}
 
 
 def _station_ims(im_fn, used, issue) -> dict:
@@ -716,33 +1084,3 @@ def _station_ims(im_fn, used, issue) -> dict:
         issue(None, f"IMs failed for {len(failures)} record(s), first: {failures[0]}")
     names = list(dict.fromkeys(k for r in rows for k in r))  # the IM function's order
     return {k: np.array([r.get(k, np.nan) for r in rows], dtype=float) for k in names}
-
-
-def _compare_ims(distributions, stations, labels, reference, n_bootstrap, seed, available,
-                 reason) -> dict:
-    """Per station and IM: each group against the reference, and the two-halves ceiling."""
-    if not available:
-        return {"available": False, "reason": reason}
-    rng = np.random.default_rng(seed)
-    names = list(dict.fromkeys(k for s in stations for g in labels
-                               for k in distributions[s][g].ims))
-    per_station = {}
-    for s in stations:
-        ref = distributions[s][reference]
-        entry = {}
-        for name in names:
-            r = ref.ims.get(name, np.zeros(0))
-            comp = {g: distribution_distances(r, distributions[s][g].ims.get(name, np.zeros(0)))
-                    for g in labels if g != reference}
-            w, ks = [], []
-            rv = r[np.isfinite(r) & (r > 0)]
-            if rv.size >= 2:
-                for _ in range(int(n_bootstrap)):
-                    a, b = random_halves(rv.size, rng)
-                    d = distribution_distances(rv[a], rv[b])
-                    w.append(d["wasserstein"])
-                    ks.append(d["ks_statistic"])
-            entry[name] = {"vs_reference": comp,
-                           "ceiling": {"wasserstein": _summary(w), "ks_statistic": _summary(ks)}}
-        per_station[s] = entry
-    return {"available": True, "reason": None, "names": names, "stations": per_station}

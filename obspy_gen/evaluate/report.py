@@ -34,9 +34,36 @@ def _colors(report):
 
 
 def _ceiling_text(summary):
-    if not summary or summary.get("mean") is None:
+    if not summary or summary.get("median") is None:
         return "ceiling -"
-    return f"ceiling {summary['mean']:.3f} ± {summary['std']:.3f}"
+    return f"real-vs-real {summary['p05']:.3f}-{summary['p95']:.3f}"
+
+
+def _iv(m, spec=".3f"):
+    """``median [p05-p95]`` of an interval summary."""
+    if not m or m.get("median") is None:
+        return "-"
+    return f"{format(m['median'], spec)} [{format(m['p05'], spec)}-{format(m['p95'], spec)}]"
+
+
+def _ceil_range(c, spec=".3f"):
+    if not c or c.get("median") is None:
+        return "-"
+    return f"{format(c['p05'], spec)}-{format(c['p95'], spec)}"
+
+
+def _pass_text(ok):
+    return "pass" if ok is True else "FAIL" if ok is False else "n/a"
+
+
+def _primary_alignment(report):
+    """Matched alignment (no diagonal) of the primary rule, first candidate group."""
+    rule = report.rules[0] if report.rules else None
+    per = report.alignment_matched.get(rule, {}).get("vs_reference", {})
+    for g in report.candidates:
+        if g in per:
+            return g, per[g]["without_diagonal"]
+    return None, None
 
 
 def _new_figure(width, height, layout="constrained"):
@@ -60,8 +87,8 @@ def plot_similarity_matrix(report):
     >>> from obspy import read
     >>> from obspy_gen.evaluate import evaluate
     >>> rep = evaluate({"real": [read()], "copy": [read()]}, min_records=1, n_bootstrap=2)
-    >>> plot_similarity_matrix(rep).axes[0].get_title()
-    'alignment (all groups) = - ; ceiling -'
+    >>> plot_similarity_matrix(rep).axes[0].get_title().splitlines()[0]
+    'alignment (all groups, all records, with diagonal) = -'
     """
     n = len(report.matrix_labels)
     size = min(14.0, 3.0 + 0.42 * n)
@@ -85,8 +112,11 @@ def plot_similarity_matrix(report):
                     v = report.matrix[i, j]
                     ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=6.5,
                             color="black" if v > 0.6 else "white")
-    ax.set_title(f"alignment (all groups) = {_fmt(report.alignment)} ; "
-                 f"{_ceiling_text(report.ceiling['alignment'])}")
+    g, al = _primary_alignment(report)
+    extra = "" if al is None else (f"\nmatched, no diagonal ({report.reference} + {g}): "
+                                   f"{_iv(al['model'])}; {_ceiling_text(al['ceiling'])}")
+    ax.set_title(f"alignment (all groups, all records, with diagonal) = "
+                 f"{_fmt(report.alignment)}{extra}", fontsize=9)
     fig.colorbar(im, ax=ax, shrink=0.8,
                  label="1 - JSD" if report.js == "divergence" else "1 - sqrt(JSD)")
     return fig
@@ -121,8 +151,10 @@ def plot_f0_histograms(report, station):
         if d.n_valid == 0:
             continue
         p = d.counts / d.counts.sum()
-        sim = report.similarity.get(station, {}).get(g)
-        extra = "" if g == report.reference else f", sim {_fmt(sim)}"
+        fig_ = (report.scores.get(g, {}).get(station, {}).get("figures", {})
+                .get(report.rules[0], {}).get("f0_similarity"))
+        extra = "" if g == report.reference or fig_ is None else \
+            f", sim {_iv(fig_['model'], '.2f')}"
         status = "" if d.status == STATUS_OK else f" [{d.status}]"
         ax.stairs(p, edges, color=colors[g], lw=2, fill=False,
                   label=f"{g} (n={d.n_valid}{extra}){status}")
@@ -132,8 +164,15 @@ def plot_f0_histograms(report, station):
     ax.set_xlim(edges[0], edges[-1])
     ax.set_xlabel("f0 (Hz)")
     ax.set_ylabel("probability")
-    ax.set_title(f"{station}: f0 distributions ({edges.size - 1} bins); "
-                 f"{_ceiling_text(report.ceiling['similarity'].get(station))}", fontsize=10)
+    ceil = None
+    for g in report.candidates:
+        f = (report.scores.get(g, {}).get(station, {}).get("figures", {})
+             .get(report.rules[0], {}).get("f0_similarity"))
+        if f is not None:
+            ceil = f["ceiling"]
+            break
+    ax.set_title(f"{station}: f0 distributions ({report.rules[0]}, {edges.size - 1} bins); "
+                 f"similarity {_ceiling_text(ceil)}", fontsize=9)
     ax.grid(True, alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
@@ -232,13 +271,15 @@ def plot_im_distributions(report, station):
         ax.set_xlabel(f"log10 {name}", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(True, alpha=0.3)
-        stats = report.im["stations"].get(station, {}).get(name, {})
-        w = [f"{g}: W={_fmt(d['wasserstein'], '.2f')}" for g, d in
-             stats.get("vs_reference", {}).items()]
-        ceil = stats.get("ceiling", {}).get("wasserstein", {})
+        w, ceil = [], None
+        for g in report.candidates:
+            f = (report.scores.get(g, {}).get(station, {}).get("figures", {})
+                 .get("ims", {}).get(name))
+            if f is not None:
+                w.append(f"{g}: W={_fmt(f['model']['median'], '.2f')}")
+                ceil = f["ceiling"]
         if w:
-            ax.set_title("; ".join(w) + f" (ceil. {_fmt(ceil.get('mean'), '.2f')})",
-                         fontsize=7)
+            ax.set_title("; ".join(w) + f" (real {_ceil_range(ceil, '.2f')})", fontsize=7)
     if axes[0].get_legend_handles_labels()[0]:
         axes[0].legend(fontsize=7)
         axes[0].set_ylabel("ECDF", fontsize=8)
@@ -284,7 +325,7 @@ max-width:1150px;color:#222;padding:0 1em}
 table{border-collapse:collapse;margin:0.6em 0 1.2em}
 th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:0.9em}
 th{background:#f2f2f2}td.l,th.l{text-align:left}
-.bad{color:#a00}.score{font-size:1.15em}
+.bad{color:#a00}.ok{color:#070}.score{font-size:1.15em}
 figure{margin:1.2em 0}img{max-width:100%;border:1px solid #ddd}
 figcaption{font-size:0.9em;color:#555}dt{font-weight:600;margin-top:0.4em}
 """
@@ -330,34 +371,67 @@ def render_html(report, pngs) -> str:
 
     e = html.escape
     ref = report.reference
-    others = [g for g in report.groups if g != ref]
-    ceil_a = report.ceiling["alignment"]
+    others = report.candidates
+    rule = report.rules[0] if report.rules else "-"
+    group_text = ", ".join(f"{g} ({report.roles.get(g, '')})" for g in report.groups)
     parts = ["<!DOCTYPE html>", "<html lang=\"en\"><head><meta charset=\"utf-8\">",
              "<title>obspy-gen evaluation</title>", f"<style>{_CSS}</style></head><body>",
              "<h1>obspy-gen evaluation</h1>",
-             f"<p>Groups: {e(', '.join(report.groups))} (reference: <b>{e(ref)}</b>); "
-             f"{len(report.stations)} station(s); f0 in {report.f0_range[0]:g}-"
-             f"{report.f0_range[1]:g} Hz, {report.edges.size - 1} {e(report.spacing)} bins; "
-             f"similarity = {'1 - JSD' if report.js == 'divergence' else '1 - sqrt(JSD)'} "
-             f"(base-2 logs). obspy-gen {e(__version__)}, "
-             f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}.</p>",
-             "<h2>Alignment scores</h2><table><tr><th class=l>matrix</th><th>score</th>"
-             "<th>ceiling (reference halves) mean ± std</th><th>5-95 %</th></tr>"]
-    ceil_txt = ("-" if ceil_a["mean"] is None else
-                f"{ceil_a['mean']:.3f} ± {ceil_a['std']:.3f}")
-    range_txt = ("-" if ceil_a["mean"] is None else f"{ceil_a['p05']:.3f}-{ceil_a['p95']:.3f}")
-    rows = [("all groups", report.alignment)] + [(f"{ref} + {g}", report.alignment_vs_reference[g])
-                                                 for g in others]
-    for name, score in rows:
-        parts.append(f"<tr><td class=l>{e(name)}</td><td class=score>{_fmt(score)}</td>"
-                     f"<td>{ceil_txt}</td><td>{range_txt}</td></tr>")
+             f"<p>Groups: {e(group_text)}"
+             f" (reference: <b>{e(ref)}</b>); {len(report.stations)} station(s); training "
+             f"records {'given' if report.training.get('given') else 'not given'}; f0 in "
+             f"{report.f0_range[0]:g}-{report.f0_range[1]:g} Hz, {report.edges.size - 1} "
+             f"{e(report.spacing)} bins; f0 rules {e(', '.join(report.rules))} (judged: "
+             f"<b>{e(rule)}</b>); similarity = "
+             f"{'1 - JSD' if report.js == 'divergence' else '1 - sqrt(JSD)'} (base-2 logs); "
+             f"{report.n_bootstrap} matched replicates, seed {e(str(report.seed))}. "
+             f"obspy-gen {e(__version__)}, "
+             f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}.</p>"]
+
+    v = report.verdict.get("overall", {})
+    parts.append(f"<h2>Verdict: <span class={'bad' if v.get('pass') is False else 'ok'}>"
+                 f"{_pass_text(v.get('pass'))}</span></h2>")
+    parts.append("<p>Every figure below is given as <i>median [5-95 %]</i> over matched "
+                 "replicates next to the same figure between real records of the same counts "
+                 "(the ceiling). A figure fails when its interval lies entirely on the bad "
+                 "side of the ceiling's; a score <b>above</b> the real-vs-real interval is not "
+                 "a win (a generator that repeats one record per station separates stations "
+                 "better than real records do). See the definitions at the end.</p>")
+    for g, gv in report.verdict.get("groups", {}).items():
+        parts.append(f"<h3>{e(g)} ({e(gv['role'])}): {_pass_text(gv['pass'])}</h3>")
+        if gv["failing"]:
+            parts.append("<ul>" + "".join(f"<li class=bad>{e(f)}</li>" for f in gv["failing"])
+                         + "</ul>")
+        unjudged = [f"{s}: {', '.join(x['not_judged'])}" for s, x in gv["stations"].items()
+                    if x["not_judged"]]
+        if unjudged:
+            parts.append("<p>Not judged: " + e("; ".join(unjudged)) + "</p>")
+
+    parts.append("<h2>Alignment scores</h2><table><tr><th class=l>f0 rule</th>"
+                 "<th class=l>matrix</th><th>all records, with diagonal (paper)</th>"
+                 "<th>all records, no diagonal</th><th>matched, with diagonal</th>"
+                 "<th>ceiling</th><th>matched, no diagonal</th><th>ceiling</th>"
+                 "<th>verdict</th></tr>")
+    for r in report.rules:
+        full = report.alignment_full.get(r, {})
+        matched = report.alignment_matched.get(r, {})
+        rows = [("all groups", full.get("all_groups", {}), matched.get("all_groups", {}))]
+        rows += [(f"{ref} + {g}", full.get("vs_reference", {}).get(g, {}),
+                  matched.get("vs_reference", {}).get(g, {})) for g in others]
+        for name, f, m in rows:
+            wd, nd = m.get("with_diagonal", {}), m.get("without_diagonal", {})
+            parts.append(
+                f"<tr><td class=l>{e(r)}</td><td class=l>{e(name)}</td>"
+                f"<td class=score>{_fmt(f.get('with_diagonal'))}</td>"
+                f"<td>{_fmt(f.get('without_diagonal'))}</td>"
+                f"<td>{_iv(wd.get('model'))}</td><td>{_ceil_range(wd.get('ceiling'))}</td>"
+                f"<td>{_iv(nd.get('model'))}</td><td>{_ceil_range(nd.get('ceiling'))}</td>"
+                f"<td>{_pass_text(nd.get('pass'))}</td></tr>")
     parts.append("</table>")
 
-    head = "".join(f"<th>{e(g)}: n used / in bins</th><th>{e(g)}: median f0</th>"
-                   for g in report.groups)
-    head += "".join(f"<th>sim {e(g)}</th>" for g in others)
-    parts.append("<h2>Stations</h2><table><tr><th class=l>station</th>" + head +
-                 "<th>ceiling mean ± std</th></tr>")
+    parts.append("<h2>Stations</h2><table><tr><th class=l>station</th>" +
+                 "".join(f"<th>{e(g)}: n used / in bins</th><th>{e(g)}: median f0 (Hz)</th>"
+                         for g in report.groups) + "</tr>")
     for s in report.stations:
         cells = []
         for g in report.groups:
@@ -366,30 +440,85 @@ def render_html(report, pngs) -> str:
             note = "" if d.status == STATUS_OK else f" ({e(d.status)})"
             cells.append(f"<td{cls}>{d.n_used} / {d.n_valid}{note}</td>"
                          f"<td>{_fmt(d.f0_median, '.2f')}</td>")
-        cells += [f"<td>{_fmt(report.similarity[s].get(g))}</td>" for g in others]
-        c = report.ceiling["similarity"].get(s, {})
-        cells.append("<td>-</td>" if not c or c.get("mean") is None else
-                     f"<td>{c['mean']:.3f} ± {c['std']:.3f}</td>")
         parts.append(f"<tr><td class=l>{e(s)}</td>{''.join(cells)}</tr>")
     parts.append("</table>")
 
-    if report.im.get("available"):
-        parts.append("<h2>Intensity measures</h2><table><tr><th class=l>station</th>"
-                     "<th class=l>IM</th>" +
-                     "".join(f"<th>W {e(g)}</th><th>KS {e(g)}</th>" for g in others) +
-                     "<th>W ceiling</th><th>KS ceiling</th></tr>")
+    names = {"f0_similarity": "f0 similarity", "f0_median_error": "f0 median error",
+             "f0_spread_ratio": "f0 spread ratio", "f0_off_2x": "share off > 2x"}
+    for g in others:
+        parts.append(f"<h2>{e(g)} vs {e(ref)}: f0 figures</h2><table><tr>"
+                     "<th class=l>station</th><th class=l>f0 rule</th><th>a / b</th>" +
+                     "".join(f"<th>{e(n)}</th><th>real-vs-real</th>" for n in names.values())
+                     + "</tr>")
         for s in report.stations:
-            for name, st in report.im["stations"].get(s, {}).items():
-                cells = "".join(f"<td>{_fmt(st['vs_reference'][g]['wasserstein'])}</td>"
-                                f"<td>{_fmt(st['vs_reference'][g]['ks_statistic'])}</td>"
-                                for g in others)
-                cw, ck = st["ceiling"]["wasserstein"], st["ceiling"]["ks_statistic"]
-                parts.append(f"<tr><td class=l>{e(s)}</td><td class=l>{e(name)}</td>{cells}"
-                             f"<td>{_fmt(cw['mean'])}</td><td>{_fmt(ck['mean'])}</td></tr>")
+            sc = report.scores.get(g, {}).get(s, {})
+            for r in report.rules:
+                figs = sc.get("figures", {}).get(r)
+                if not figs:
+                    if r == report.rules[0]:
+                        parts.append(f"<tr><td class=l>{e(s)}</td><td class=l colspan=10>"
+                                     f"{e(str(sc.get('status', 'missing')))}</td></tr>")
+                    continue
+                cells = "".join(
+                    f"<td{' class=bad' if figs[k]['pass'] is False else ''}>"
+                    f"{_iv(figs[k]['model'], '.2f')}</td>"
+                    f"<td>{_ceil_range(figs[k]['ceiling'], '.2f')}</td>" for k in names)
+                parts.append(f"<tr><td class=l>{e(s)}</td><td class=l>{e(r)}</td>"
+                             f"<td>{sc['sizes'][0]} / {sc['sizes'][1]}</td>{cells}</tr>")
         parts.append("</table>")
+
+    if report.im.get("available"):
+        judged = set(report.im.get("judged", []))
+
+        def judge_txt(name, f):
+            return "yes: " + _pass_text(f["pass"]) if name in judged else "no"
+        for g in others:
+            parts.append(f"<h2>{e(g)} vs {e(ref)}: intensity measures (Wasserstein distance of "
+                         "ln IM)</h2><table><tr><th class=l>station</th><th class=l>IM</th>"
+                         "<th>all records</th><th>matched</th><th>real-vs-real</th>"
+                         "<th>real-vs-real median</th><th>judged</th></tr>")
+            for s in report.stations:
+                ims = report.scores.get(g, {}).get(s, {}).get("figures", {}).get("ims", {})
+                for name, f in ims.items():
+                    bad = " class=bad" if f["pass"] is False and name in judged else ""
+                    parts.append(f"<tr><td class=l>{e(s)}</td><td class=l>{e(name)}</td>"
+                                 f"<td>{_fmt(f['full_sets'])}</td><td{bad}>"
+                                 f"{_iv(f['model'])}</td><td>{_ceil_range(f['ceiling'])}</td>"
+                                 f"<td>{_fmt(f['ceiling']['median'])}</td>"
+                                 f"<td>{judge_txt(name, f)}</td></tr>")
+            parts.append("</table>")
     else:
         parts.append(f"<p>Intensity measures: not computed ({e(str(report.im.get('reason')))})."
                      "</p>")
+
+    if report.memorisation:
+        parts.append("<h2>Memorisation and mixing</h2><p>Per record: max NCC (lag-searched) "
+                     "and mixing R² against each comparison set; median [bootstrap 90 %] and "
+                     "share of copies (NCC &ge; 0.95), next to the held-out real records' "
+                     "figures.</p><table><tr><th class=l>group</th><th class=l>station</th>"
+                     "<th class=l>against</th><th>max NCC</th><th>held-out real</th>"
+                     "<th>copies</th><th>real copies</th><th>mixing R²</th>"
+                     "<th>held-out real</th><th>verdict</th></tr>")
+        for g in others:
+            for s, m in report.memorisation.get(g, {}).items():
+                for part in ("training", "reference", "diversity"):
+                    x = m.get(part)
+                    if x is None:
+                        continue
+                    ok = x["ncc"]["pass"] is not False and (
+                        part == "diversity" or x["r2"]["pass"] is not False)
+                    verdict = _pass_text(ok) if m.get("judged") else "not judged"
+                    r2 = ("-", "-") if part == "diversity" else (
+                        _iv(x["r2"]["model"]), _iv(x["r2"]["held_out"]))
+                    parts.append(
+                        f"<tr><td class=l>{e(g)}</td><td class=l>{e(s)}</td>"
+                        f"<td class=l>{e(x['against'])}</td><td>{_iv(x['ncc']['model'])}</td>"
+                        f"<td>{_iv(x['ncc']['held_out'])}</td>"
+                        f"<td>{_fmt(x['ncc']['model']['share_copies'], '.2f')}</td>"
+                        f"<td>{_fmt(x['ncc']['held_out']['share_copies'], '.2f')}</td>"
+                        f"<td>{r2[0]}</td><td>{r2[1]}</td>"
+                        f"<td{' class=bad' if verdict == 'FAIL' else ''}>{verdict}</td></tr>")
+        parts.append("</table>")
 
     if report.issues:
         parts.append(f"<h2>Issues ({len(report.issues)})</h2><ul>")
@@ -409,8 +538,8 @@ def render_html(report, pngs) -> str:
     for k, v in DEFINITIONS.items():
         parts.append(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>")
     parts.append(f"<dt>HVSR settings</dt><dd><code>{e(json.dumps(report.settings.to_dict()))}"
-                 f"</code></dd><dt>ceiling</dt><dd>{report.n_bootstrap} random splits, seed "
-                 f"{e(str(report.seed))}</dd></dl>")
+                 f"</code></dd><dt>resampling</dt><dd>{report.n_bootstrap} matched replicates, "
+                 f"seed {e(str(report.seed))}</dd></dl>")
     parts.append(f"<script>{_SCRIPT}</script></body></html>")
     return "\n".join(parts)
 
