@@ -186,7 +186,7 @@ def mixing_r2(x, y, exclude_self=False, lag=True, drop_one=False) -> np.ndarray:
     exclude_self : bool
         ``x`` and ``y`` are the same set: fit each record by the others only.
     lag : bool
-        Shift every comparison record to its lag of highest |correlation| with the record
+        Shift every comparison record to its lag of highest absolute correlation with the record
         first (default); the record is zero outside its window, so what a shifted comparison
         record puts outside it counts as misfit. ``False``: zero lag.
     drop_one : bool
