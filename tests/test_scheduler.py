@@ -69,7 +69,7 @@ def test_scheduler_values():
     for bad in ("cluster", "processes:x", "processes:-1", ""):
         with pytest.raises(ValueError, match="scheduler"):
             batch.parse_scheduler(bad)
-    for cmd in ("hvsr", "simulate", "evaluate", "generate", "vs30"):
+    for cmd in ("hvsr", "simulate", "evaluate", "vs30"):
         assert "--scheduler" in run(cmd, "--help").output
     res = run("simulate", "--out", "x", "--scheduler", "my-cluster")
     assert res.exit_code == 2 and "is not 'local', 'processes:N'" in res.output
@@ -93,14 +93,6 @@ def test_dask_outputs_identical_to_local(cluster, archive, local_hvsr, tmp_path)
     assert res.exit_code == 0, res.output
     names = same_files(local_hvsr, tmp_path / "hvsr_dask")
     assert sum(n.endswith(".json") for n in names) == 5
-
-    # batch generate: two stations, one job each.
-    for where, sched in (("gen_local", "local"), ("gen_dask", cluster)):
-        res = run("generate", "--model", "stochastic", "--station", "2020,4628", "-n", "2",
-                  "--seed", "7", "--out", tmp_path / where, "-q", "--scheduler", sched)
-        assert res.exit_code == 0, res.output
-    names = same_files(tmp_path / "gen_local", tmp_path / "gen_dask")
-    assert len(names) == 4 and {n[:10] for n in names} == {"SY.2020.00", "SY.4628.00"}
 
     # evaluate: the report (JSON, figures, HTML page).
     for where, sched in (("ev_local", "local"), ("ev_dask", cluster)):
