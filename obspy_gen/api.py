@@ -543,11 +543,25 @@ class Vs30Result:
     Attributes
     ----------
     vs30 : float
-        Predicted time-averaged shear-wave velocity of the top 30 m (m/s).
+        Predicted time-averaged shear-wave velocity of the top 30 m (m/s); with several
+        records, the median of ``per_record`` (see :meth:`from_values`).
     nehrp_class : str
         NEHRP site class of ``vs30`` (see :func:`nehrp_class`).
     per_record : list of float
         Prediction of each record the station estimate was combined from.
+    spread : float
+        Standard deviation of ``ln(per_record)`` (ddof=1; 0 for one record): 0.1 means the
+        records scatter by about 10 %.
+    station : str
+        ``NET.STA.LOC`` of the records.
+    model : str
+        Plugin that made the prediction.
+    n_records, n_skipped : int
+        Records used, and records that could not be used (reasons in ``notes``).
+    notes : list of str
+        What was done to the records (padding, fallbacks) and why records were skipped.
+    details : dict
+        Plugin-specific provenance (checkpoint, f0, relation, ...).
 
     Examples
     --------
@@ -558,10 +572,65 @@ class Vs30Result:
     vs30: float
     nehrp_class: str
     per_record: list = field(default_factory=list)
+    spread: float = 0.0
+    station: str = ""
+    model: str = ""
+    n_records: int = 0
+    n_skipped: int = 0
+    notes: list = field(default_factory=list)
+    details: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_values(cls, station, values, model, n_given=None, notes=(),
+                    details=None) -> "Vs30Result":
+        """Combine per-record values: median, its NEHRP class, spread of ln values.
+
+        Examples
+        --------
+        >>> r = Vs30Result.from_values("SY.A.00", [300.0, 400.0, 500.0], "demo")
+        >>> r.vs30, r.nehrp_class, round(r.spread, 3), r.n_records
+        (400.0, 'C', 0.256, 3)
+        """
+        values = [float(v) for v in values]   # record order kept
+        if not values or not all(v > 0 and math.isfinite(v) for v in values):
+            raise ValueError(f"{station}: per-record Vs30 values must be positive, got "
+                             f"{values}")
+        k = len(values)
+        ordered = sorted(values)
+        vs30 = ordered[k // 2] if k % 2 else 0.5 * (ordered[k // 2 - 1] + ordered[k // 2])
+        logs = [math.log(v) for v in values]
+        mean = sum(logs) / k
+        spread = math.sqrt(sum((x - mean) ** 2 for x in logs) / (k - 1)) if k > 1 else 0.0
+        return cls(vs30=vs30, nehrp_class=nehrp_class(vs30), per_record=values, spread=spread,
+                   station=station, model=model, n_records=k,
+                   n_skipped=0 if n_given is None else n_given - k, notes=list(notes),
+                   details=dict(details or {}))
 
     def to_dict(self) -> dict:
-        return {"vs30": float(self.vs30), "nehrp_class": self.nehrp_class,
-                "per_record": [float(v) for v in self.per_record]}
+        return {"station": self.station, "model": self.model, "vs30": float(self.vs30),
+                "nehrp_class": self.nehrp_class, "spread": float(self.spread),
+                "n_records": int(self.n_records or len(self.per_record)),
+                "n_skipped": int(self.n_skipped),
+                "per_record": [float(v) for v in self.per_record],
+                "notes": list(self.notes), "details": dict(self.details)}
+
+
+def records_by_station(records) -> dict:
+    """``NET.STA.LOC`` -> list of records (Streams) in input order.
+
+    Examples
+    --------
+    >>> from obspy import read
+    >>> list(records_by_station(read()))
+    ['BW.RJOB.']
+    """
+    from obspy_gen.core.records import split_records
+    groups = {}
+    for rec in split_records(records):
+        if len(rec):
+            s = rec[0].stats
+            groups.setdefault(f"{s.network}.{s.station}.{s.location}", []).append(rec)
+    return groups
 
 
 def nehrp_class(vs30: float) -> str:
@@ -587,6 +656,26 @@ class Vs30Predictor(Plugin):
     def predict(self, records, *, device=None, **options) -> Vs30Result:
         raise NotImplementedError
 
+    @classmethod
+    def one_station(cls, records) -> tuple:
+        """``(NET.STA.LOC, records)`` of the single station in ``records``; a one-line
+        ValueError for none or several.
+
+        Examples
+        --------
+        >>> from obspy import read
+        >>> Vs30Predictor.one_station(read())[0]
+        'BW.RJOB.'
+        """
+        groups = records_by_station(records)
+        if not groups:
+            raise ValueError(f"{cls.name or cls.__name__}: no records given")
+        if len(groups) > 1:
+            keys = ", ".join(list(groups)[:5])
+            raise ValueError(f"records of {len(groups)} stations ({keys}): give one "
+                             f"station's records (obspy-gen vs30 groups files by station)")
+        return next(iter(groups.items()))
+
 
 class SiteMetric(Plugin):
     """Computes a site metric from records; the result has ``to_dict()``."""
@@ -603,5 +692,6 @@ BASES = {
 }
 
 __all__ = ["Plugin", "Generator", "Vs30Predictor", "SiteMetric", "Vs30Result", "nehrp_class",
+           "records_by_station",
            "StationId", "GenerationRequest", "GeneratedRecord", "build_stream", "fresh_seed",
            "is_trainable", "progress", "CONDITIONS", "DISTANCE_KINDS", "CHANNELS", "BASES"]

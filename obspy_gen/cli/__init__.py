@@ -12,6 +12,7 @@ from obspy_gen.cli.simulate import simulate
 from obspy_gen.cli.train import train_command
 from obspy_gen.cli.hvsr import hvsr_command
 from obspy_gen.cli.plugins import plugins_command
+from obspy_gen.cli.vs30 import vs30_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,3 +34,4 @@ main.add_command(evaluate_command)
 main.add_command(generate_command)
 main.add_command(simulate)
 main.add_command(train_command)
+main.add_command(vs30_command)

@@ -38,6 +38,19 @@ Examples:
 
 \b
 Writes OUT.safetensors + OUT.json after every epoch (and OUT.state.* for --resume).
+""", "cnn-lstm": """\b
+Examples:
+  obspy-gen simulate --catalog corpus --seed 1 --out corpus/
+  obspy-gen train cnn-lstm --data corpus/ --out my-vs30 --synthetic
+  obspy-gen train cnn-lstm --data corpus/ --out my-vs30 --no-ps-channel --centre p_arrival
+  obspy-gen train cnn-lstm --data corpus/ --out my-vs30 --resume     # continue a run
+  obspy-gen vs30 records/ --checkpoint my-vs30
+
+\b
+--data: a folder of records whose labels.csv / records.csv (column `file`) gives vs30 (and
+p_arrival/s_arrival, else the picker runs). Stations, not records, are split into training,
+validation and held-out test parts (listed in OUT.json). Writes OUT.safetensors + OUT.json
+after every epoch (and OUT.state.* for --resume).
 """}
 
 GENERIC_EPILOG = """\b

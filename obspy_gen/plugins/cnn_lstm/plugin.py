@@ -1,0 +1,220 @@
+"""The ``cnn-lstm`` Vs30 predictor plugin: ``stream.vs30()``."""
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+
+from obspy_gen.api import Vs30Predictor, Vs30Result
+from obspy_gen.plugins.cnn_lstm.train import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
+                                              TrainSettings)
+from obspy_gen.torchkit import TorchPlugin
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_model(path: str, mtime: float, device: str):
+    # Keyed by modification time: a retrained checkpoint at the same path is reloaded.
+    import torch
+
+    from obspy_gen.io.checkpoints import load_checkpoint
+    from obspy_gen.plugins.cnn_lstm.config import CNNLSTMConfig
+    from obspy_gen.plugins.cnn_lstm.model import CNNLSTM
+    from obspy_gen.torchkit import load_state
+    ck = load_checkpoint(path, plugin=PLUGIN)
+    arch = CNNLSTMConfig.from_dict(ck.config["architecture"])
+    model = CNNLSTM(arch)
+    load_state(model, ck, "model.")
+    model.to(torch.device(device)).eval()
+    norm = ck.config["normalisation"]
+    return model, arch, float(norm["ln_vs30_mean"]), float(norm["ln_vs30_std"]), ck.config
+
+
+class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
+    """CNN-LSTM Vs30 from strong-motion records (Yilmaz, Akagunduz & Tileylioglu).
+
+    Each record becomes a 15-s window (centred on the PGA or on the P arrival, as the
+    checkpoint was trained) with an optional P/S arrival mask channel; the network predicts
+    Vs30 per record and the station value is the median of its records (spread = standard
+    deviation of ln Vs30 over the records). See :mod:`~obspy_gen.plugins.cnn_lstm.windows`
+    for the window, padding, fallback and unit rules and
+    :mod:`~obspy_gen.plugins.cnn_lstm.model` for the network.
+
+    The shipped default checkpoint ``cnn-lstm-synthetic`` was trained on SYNTHETIC records of
+    the stochastic simulator's corpus (``obspy-gen simulate --catalog corpus``), stations held
+    out; it demonstrates the method and is not calibrated on real stations (see
+    ``docs/vs30.rst`` for its errors on simulated and on the few real labelled AFAD records).
+
+    Examples
+    --------
+    >>> import pytest
+    >>> _ = pytest.importorskip("torch")
+    >>> from obspy_gen.plugins.stochastic import StochasticGenerator, SoilProfile
+    >>> site = SoilProfile([(25, 220, 1800, 0.03)], halfspace=(900, 2300, 0.01))
+    >>> st = StochasticGenerator().generate(station=site, n=3, seed=2)
+    >>> result = CNNLSTMPredictor().predict(st, device="cpu")
+    >>> result.n_records, result.nehrp_class in "BCDE", result.vs30 > 0
+    (3, True, True)
+    """
+
+    name = PLUGIN
+    version = VERSION
+    requires = ("torch", "safetensors")
+    checkpoint_package = "obspy_gen.plugins.cnn_lstm"
+    default_checkpoint = DEFAULT_CHECKPOINT
+    #: Settings of :meth:`train` (one ``obspy-gen train cnn-lstm`` flag per field).
+    TrainSettings = TrainSettings
+
+    def __init__(self, checkpoint=None, device=None):
+        self._checkpoint = checkpoint
+        self._device = device
+
+    # TorchPlugin hooks
+    def _load_checkpoint(self, checkpoint, device):
+        self._checkpoint = str(checkpoint.path)
+        self._device = device
+
+    def _checkpoint_content(self):
+        from obspy_gen.io.checkpoints import load_checkpoint
+        ck = load_checkpoint(self.resolve(self._checkpoint), plugin=PLUGIN)
+        return dict(ck.tensors), {k: v for k, v in ck.config.items()}
+
+    # -- training hook -----------------------------------------------------------------------
+    @classmethod
+    def train(cls, data, out, settings=None, *, device=None, resume=False, log=None) -> dict:
+        """Train on a folder of labelled records (see :func:`.train.train`); returns the history.
+
+        Examples
+        --------
+        >>> CNNLSTMPredictor.TrainSettings().epochs
+        12
+        """
+        from obspy_gen.plugins.cnn_lstm.train import train
+        return train(data, out, settings, device=device, resume=resume, log=log)
+
+    # -- loading -----------------------------------------------------------------------------
+    def load(self, checkpoint=None, device=None):
+        """``(model, config, ln_mean, ln_std, checkpoint_config)`` of a checkpoint, cached.
+
+        Examples
+        --------
+        >>> import pytest
+        >>> _ = pytest.importorskip("torch")
+        >>> _, arch, _, _, cfg = CNNLSTMPredictor().load(device="cpu")
+        >>> arch.window, cfg["training"]["synthetic"]
+        (15.0, True)
+        """
+        from obspy_gen.io.checkpoints import checkpoint_paths
+        from obspy_gen.torchkit import choose_device
+        path = self.resolve(checkpoint or self._checkpoint)
+        weights, meta = checkpoint_paths(path)
+        mtime = max(weights.stat().st_mtime if weights.exists() else 0,
+                    meta.stat().st_mtime if meta.exists() else 0)
+        dev = device if device is not None else self._device
+        return _cached_model(str(meta.with_suffix("")), mtime, str(choose_device(dev)))
+
+    # -- prediction --------------------------------------------------------------------------
+    def predict_windows(self, windows, *, device=None, checkpoint=None, batch_size=256):
+        """Vs30 (m/s) of prepared windows, shape (n, 4, samples) -> (n,).
+
+        Examples
+        --------
+        >>> import pytest
+        >>> _ = pytest.importorskip("torch")
+        >>> v = CNNLSTMPredictor().predict_windows(np.zeros((2, 4, 1500), np.float32),
+        ...                                        device="cpu")
+        >>> v.shape, bool(v[0] == v[1])
+        ((2,), True)
+        """
+        import torch
+        model, arch, mu, sigma, _ = self.load(checkpoint, device)
+        dev = next(model.parameters()).device
+        x = np.asarray(windows, dtype=np.float32)[:, :arch.in_channels]
+        out = []
+        with torch.no_grad():
+            for k in range(0, len(x), batch_size):
+                y = model(torch.from_numpy(np.ascontiguousarray(x[k:k + batch_size])).to(dev))
+                out.append(y.float().cpu().numpy())
+        y = np.concatenate(out) if out else np.zeros(0, np.float32)
+        return np.exp(y.astype(np.float64) * sigma + mu)
+
+    def predict(self, records, *, device=None, checkpoint=None, centre=None,
+                batch_size=256) -> Vs30Result:
+        """Vs30 of ONE station from its records (median of the per-record predictions).
+
+        Parameters
+        ----------
+        records : obspy.Stream or list of obspy.Stream
+            Records of one station (acceleration; split with :func:`obspy_gen.split_records`).
+        device : str, optional
+            ``"cuda"``, ``"cpu"``... (default CUDA when present).
+        checkpoint : str, optional
+            Shipped name or path (default ``cnn-lstm-synthetic``).
+        centre : {"pga", "p_arrival"}, optional
+            Override the checkpoint's window centre (not advised: the network was trained
+            on the other).
+        batch_size : int
+            Windows per forward pass.
+
+        Returns
+        -------
+        Vs30Result
+            ``vs30`` (median), ``nehrp_class``, ``per_record``, ``spread`` (std of ln),
+            ``n_records``/``n_skipped``, ``notes`` (padding, P fallbacks, skipped records).
+
+        Raises
+        ------
+        ValueError
+            Records of several stations, or no usable record (one line with the reasons).
+        """
+        station, recs = self.one_station(records)
+        _, arch, _, _, cfg = self.load(checkpoint, device)
+        use = centre or arch.centre
+        from obspy_gen.plugins.cnn_lstm.windows import make_window
+        windows, notes, problems = [], [], []
+        for rec in recs:
+            try:
+                w = make_window(rec, window=arch.window, sampling_rate=arch.sampling_rate,
+                                centre=use, pick=arch.ps_channel or use == "p_arrival")
+            except ValueError as exc:
+                problems.append(str(exc))
+                continue
+            windows.append(w.data)
+            notes.extend(w.notes)
+        if not windows:
+            raise ValueError(f"{station}: no usable record ({'; '.join(problems[:3])})")
+        for line in _summarise(notes):
+            warnings.warn(line)
+        values = self.predict_windows(np.stack(windows), device=device, checkpoint=checkpoint,
+                                      batch_size=batch_size)
+        return Vs30Result.from_values(station, values, PLUGIN, len(recs), notes + [
+            f"skipped: {p}" for p in problems],
+            {"checkpoint": str(self.resolve(checkpoint or self._checkpoint).name),
+             "centre": use, "ps_channel": arch.ps_channel,
+             "synthetic_training": cfg.get("training", {}).get("synthetic")})
+
+
+def _summarise(notes) -> list:
+    """One warning per kind of note (padding, fallback), not one per record."""
+    kinds = {}
+    for n in notes:
+        kind = "padded" if "zero-padded" in n else "fallback" if "PGA" in n else "other"
+        kinds.setdefault(kind, []).append(n)
+    out = []
+    for kind, items in kinds.items():
+        more = f" (and {len(items) - 1} more record(s))" if len(items) > 1 else ""
+        out.append(items[0] + more)
+    return out
+
+
+def clear_cache() -> None:
+    """Forget loaded checkpoints.
+
+    Examples
+    --------
+    >>> clear_cache()
+    """
+    _cached_model.cache_clear()
+
+
+__all__ = ["CNNLSTMPredictor", "clear_cache"]

@@ -1,0 +1,265 @@
+"""Training of the CNN-LSTM Vs30 model on :func:`obspy_gen.torchkit.fit`.
+
+There is no training loop here: the shared loop (AdamW, cosine schedule, seeded shuffling,
+exact resume, station-wise validation, AMP on CUDA, DDP under ``torchrun``) does the work;
+this module prepares the windows, splits stations, builds the network, defines the loss and
+writes the checkpoint.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+import numpy as np
+
+from obspy_gen.plugins.cnn_lstm.data import WindowSet, load_windows, split_stations
+
+PLUGIN = "cnn-lstm"
+VERSION = "1.0"
+DEFAULT_CHECKPOINT = "cnn-lstm-synthetic"
+
+
+def _opt(default, help, **extra):
+    return field(default=default, metadata={"help": help, **extra})
+
+
+@dataclass
+class TrainSettings:
+    """Settings of ``obspy-gen train cnn-lstm`` (one CLI flag per field; help in metadata).
+
+    Examples
+    --------
+    >>> s = TrainSettings(epochs=2, ps_channel=False)
+    >>> s.architecture().in_channels, s.fractions()
+    (3, (0.65, 0.15, 0.2))
+    >>> TrainSettings(centre="middle")
+    Traceback (most recent call last):
+    ...
+    ValueError: centre='middle' is not one of pga, p_arrival
+    """
+
+    epochs: int = _opt(12, "Training epochs.")
+    batch_size: int = _opt(32, "Records per batch.")
+    lr: float = _opt(2e-3, "AdamW learning rate (cosine schedule).")
+    weight_decay: float = _opt(1e-4, "AdamW weight decay.")
+    seed: int = _opt(0, "Seed of the station split, initial weights and shuffling.")
+    val_fraction: float = _opt(0.15, "Share of stations (per NEHRP class) for validation.")
+    test_fraction: float = _opt(0.2, "Share of stations (per NEHRP class) held out for "
+                                     "testing (listed in the checkpoint, never trained on).")
+    window: float = _opt(15.0, "Window length in s.")
+    segment: float = _opt(1.0, "Segment length in s (1-5): one CNN pass per segment.")
+    centre: str = _opt("pga", "Centre of the window.", choices=("pga", "p_arrival"))
+    ps_channel: bool = _opt(True, "Feed the P/S arrival mask as a 4th channel.")
+    width: int = _opt(8, "Channels of the first convolution (then 2x, 2x).")
+    kernel: int = _opt(7, "Kernel size of the first convolution.")
+    hidden: int = _opt(32, "LSTM hidden size.")
+    lstm_layers: int = _opt(1, "Stacked LSTM layers.")
+    dropout: float = _opt(0.1, "Dropout before the fully connected head.")
+    amp: str = _opt(None, "Mixed precision on CUDA.", choices=("bf16", "fp16"))
+    synthetic: bool = _opt(None, "Whether the data are synthetic (recorded in the checkpoint).")
+    description: str = _opt("", "Free text on the data (recorded in the checkpoint).")
+    pattern: str = _opt("*.mseed", "File name pattern inside the data folder.")
+    cache_dir: str = _opt(None, "Folder for cached windows (default $OBSPY_GEN_CACHE or "
+                                "<tmp>/obspy-gen-cache).")
+
+    def __post_init__(self):
+        if self.centre not in ("pga", "p_arrival"):
+            raise ValueError(f"centre={self.centre!r} is not one of pga, p_arrival")
+        for name in ("val_fraction", "test_fraction"):
+            v = getattr(self, name)
+            if not 0 <= v < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {v!r}")
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError("val_fraction + test_fraction must leave stations to train on")
+        if self.width < 1:
+            raise ValueError(f"width must be positive, got {self.width!r}")
+        self.architecture()  # validates window/segment/kernel/hidden/dropout
+
+    def fractions(self) -> tuple:
+        """(train, validation, test) shares of the stations."""
+        return (round(1 - self.val_fraction - self.test_fraction, 10), self.val_fraction,
+                self.test_fraction)
+
+    def architecture(self):
+        """The :class:`~.model.CNNLSTMConfig` these settings train (torch not needed)."""
+        from obspy_gen.plugins.cnn_lstm.config import CNNLSTMConfig
+        return CNNLSTMConfig(window=float(self.window), segment=float(self.segment),
+                              ps_channel=bool(self.ps_channel), centre=self.centre,
+                              conv_channels=(self.width, 2 * self.width, 2 * self.width),
+                              kernel=int(self.kernel), hidden=int(self.hidden),
+                              lstm_layers=int(self.lstm_layers), dropout=float(self.dropout))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def settings_help() -> dict:
+    """Field name -> help text of :class:`TrainSettings`.
+
+    Examples
+    --------
+    >>> settings_help()["segment"]
+    'Segment length in s (1-5): one CNN pass per segment.'
+    """
+    return {f.name: f.metadata.get("help", "") for f in fields(TrainSettings)}
+
+
+def torch_dataset(ws: WindowSet, idx, in_channels, mu, sigma):
+    """A torch Dataset of ``{"x": (C, samples), "y": normalised ln Vs30}`` items."""
+    import torch
+    idx = np.asarray(list(idx), dtype=int)
+    x = torch.from_numpy(np.ascontiguousarray(ws.data[idx, :in_channels]))
+    y = torch.from_numpy(((np.log(ws.vs30[idx]) - mu) / sigma).astype(np.float32))
+
+    class _Windows(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(idx)
+
+        def __getitem__(self, i):
+            return {"x": x[i], "y": y[i]}
+
+    return _Windows()
+
+
+def loss_fn(net, batch):
+    """Mean squared error of the normalised ln Vs30 (a relative error in Vs30)."""
+    return ((net(batch["x"]).float() - batch["y"]) ** 2).mean()
+
+
+def _checkpoint_config(arch, mu, sigma, training) -> dict:
+    return {"architecture": arch.to_dict(),
+            "normalisation": {
+                "target": "y = (ln(Vs30 [m/s]) - ln_vs30_mean) / ln_vs30_std",
+                "ln_vs30_mean": mu, "ln_vs30_std": sigma,
+                "input": "per record: window of `window` s centred as `centre`; N, E, Z "
+                         "demeaned and divided by one common RMS; 4th channel = P/S mask "
+                         "(1 between P and S arrivals) when ps_channel"},
+            "training": training}
+
+
+def train(data, out, settings=None, *, device=None, resume=False, log=None, quiet=None,
+          windows=None, created=None) -> dict:
+    """Train the CNN-LSTM on a folder of labelled records; checkpoint ``out`` every epoch.
+
+    Parameters
+    ----------
+    data : str or Path
+        Folder of records with Vs30 labels (see :func:`~.data.load_windows`).
+    out : str or Path
+        Checkpoint base path (``out.safetensors`` + ``out.json``; training state next to it).
+    settings : TrainSettings, optional
+    device : str, optional
+        Default CUDA when available; ``torchrun`` starts DDP.
+    resume : bool
+        Continue from the state next to ``out``.
+    log : callable, optional
+        Receives one line per epoch.
+    quiet : bool, optional
+        No progress bars (default: quiet when ``log`` is given).
+    windows : WindowSet, optional
+        Already loaded windows (skips reading ``data``; must match the settings' window and
+        centre).
+    created : str, optional
+        Value of the checkpoint's ``created`` field (default: now); a fixed value makes a
+        rerun's JSON byte-identical too.
+
+    Returns
+    -------
+    dict
+        The training history of :func:`~obspy_gen.torchkit.fit` plus ``split``
+        (station lists) and ``normalisation``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from obspy import read
+    >>> d = tempfile.mkdtemp()
+    >>> for k, v in enumerate([300, 320, 800, 820]):
+    ...     st = read()
+    ...     for tr in st:
+    ...         tr.stats.station = f"S{k}"
+    ...     st.write(os.path.join(d, f"s{k}.mseed"), format="MSEED")
+    >>> with open(os.path.join(d, "labels.csv"), "w") as fh:
+    ...     _ = fh.write("file,vs30\\ns0.mseed,300\\ns1.mseed,320\\ns2.mseed,800\\n"
+    ...                  "s3.mseed,820\\n")
+    >>> s = TrainSettings(epochs=1, window=5.0, val_fraction=0.0, test_fraction=0.0)
+    >>> h = train(d, os.path.join(d, "m"), s, device="cpu", log=lambda line: None)
+    >>> len(h["epochs"]), sorted(h["split"]["train"])
+    (1, ['S0', 'S1', 'S2', 'S3'])
+    """
+    import time
+
+    from obspy_gen.io.checkpoints import save_checkpoint
+    from obspy_gen.plugins.cnn_lstm.model import CNNLSTM, n_parameters
+    from obspy_gen.torchkit import FitSettings, fit, seed_everything, state_dict_numpy
+    settings = settings or TrainSettings()
+    if quiet is None:
+        quiet = log is not None
+    arch = settings.architecture()
+    if windows is None:
+        windows = load_windows(data, window=arch.window, sampling_rate=arch.sampling_rate,
+                               centre=arch.centre, pattern=settings.pattern,
+                               cache_path=settings.cache_dir, quiet=quiet)
+    ws = windows
+    if ws.data.shape[2] != arch.samples:
+        raise ValueError(f"{data}: windows of {ws.data.shape[2]} samples, the settings need "
+                         f"{arch.samples}")
+    train_st, val_st, test_st = split_stations(ws.station_vs30(), settings.fractions(),
+                                               settings.seed)
+    tr_idx, va_idx = ws.indices(train_st), ws.indices(val_st)
+    if not tr_idx:
+        raise ValueError(f"{data}: no training stations left after the split")
+    ln = np.log(ws.vs30[tr_idx])
+    mu, sigma = float(ln.mean()), float(ln.std())
+    if not sigma > 0:
+        sigma = 1.0
+    seed_everything(settings.seed)
+    model = CNNLSTM(arch)
+    fit_settings = FitSettings(epochs=settings.epochs, batch_size=settings.batch_size,
+                               lr=settings.lr, weight_decay=settings.weight_decay,
+                               seed=settings.seed, amp=settings.amp)
+    vs_train = ws.station_vs30()
+    training = {
+        "synthetic": settings.synthetic, "description": settings.description,
+        "source": ws.source or str(data), "n_records": len(tr_idx),
+        "n_stations": len(train_st),
+        "split": {"kind": "station-wise, stratified by NEHRP class",
+                  "fractions": list(settings.fractions()), "seed": settings.seed,
+                  "train": train_st, "validation": val_st, "test": test_st},
+        "training_median_vs30": float(np.median([vs_train[s] for s in train_st])),
+        "ps_sources": {k: int(sum(1 for i in tr_idx if ws.ps_source[i] == k))
+                       for k in ("labels", "picker", "none")} if ws.ps_source else {},
+        "loss": "MSE of normalised ln Vs30",
+        "settings": settings.to_dict(), "fit": fit_settings.to_dict(),
+        "n_parameters": n_parameters(model)}
+    config_base = _checkpoint_config(arch, mu, sigma, training)
+    if created is not None:
+        config_base["created"] = created
+    t0 = time.perf_counter()
+
+    def save(m, path, epoch, history):
+        # Timings stay out of the checkpoint: the same run writes the same bytes.
+        hist = [{"epoch": e["epoch"], "train_loss": e["train_loss"], "val_loss": e["val_loss"]}
+                for e in history["epochs"]]
+        cfg = dict(config_base)
+        cfg["training"] = {**training, "epochs_done": epoch, "history": hist}
+        save_checkpoint(path, state_dict_numpy(m, "model."), cfg, plugin=PLUGIN,
+                        plugin_version=VERSION)
+
+    def load(m, path):
+        from obspy_gen.io.checkpoints import load_checkpoint
+        from obspy_gen.torchkit import load_state
+        load_state(m, load_checkpoint(path, plugin=PLUGIN), "model.")
+
+    history = fit(model, torch_dataset(ws, tr_idx, arch.in_channels, mu, sigma),
+                  torch_dataset(ws, va_idx, arch.in_channels, mu, sigma) if va_idx else None,
+                  loss_fn, out=out, save_fn=save, settings=fit_settings, device=device,
+                  resume=resume, quiet=quiet, log=log, load_fn=load)
+    history["split"] = {"train": train_st, "validation": val_st, "test": test_st}
+    history["normalisation"] = {"ln_vs30_mean": mu, "ln_vs30_std": sigma}
+    history["train_seconds"] = round(time.perf_counter() - t0, 1)
+    history["n_train_records"] = len(tr_idx)
+    return history
+
+
+__all__ = ["TrainSettings", "train", "settings_help", "torch_dataset", "loss_fn", "PLUGIN",
+           "VERSION", "DEFAULT_CHECKPOINT"]
