@@ -78,16 +78,22 @@ def read_file(path, fmt=None):
     """One file read with :func:`obspy.read`: ``(path, Stream, None)`` or ``(path, None,
     reason)``. Never raises (a job of :func:`read_files`).
 
+    Records that obspy-gen wrote get their ``stats.obspy_gen`` and ``stats.units`` back from
+    the ``records.csv`` beside them (:func:`obspy_gen.io.provenance.restore_provenance`).
+
     Examples
     --------
     >>> read_file("/nonexistent.mseed")[2].startswith("cannot read")
     True
     """
     from obspy import read
+
+    from obspy_gen.io.provenance import restore_provenance
     try:
         st = read(path, format=fmt) if fmt else read(path)
         if len(st) == 0:
             raise ValueError("no traces")
+        restore_provenance(st, path)   # miniSEED keeps no stats.obspy_gen / units
         return path, st, None
     except Exception as exc:  # any reader failure: report this file, go on with the rest
         return path, None, f"cannot read: {exc}"

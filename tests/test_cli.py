@@ -111,6 +111,13 @@ def test_demo(tmp_path):
     assert len(list((tmp_path / "hvsr").glob("*.png"))) == 4
     # The generation part: five paper stations generated and evaluated.
     assert len(list((tmp_path / "generated").glob("*_timesnet-gen.mseed"))) == 5
+    # Provenance beside the miniSEED files: 6 records of each station, all synthetic.
+    import csv
+    with open(tmp_path / "generated" / "records.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 30 and {r["synthetic"] for r in rows} == {"True"}
+    assert {r["model"] for r in rows} == {"timesnet-gen"}
+    assert sorted({r["file"] for r in rows})[0] == "0205_timesnet-gen.mseed"
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert sorted(report["stations"]) == ["0205", "1716", "2020", "3130", "4628"]
     assert (tmp_path / "report" / "report.html").stat().st_size > 10_000
@@ -126,6 +133,38 @@ def test_demo(tmp_path):
 def test_demo_hvsr_only(tmp_path):
     res = run("demo", "--out", tmp_path, "--hvsr-only")
     assert res.exit_code == 0 and not (tmp_path / "report").exists()
+
+
+@pytest.mark.parametrize("exc, needs", [
+    (ImportError("No module named 'pandas'", name="pandas"), "a dependency is missing"),
+    (ImportError("No module named 'torch'", name="torch"), "needs obspy-gen[torch]"),
+    (RuntimeError("checkpoint unreadable"), "RuntimeError: checkpoint unreadable"),
+])
+def test_demo_fails_loudly_when_a_part_cannot_run(tmp_path, monkeypatch, exc, needs):
+    import obspy_gen.cli.demo as demo
+
+    def broken(*args, **kwargs):
+        raise exc
+    monkeypatch.setattr(demo, "_generation_demo", broken)
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "-q"])
+    assert res.exit_code == 1
+    err = res.stderr if hasattr(res, "stderr") else res.output
+    assert "obspy-gen: demo: generation part failed:" in err and needs in err
+    assert str(exc) in err
+    assert len(list((tmp_path / "hvsr").glob("*.png"))) == 4      # the HVSR part still ran
+
+
+def test_demo_fails_when_a_bundled_record_fails(tmp_path, monkeypatch):
+    import obspy_gen.cli.demo as demo
+    real = demo.run_hvsr
+
+    def one_fails(files, *args, **kwargs):   # AOM001 loses a component file
+        return real(files[1:], *args, **kwargs)
+    monkeypatch.setattr(demo, "run_hvsr", one_fails)
+    res = CliRunner().invoke(main, ["demo", "--out", str(tmp_path), "--hvsr-only"])
+    err = res.stderr if hasattr(res, "stderr") else res.output
+    assert res.exit_code == 1 and "HVSR part: 1 failure(s) on the bundled records" in err
+    assert "BO.AOM001." in err and "missing component" in err
 
 
 def test_help_has_examples():

@@ -319,7 +319,14 @@ def test_intensity_measures_with_a_callable(real, generated):
 
 def test_intensity_auto_and_failures(real):
     from obspy_gen import split_records
-    few = split_records(real.select(station="STA1"))[:6]
+    few = [rec.copy() for rec in split_records(real.select(station="STA1"))[:6]]
+    # Records in unknown units: the IMs needing physical units are refused, naming the trace.
+    rep = evaluate({"real": few}, n_bootstrap=5, min_records=3)
+    assert any("XX.STA1..HNN: units unknown" in i["reason"] for i in rep.issues)
+    assert rep.distributions["STA1"]["real"].status == "ok"     # f0 does not need units
+    for rec in few:
+        for tr in rec:
+            tr.stats.units = "m/s**2"
     rep = evaluate({"real": few}, n_bootstrap=5, min_records=3)
     if importlib.util.find_spec("obspy_gen.core.intensity") is None:
         assert not rep.im["available"] and "not available" in rep.im["reason"]

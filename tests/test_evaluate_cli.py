@@ -43,7 +43,8 @@ def evaluated(tmp_path_factory):
     (gen / "notes.txt").write_text("not a waveform file\n")
     out = root / "report"
     res = run("--group", f"real={real}", "--group", f"generated={gen}", "--out", out,
-              "--seed", "0", "--n-bootstrap", "50", "--min-records", "3", "--quiet")
+              "--seed", "0", "--n-bootstrap", "50", "--min-records", "3", "--units", "m/s**2",
+              "--quiet")
     return res, out
 
 
@@ -112,6 +113,24 @@ def test_cli_exit_1_when_no_station_has_a_distribution(tmp_path):
     assert res.exit_code == 1
     assert "too few records" in res.stderr
     assert (tmp_path / "o" / "report.json").exists()  # the report still says why
+
+
+def test_cli_refuses_intensity_measures_in_unknown_units(tmp_path):
+    # miniSEED keeps no units: without --units (or records.csv / an inventory) no PGA etc.
+    folder = write_group(tmp_path / "real", seed=4, stations={"STA1": 2.0}, n=3)
+    args = ["--group", f"real={folder}", "--min-records", "2", "--n-bootstrap", "5", "-q"]
+    res = run(*args, "--out", tmp_path / "a")
+    assert res.exit_code == 0
+    assert "XX.STA1..HNN: units unknown (no stats.units; counts?)" in res.stderr
+    assert not json.loads((tmp_path / "a" / "report.json").read_text())[
+        "intensity_measures"].get("names")
+    res = run(*args, "--units", "gal", "--out", tmp_path / "b")
+    assert res.exit_code == 0 and "units unknown" not in res.stderr
+    names = json.loads((tmp_path / "b" / "report.json").read_text())["intensity_measures"]
+    assert "pga" in names["names"]
+    res = run(*args, "--units", "furlongs", "--out", tmp_path / "c")
+    assert res.exit_code == 2 and "unknown acceleration units 'furlongs'" in res.output
+    assert not (tmp_path / "c").exists()
 
 
 def test_cli_is_registered():

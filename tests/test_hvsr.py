@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 import scipy.signal
-from obspy import Stream, read
+from obspy import Stream, UTCDateTime, read
 
 import obspy_gen
 from obspy_gen import HVSRSettings, hvsr
@@ -151,6 +151,39 @@ def test_sesame_criteria_on_a_clean_resonance():
         tr.data = np.random.default_rng(tr.stats.channel.encode()[2]).standard_normal(
             tr.stats.npts)
     assert not hvsr(flat, window_length=20).sesame()["clear"]
+
+
+
+def test_sesame_on_whole_earthquake_records_does_not_claim_reliability():
+    # One real earthquake record, whole-record HVSR (the paper's setting): the window f0
+    # spread of one value is trivially 0, so SESAME's noise-window criteria cannot pass it.
+    one = read_bundled("AOM001").hvsr(preset="timesnet-gen-paper")
+    crit = one.sesame()
+    assert one.n_windows == 1
+    assert crit["reliable"] is None and crit["reliability"] == [None, None, None]
+    assert crit["clarity"][3:] == [None, None, None]
+    assert crit["values"]["sigma_f"] is None
+    assert "do not apply" in crit["note"] and "single window" in crit["note"]
+    assert crit["clear"] is not True          # 3 criteria alone cannot make 5 of 6
+    assert json.loads(one.to_json())["sesame"]["reliable"] is None
+    # Several whole records of one site: the spread over records decides clarity (v), here
+    # the records of a 4-Hz layer agree within SESAME's epsilon (5 % of f0 above 2 Hz)...
+    recs = Stream()
+    for k in range(8):
+        recs += resonance_record(4.0, duration=120.0, seed=40 + k,
+                                 start=UTCDateTime(2024, 1, 1 + k))
+    many = hvsr(recs, fmin=0.5, fmax=25, f0_range=(1, 20))
+    crit = many.sesame()
+    assert many.n_windows == 8 and crit["reliable"] is None
+    sigma_f = np.std(many.f0_windows, ddof=1)
+    assert crit["values"]["sigma_f"] == pytest.approx(sigma_f) and sigma_f > 0
+    assert crit["clarity"][4] == bool(sigma_f < 0.05 * many.f0)
+    assert all(c is not None for c in crit["clarity"])
+    # ... while windowed noise HVSR keeps its booleans (the reliable case is tested above).
+    win = hvsr(resonance_record(4.0, duration=240.01, seed=3), window_length=60, fmin=0.5,
+               fmax=25).sesame()
+    assert all(isinstance(c, bool) for c in win["reliability"] + win["clarity"])
+    assert win["note"] is None
 
 
 def authors_reference(st):

@@ -76,7 +76,12 @@ def test_unit_factors_and_trace_conversion():
     tr.stats.units = "gal"
     assert im.pga(tr) == pytest.approx(5.0)                   # gal converted to m/s**2
     assert im.acceleration_si(tr, units="m/s**2")[0][2] == -500.0   # explicit override
-    assert im.acceleration_si(Trace(np.zeros(2)))[1] == "m/s**2 (assumed)"
+    with pytest.raises(im.UnitsUnknownError, match=r"^\.\.\.: units unknown"):
+        im.acceleration_si(Trace(np.zeros(2)))            # never assumed to be m/s**2
+    with pytest.raises(ValueError, match="^XX.A..HNZ: unknown acceleration units 'counts'"):
+        bad = Trace(np.zeros(2), header={"network": "XX", "station": "A", "channel": "HNZ"})
+        bad.stats.units = "counts"
+        im.acceleration_si(bad)
 
 
 def test_knet_counts_use_calib():
@@ -86,6 +91,71 @@ def test_knet_counts_use_calib():
     assert rec.source_units["N"] == "counts*calib (KNET)"
     got = [rec.components[c]["pga"] * 100 for c in "NEZ"]
     np.testing.assert_allclose(got, [4.954, 4.078, 2.240], atol=6e-4)
+
+
+def _knet_inventory(st):
+    """StationXML-style inventory of K-NET channels: flat response, counts per m/s**2."""
+    from obspy.core.inventory import Channel, Inventory, Network, Response, Station
+    stations = {}
+    for tr in st:
+        s = tr.stats
+        sta = stations.setdefault(s.station, Station(s.station, s.knet.stla, s.knet.stlo, 0.0))
+        response = Response.from_paz([], [], stage_gain=1.0 / s.calib, input_units="M/S**2",
+                                     output_units="COUNTS")
+        sta.channels.append(Channel(s.channel, s.location, s.knet.stla, s.knet.stlo, 0.0, 0.0,
+                                    sample_rate=s.sampling_rate, response=response,
+                                    start_date=s.starttime - 86400))
+    return Inventory([Network(st[0].stats.network, stations=list(stations.values()))],
+                     source="test")
+
+
+def test_knet_in_counts_refused_unless_calibrated_or_given_a_response(tmp_path):
+    calibrated = im.intensity_measures(read_bundled("AOM001"), periods=[0.1, 1.0])[0]
+    # The same record through miniSEED: counts, no calib, no units -- must not pass as m/s**2.
+    path = tmp_path / "aom001.mseed"
+    st = read_bundled("AOM001")
+    for tr in st:
+        tr.stats.station = "AOM01"            # miniSEED station codes have 5 characters
+    st.write(str(path), format="MSEED")
+    from obspy import read
+    counts = read(str(path))
+    assert "units" not in counts[0].stats and counts[0].stats.calib == 1.0
+    rec = im.intensity_measures(counts, periods=[0.1, 1.0])[0]
+    assert rec.error.startswith("BO.AOM01..") and "units unknown" in rec.error
+    assert "inventory (StationXML)" in rec.error
+    for comp in "NEZ":
+        m = rec.components[comp]
+        assert all(math.isnan(m[k]) for k in ("pga", "pgv", "pgd", "arias", "cav"))
+        assert all(math.isnan(v) for v in m["sa"])
+        # Durations do not depend on the scale: equal to the calibrated record's.
+        assert m["d5_95"] == pytest.approx(calibrated.components[comp]["d5_95"], rel=1e-9)
+    assert rec.source_units == {"N": "unknown", "E": "unknown", "Z": "unknown"}
+    with pytest.raises(im.UnitsUnknownError, match="BO.AOM01..NS"):
+        im.pga(counts.select(channel="NS")[0])
+    # Told the units (here: the calib, i.e. counts -> m/s**2 by hand): all measures.
+    for tr in counts:
+        tr.data = tr.data * st.select(channel=tr.stats.channel)[0].stats.calib
+    told = im.intensity_measures(counts, periods=[0.1, 1.0], units="m/s**2")[0]
+    assert told.error is None
+    assert told.components["N"]["pga"] == pytest.approx(calibrated.components["N"]["pga"])
+    # Or given the instrument response: an Inventory, or the same as a StationXML file.
+    raw = read(str(path))
+    inv = _knet_inventory(st)
+    inv.write(str(tmp_path / "knet.xml"), format="STATIONXML")
+    for inventory in (inv, str(tmp_path / "knet.xml")):
+        rec = im.intensity_measures(raw, periods=[0.1, 1.0], inventory=inventory)[0]
+        assert rec.error is None and rec.source_units["N"] == "counts (response removed)"
+        for comp in "NEZ":    # K-NET header PGA (gal): NS 4.954, EW 4.078, UD 2.240
+            assert rec.components[comp]["pga"] == pytest.approx(
+                calibrated.components[comp]["pga"], rel=2e-3)
+            assert rec.components[comp]["sa"][1] == pytest.approx(
+                calibrated.components[comp]["sa"][1], rel=2e-2)
+    with pytest.raises(ValueError, match="nowhere.xml: cannot read the inventory"):
+        im.intensity_measures(raw, inventory=str(tmp_path / "nowhere.xml"))
+    other = _knet_inventory(st)
+    other[0][0].code = "ELSE"
+    rec = im.intensity_measures(raw, periods=[1.0], inventory=other)[0]
+    assert "cannot remove the response" in rec.error and rec.error.startswith("BO.AOM01..")
 
 
 def test_afad_pga_in_gal_matches_labels(shared_data):
@@ -271,7 +341,8 @@ def test_scaling_properties(scale, seed):
 # --------------------------------------------------------------------------- records / plugin
 
 
-def _record(n_scale=1.0, e_scale=2.0, units=None, station="SITE", start=UTCDateTime(2024, 1, 1)):
+def _record(n_scale=1.0, e_scale=2.0, units="m/s**2", station="SITE",
+            start=UTCDateTime(2024, 1, 1)):
     a = band_limited_record(seconds=20.0)
     traces = []
     for ch, k in (("HNN", n_scale), ("HNE", e_scale), ("HNZ", 0.5)):

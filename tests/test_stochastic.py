@@ -279,6 +279,15 @@ def test_simulate_writes_records_and_tables(tmp_path):
     assert len(labels) == 10
     row = next(r for r in labels if r["file"] == "SY.4628.00_stochastic_0001.mseed")
     assert float(row["pga"]) == pytest.approx(np.abs(rec[:2].max()).max(), rel=1e-4)
+    # Provenance that miniSEED drops (stats.obspy_gen, units) is in the table ...
+    assert (row["model"], row["synthetic"], row["units"], row["record"]) == (
+        "stochastic", "True", "m/s**2", "1")
+    # ... and comes back when the CLI's reader reads the file.
+    from obspy_gen.cli.hvsr import read_files
+    (_, back), = read_files([str(out / "SY.4628.00_stochastic_0001.mseed")], quiet=True)[0]
+    meta = back[0].stats.obspy_gen
+    assert back[0].stats.units == "m/s**2" and meta.synthetic is True and meta.record == 1
+    assert meta.f0 == pytest.approx(float(row["f0"])) and meta.nehrp_class == row["nehrp_class"]
     # The same seed reproduces the files; station seeds are recorded.
     again = simulate("paper5", seed=2, n=2)
     st = again.streams["SY.4628.00"]

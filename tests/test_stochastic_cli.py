@@ -70,3 +70,23 @@ def test_bad_profile_file(tmp_path):
     assert err.strip() == (f"obspy-gen: {prof}: soil profile layer 1: damping must be a "
                            f"fraction in [0, 0.3], got 5.0")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("binary.csv", bytes(range(256)) * 4, "not a UTF-8 text profile (byte 128: invalid start "
+                                          "byte); give a CSV or JSON file"),
+    ("latin1.json", '{"layers": [], "site": "Işıklı"}'.encode("cp1254"),
+     "not a UTF-8 text profile"),
+    ("missing.csv", None, "cannot read: No such file or directory"),
+])
+def test_unreadable_profile_file_names_the_file(tmp_path, name, content, reason):
+    prof = tmp_path / name
+    if content is not None:
+        prof.write_bytes(content)
+    out = tmp_path / "out"
+    res = _run(["--profile", prof, "--out", out])
+    assert res.exit_code == 2
+    err = (res.stderr if hasattr(res, "stderr") else res.output).strip()
+    assert err.startswith(f"obspy-gen: {prof}: {reason}"), err
+    assert "codec" not in err and len(err.splitlines()) == 1
+    assert not out.exists()

@@ -41,13 +41,56 @@ def test_generate_writes_one_file_per_record(tmp_path):
                                                 str(out), "--seed", "1", "--quiet"])
     assert res.exit_code == 0, res.output
     names = sorted(os.listdir(out))
-    assert names == [f"SY.4628.00_timesnet-gen_{i:04d}.mseed" for i in range(3)]
+    assert names == [f"SY.4628.00_timesnet-gen_{i:04d}.mseed" for i in range(3)] + ["records.csv"]
     st = read(str(out / names[1]))
     assert sorted(tr.stats.channel for tr in st) == ["HNE", "HNN", "HNZ"]
     assert st[0].stats.sampling_rate == 100.0 and st[0].stats.npts == 6000
     assert "wrote 3 record(s)" in res.stdout and "seed 1" in res.stdout
     assert "SY.4628.00_timesnet-gen_0002.mseed" in res.stdout  # the summary table
 
+
+
+@needs_shipped
+def test_generate_writes_provenance_beside_the_records(tmp_path):
+    import csv
+    import json
+
+    from obspy_gen.cli.hvsr import read_files
+    from obspy_gen.plugins.timesnet_gen.store import VERSION
+    out = tmp_path / "gen"
+    args = ["-s", "4628", "-n", "2", "--out", str(out), "--seed", "5", "--noise-scale", "0.5",
+            "-q"]
+    assert CliRunner().invoke(generate_command, args).exit_code == 0
+    with open(out / "records.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["file"] for r in rows] == [f"SY.4628.00_timesnet-gen_{i:04d}.mseed"
+                                         for i in range(2)]
+    for i, r in enumerate(rows):
+        assert (r["station"], r["model"], r["version"], r["seed"], r["record"],
+                r["synthetic"], r["units"], r["checkpoint"]) == (
+            "4628", "timesnet-gen", VERSION, "5", str(i), "True", "m/s**2",
+            "timesnet-gen-synthetic")
+        conditions = json.loads(r["conditions"])
+        assert conditions["noise_scale"] == 0.5 and conditions["n_mix"] == 5
+    # No temporary file is left (atomic writes).
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("."))  == []
+    # A second run into the same folder (another station) keeps the first run's rows.
+    CliRunner().invoke(generate_command, ["-s", "3130", "-n", "1", "--out", str(out), "-q",
+                                          "--seed", "2"])
+    with open(out / "records.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["station"], r["seed"]) for r in rows] == [("4628", "5"), ("4628", "5"),
+                                                         ("3130", "2")]
+    # Read back by the CLI's reader: stats.obspy_gen and units are restored.
+    good, failed = read_files(sorted(str(p) for p in out.glob("*.mseed")), quiet=True)
+    assert not failed
+    stats = [tr.stats for _, st in good for tr in st]
+    assert {s.units for s in stats} == {"m/s**2"}
+    assert all(s.obspy_gen.synthetic is True and s.obspy_gen.model == "timesnet-gen"
+               for s in stats)
+    assert sorted({(s.station, s.obspy_gen.record, s.obspy_gen.seed) for s in stats}) == [
+        ("3130", 0, 2), ("4628", 0, 5), ("4628", 1, 5)]
+    assert stats[0].obspy_gen.noise_scale in (0.5, 1.0)
 
 @needs_shipped
 def test_generate_same_seed_same_bytes(tmp_path):
@@ -92,7 +135,7 @@ def test_generate_zero_shot_from_files(tmp_path):
                                                 str(tmp_path / "o"), "--seed", "0", "-q"])
     assert res.exit_code == 0, res.output
     assert sorted(os.listdir(tmp_path / "o")) == [f"XX.NEW._timesnet-gen_{i:04d}.mseed"
-                                                  for i in range(2)]
+                                                  for i in range(2)] + ["records.csv"]
 
 
 def test_train_both_phases_and_generate(tmp_path):
@@ -125,7 +168,8 @@ def test_train_both_phases_and_generate(tmp_path):
                                            str(tmp_path / "ft"), "-o", str(tmp_path / "g"),
                                            "-q"])
     assert res.exit_code == 0, res.output
-    assert os.listdir(tmp_path / "g") == ["XX.TA._timesnet-gen_0000.mseed"]
+    assert sorted(os.listdir(tmp_path / "g")) == ["XX.TA._timesnet-gen_0000.mseed",
+                                                  "records.csv"]
 
 
 def test_train_usage_errors(tmp_path):

@@ -21,8 +21,10 @@ def _generation_demo(out, n, seed, quiet):
     reconstruct the held-out records through the model, and evaluate all of it."""
     from obspy import Stream
 
+    from obspy_gen.core.records import split_records
     from obspy_gen.evaluate import evaluate, write_report
     from obspy_gen.io.atomic import atomic_path
+    from obspy_gen.io.provenance import record_row, write_provenance
     from obspy_gen.plugins import load
     from obspy_gen.plugins.stochastic import simulate
 
@@ -36,13 +38,17 @@ def _generation_demo(out, n, seed, quiet):
     # the generated records are checked for copies and linear mixes of them.
     training = simulate(catalog="paper5", seed=0).streams
     generator = load("generators", "timesnet-gen")()
-    generated, reconstructed = {}, {}
+    generated, reconstructed, provenance = {}, {}, []
     for k, station in enumerate(PAPER_STATIONS):
         st = generator.generate(station=station, n=n, seed=seed + k)
         generated[station] = st
         reconstructed[station] = generator.reconstruct(held_out[station], station=station)
-        with atomic_path(Path(out) / "generated" / f"{station}_timesnet-gen.mseed") as tmp:
+        name = f"{station}_timesnet-gen.mseed"
+        with atomic_path(Path(out) / "generated" / name) as tmp:
             st.write(tmp, format="MSEED")
+        provenance += [record_row(rec, name) for rec in split_records(st)]
+    # miniSEED drops stats.obspy_gen (model, seed, synthetic, ...): keep it beside the files.
+    write_provenance(Path(out) / "generated", provenance)
     # Flat Streams: evaluate groups them by station code. f0 by the paper's rule (lowest
     # clear peak in 1-20 Hz), the highest peak reported beside it.
     report = evaluate({HELD_OUT: sum(held_out.values(), Stream()),
@@ -93,6 +99,9 @@ def demo_command(out, n, seed, hvsr_only, quiet):
        training records; the model's reconstructions beside): OUT/generated/,
        OUT/report/report.html. The verdict names every failing figure.
 
+    Exit status 0 when every part ran; 1 (with the part named on stderr) when a part could
+    not run, e.g. the generation part without torch (use --hvsr-only there).
+
     \b
     Example:
       obspy-gen demo --out demo/
@@ -109,13 +118,22 @@ def demo_command(out, n, seed, hvsr_only, quiet):
     click.echo("HVSR of the bundled real records (TimesNet-Gen paper settings):")
     print_summary(summaries)
     click.echo(f"results and figures in {hvsr_dir}/")
+    if n_fail:  # a bundled record that fails is a broken install: say so, exit 1 at the end
+        error("demo", f"HVSR part: {n_fail} failure(s) on the bundled records (above)")
     if hvsr_only:
-        return
+        raise SystemExit(1 if n_fail else 0)
     try:
         report = _generation_demo(out, n, seed, quiet)
-    except ImportError as exc:  # torch not installed: the HVSR part still stands
-        error("demo", f"generation part skipped: {exc}")
-        return
+    except Exception as exc:  # noqa: BLE001 -- whatever breaks the part fails the demo, loudly
+        hint = ""
+        if isinstance(exc, ImportError):
+            missing = getattr(exc, "name", None) or str(exc)
+            hint = (" (the generation part needs obspy-gen[torch]; `obspy-gen demo --hvsr-only` "
+                    "runs without it)" if "torch" in missing or "safetensors" in missing else
+                    " (a dependency is missing: reinstall obspy-gen, e.g. pip install "
+                    "\"obspy-gen[torch]\")")
+        error("demo", f"generation part failed: {type(exc).__name__}: {exc}{hint}")
+        raise SystemExit(1)
     d = report.to_dict()
     rule = report.rules[0]
     click.echo(f"\nTimesNet-Gen (shipped checkpoint, synthetic training data): {n} generated vs "
@@ -138,6 +156,7 @@ def demo_command(out, n, seed, hvsr_only, quiet):
     for line in _headline(report):
         click.echo(line)
     click.echo(f"report in {Path(out) / 'report' / 'report.html'}")
+    raise SystemExit(1 if n_fail else 0)
 
 
 def _fmt(v):

@@ -75,6 +75,24 @@ def _summary_table(report):
     return format_table(headers, rows)
 
 
+def _gmpe_lines(check):
+    """GMPE check: issues on stderr, one summary line per group on stdout."""
+    for it in check.issues:
+        error(f"gmpe/{it['group']}/{it['record']}", it["reason"])
+    for g in check.groups:
+        sm = check.summary[g]
+        if not sm["pga"]["n"]:
+            click.echo(f"GMPE check, {g}: no record with a scenario")
+            continue
+        cells = []
+        for name in ("pga", "pgv", "sa(0.2 s)", "sa(1 s)", "d5_95"):
+            st = sm.get(name)
+            if st and st["n"]:
+                cells.append(f"{name} {_fmt(st['bias'], '+.2f')} (std {_fmt(st['std'], '.2f')}"
+                             f", sigma {_fmt(st['sigma'], '.2f')})")
+        click.echo(f"GMPE check, {g} ({sm['pga']['n']} records), ln bias: " + "; ".join(cells))
+
+
 @click.command("evaluate")
 @click.option("--group", "-g", "group_specs", multiple=True, required=True,
               metavar="LABEL=PATH",
@@ -111,12 +129,24 @@ def _summary_table(report):
               help="Match stations across groups by station code or by NET.STA.LOC.")
 @click.option("--im/--no-im", "with_im", default=True, show_default=True,
               help="Compare intensity measures too (when obspy_gen.core.intensity exists).")
+@click.option("--units", default=None, metavar="UNITS",
+              help="Units of records that do not say theirs (e.g. miniSEED from elsewhere): "
+                   "m/s**2, gal, g, ... Records in unknown units get no intensity measures.")
+@click.option("--inventory", type=click.Path(dir_okay=False), default=None,
+              help="StationXML (or ObsPy-readable) responses for records in counts: removed "
+                   "before the intensity measures.")
+@click.option("--gmpe", default="none", show_default=True,
+              help="Also check records with a scenario (magnitude, distance, Vs30 from their "
+                   "labels) against ground-motion models: auto (ASB14 in Türkiye/Europe, "
+                   "BSSA14 elsewhere), asb14, bssa14 or none; D5-95 against AS16.")
+@click.option("--vs30", "gmpe_vs30", type=click.FloatRange(min=50, max=5000), default=None,
+              help="Vs30 (m/s) for the GMPE check of records that carry none.")
 @click.option("--seed", type=int, default=None, help="Seed of the random splits.")
 @click.option("--format", "fmt", default=None, help="Force an ObsPy format (default: detect).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, training_paths,
                      reconstructions, n_bootstrap, min_records, require_clear, by, with_im,
-                     seed, fmt, quiet, f0_range, **options):
+                     units, inventory, gmpe, gmpe_vs30, seed, fmt, quiet, f0_range, **options):
     """Judge generated records against held-out real ones, station by station.
 
     For every record its own HVSR f0 by both rules (the paper's lowest clear peak first, then
@@ -149,6 +179,27 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, tra
     from obspy_gen.core.settings import EVALUATION_F0_RANGE
     from obspy_gen.evaluate.core import evaluation_settings
 
+    im_options = {}
+    if units is not None:
+        from obspy_gen.core.intensity import unit_factor
+        try:
+            unit_factor(units)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--units") from None
+    if inventory is not None:
+        from obspy_gen.core.intensity import load_inventory
+        try:
+            im_options["inventory"] = load_inventory(inventory)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--inventory") from None
+    gmpe_kw = None
+    if gmpe.strip().lower() != "none":
+        from obspy_gen.evaluate.gmpe import resolve_gmpe
+        try:
+            name = "auto" if gmpe.strip().lower() == "auto" else resolve_gmpe(gmpe)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--gmpe") from None
+        gmpe_kw = {"gmpe": name, "vs30": gmpe_vs30}
     f0_range = tuple(f0_range) if f0_range else EVALUATION_F0_RANGE
     settings = settings_from_options(preset or "timesnet-gen-paper", **options)
     try:  # settings errors are usage errors, found before any file is read
@@ -162,8 +213,15 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, tra
             error(item, "no such file (or nothing matched)")
         good, _ = read_files(files, fmt, quiet)
         st = Stream()
-        for _, s in good:
+        for path, s in good:
+            if gmpe_kw is not None:  # scenario labels of simulated / suite records
+                from obspy_gen.evaluate.gmpe import attach_labels
+                attach_labels(path, s)
             st += s
+        if units is not None:  # only records that do not say (K-NET's calib says counts)
+            for tr in st:
+                if "units" not in tr.stats and tr.stats.get("_format") != "KNET":
+                    tr.stats.units = units
         return st, unmatched
 
     # The reference (and the training set) is what every figure is judged against: without
@@ -191,14 +249,18 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, tra
         streams[label] = st
     streams = {label: streams[label] for label in groups}  # the user's order
 
+    import warnings
     try:
-        report = evaluate(
-            streams, settings=settings, f0_range=f0_range, bins=bins, spacing=spacing, js=js,
-            reference=reference, n_bootstrap=n_bootstrap, seed=seed, min_records=min_records,
-            require_clear=require_clear, by=by, intensity=None if with_im else False,
-            training=training, reconstructions=reconstructions,
-            progress=lambda total: progress(None, quiet, total=total, desc="f0",
-                                            unit="record"))
+        with warnings.catch_warnings():  # the GMPE check's range notes are listed below
+            warnings.filterwarnings("ignore", message="GMPE check")
+            report = evaluate(
+                streams, settings=settings, f0_range=f0_range, bins=bins, spacing=spacing,
+                js=js, reference=reference, n_bootstrap=n_bootstrap, seed=seed,
+                min_records=min_records, require_clear=require_clear, by=by,
+                intensity=(im_options or None) if with_im else False, training=training,
+                reconstructions=reconstructions, gmpe=gmpe_kw,
+                progress=lambda total: progress(None, quiet, total=total, desc="f0",
+                                                unit="record"))
     except ValueError as exc:  # settings that cannot work together (e.g. f0 range vs fmax)
         raise click.UsageError(str(exc)) from None
     for it in report.issues:
@@ -224,6 +286,8 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, tra
     click.echo(f"verdict ({overall['rule']}): {_verdict_text(overall['pass'])}")
     for line in overall["failing"]:
         click.echo(f"  fails: {line}")
+    if report.gmpe is not None:
+        _gmpe_lines(report.gmpe)
     n_ok = sum(d.status == "ok" for per in report.distributions.values() for d in per.values())
     click.echo(f"wrote {Path(out) / 'report.html'} and report.json ({n_ok} station "
                f"distribution(s))")

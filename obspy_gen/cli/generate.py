@@ -27,10 +27,20 @@ Examples:
   obspy-gen generate --station 4628 -n 50 --out gen/ --seed 1
   obspy-gen generate --records mysite/*.mseed -n 20 --out gen/      # zero-shot pool
   obspy-gen generate --station 3130 -n 5 --noise-scale 0 --out gen/ # the authors' sampling
+  obspy-gen generate --station 4628 --magnitude 6.5 --distance 20 -n 11 \\
+      --target asb14 --periods 0.1-2 --out suite/     # a suite matching ASB14
 
 \b
 Writes one miniSEED per record, OUT/<NET.STA.LOC>_<model>_<i:04d>.mseed (HNN/HNE/HNZ,
-m/s^2), each written atomically, and prints a summary table.
+m/s^2), each written atomically, OUT/records.csv (provenance: model, version, seed, record,
+synthetic, units, conditions; miniSEED cannot hold it; `obspy-gen evaluate --gmpe` reads the
+scenario back from it) and prints a summary table. Scenario conditions
+(--magnitude, --distance, --depth, --vs30) go to generators that declare them; without
+--model they pick the first such generator (stochastic). With --target, a candidate pool
+(--pool) is generated and N records are selected and amplitude-scaled (--scale-bounds) so
+that their median Sa matches the GMPE's median over --periods; the misfit is printed and
+OUT/suite.csv lists each record's factor and IMs. A target no suite within the bounds meets
+(--tolerance) is reported and nothing is written.
 """
 
 
@@ -55,19 +65,24 @@ def write_records(stream, out, model, quiet=False) -> list:
     """Write each record of a generated Stream to ``out`` (atomically); returns the rows of
     the summary table (index, file, id, start, seconds, PGA).
 
+    ``out/records.csv`` gets one provenance row per record (model, version, seed, record,
+    synthetic, units, conditions: :mod:`obspy_gen.io.provenance`), since miniSEED cannot keep
+    ``stats.obspy_gen``.
+
     Examples
     --------
     >>> import os, tempfile
     >>> from obspy import read
     >>> d = tempfile.mkdtemp()
     >>> rows = write_records(read(), d, "demo", quiet=True)
-    >>> os.listdir(d), rows[0][2]
-    (['BW.RJOB._demo_0000.mseed'], 'BW.RJOB.')
+    >>> sorted(os.listdir(d)), rows[0][2]
+    (['BW.RJOB._demo_0000.mseed', 'records.csv'], 'BW.RJOB.')
     """
     import numpy as np
 
     from obspy_gen.core.records import split_records
-    rows = []
+    from obspy_gen.io.provenance import record_row, write_provenance
+    rows, table = [], []
     records = split_records(stream)  # ``out`` is created by the first write (atomic_write)
     # split_records sorts by station and time; generated records are already in that order,
     # but the index written is the generator's own record number when it carries one.
@@ -78,11 +93,14 @@ def write_records(stream, out, model, quiet=False) -> list:
         buf = io.BytesIO()
         rec.write(buf, format="MSEED")
         atomic_write(Path(out) / name, buf.getvalue())
+        table.append(record_row(rec, name))
         horiz = [np.abs(tr.data).max() for tr in rec if not tr.stats.channel.endswith("Z")]
         s = rec[0].stats
         rows.append([index, name, f"{s.network}.{s.station}.{s.location}",
                      str(s.starttime)[:19], f"{s.npts / s.sampling_rate:.1f}",
                      f"{max(horiz) if horiz else float('nan'):.4g}"])
+    if table:
+        write_provenance(out, table)
     return rows
 
 
@@ -102,6 +120,99 @@ def _read_pool(items, quiet):
     return pool, failed
 
 
+def _range(text, name):
+    """``"6.5"`` -> 6.5, ``"5,7"`` -> (5.0, 7.0)."""
+    if text is None:
+        return None
+    try:
+        vals = [float(v) for v in str(text).split(",")]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a number or MIN,MAX", param_hint=name)
+    if len(vals) not in (1, 2):
+        raise click.BadParameter(f"{text!r}: give a value or MIN,MAX", param_hint=name)
+    return vals[0] if len(vals) == 1 else tuple(vals)
+
+
+def _pick_model(model, conditions):
+    """The --model, or (scenario conditions given, no --model) the first generator that takes
+    them all; the default otherwise."""
+    from obspy_gen import registry
+    if model is not None or not conditions:
+        return model or "timesnet-gen", None
+    for name in ["timesnet-gen"] + sorted(registry.available("generators")):
+        try:
+            cls = registry.load("generators", name)
+        except Exception:  # a broken plugin is reported when asked for by name
+            continue
+        if set(conditions) <= set(getattr(cls, "conditions", ())):
+            note = None if name == "timesnet-gen" else (
+                f"model: {name} (timesnet-gen takes no scenario conditions; "
+                f"--model to choose)")
+            return name, note
+    return "timesnet-gen", None
+
+
+def _run_suite(cls, station, n, out, seed, device, pool_records, conditions, options, target,
+               periods, n_periods, pool, scale_bounds, tolerance, quiet):
+    from obspy_gen.evaluate.suite import SuiteError, record_suite, write_suite
+    try:
+        bounds = tuple(float(v) for v in scale_bounds.split(","))
+        if len(bounds) != 2:
+            raise ValueError
+    except ValueError:
+        error("generate", f"--scale-bounds {scale_bounds!r}: give LOW,HIGH, e.g. 0.5,2")
+        raise SystemExit(2)
+    if "magnitude" not in conditions or "distance" not in conditions:
+        error("generate", "--target needs --magnitude and --distance (the scenario)")
+        raise SystemExit(2)
+    if any(isinstance(conditions[k], tuple) for k in ("magnitude", "distance")):
+        error("generate", "--target needs one --magnitude and one --distance, not ranges")
+        raise SystemExit(2)
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            suite = record_suite(cls(), station=station, n=n, target=target, periods=periods,
+                                 n_periods=n_periods, pool=pool, scale_bounds=bounds,
+                                 tolerance=tolerance, seed=seed, device=device,
+                                 records=pool_records, **conditions, **options)
+        except SuiteError as exc:
+            error("generate", exc)
+            raise SystemExit(1)
+        except (ValueError, TypeError) as exc:
+            error(cls.name, exc)
+            raise SystemExit(2)
+        except (RuntimeError, OSError, ImportError) as exc:
+            error(cls.name, exc)
+            raise SystemExit(1)
+    for w in caught:
+        if "GMPE" in str(w.message):
+            error(f"target {target}", w.message)
+    try:
+        written = write_suite(suite, out)
+    except OSError as exc:
+        error(out, f"cannot write: {exc.strerror or exc}")
+        raise SystemExit(1)
+    rows = []
+    for p, f, ims in zip(written, suite.factors, suite.ims):
+        rows.append([p.name, f"{f:.3f}", f"{ims['pga']:.4g}", f"{ims['pgv']:.4g}",
+                     f"{ims['d5_95']:.1f}"])
+    click.echo(format_table(["file", "scale", "PGA_m/s2", "PGV_m/s", "D5-95_s"], rows))
+    ratio = suite.median / suite.target
+    click.echo(f"target {suite.gmpe} for {suite.scenario.label()}: misfit {suite.misfit:.3f} "
+               f"(RMS ln of median/target over {suite.periods[0]:g}-{suite.periods[-1]:g} s, "
+               f"{suite.periods.size} periods; largest {suite.max_misfit:.3f}, median/target "
+               f"{ratio.min():.2f}-{ratio.max():.2f}); scale factors "
+               f"{suite.factors.min():.2f}-{suite.factors.max():.2f} within "
+               f"{suite.scale_bounds[0]:g}-{suite.scale_bounds[1]:g}; {len(suite.records)} of "
+               f"{suite.pool_size} candidates")
+    if suite.out_of_range:
+        click.echo("target extrapolated: " + "; ".join(suite.out_of_range))
+    click.echo(f"wrote {len(suite.records)} record(s) and suite.csv to {out} "
+               f"(model {cls.name}, seed {suite.stream[0].stats.obspy_gen.seed})")
+    raise SystemExit(0)
+
+
 @click.command("generate", epilog=EPILOG)
 @click.option("--station", "-s", default=None,
               help="Station code the model knows (e.g. 4628); with --records, picks one "
@@ -110,8 +221,9 @@ def _read_pool(items, quiet):
               help="Number of records.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default="generated",
               show_default=True, help="Output folder (created).")
-@click.option("--model", "-m", default="timesnet-gen", show_default=True,
-              help="Generator plugin (see `obspy-gen plugins`).")
+@click.option("--model", "-m", default=None,
+              help="Generator plugin (see `obspy-gen plugins`); default timesnet-gen, or "
+                   "with scenario conditions the first generator that takes them.")
 @click.option("--seed", type=int, default=None,
               help="Random seed (same seed, same records); default: drawn and recorded.")
 @click.option("--device", default=None, help="cuda, cpu, ... (default: CUDA when present).")
@@ -124,9 +236,33 @@ def _read_pool(items, quiet):
               help="Latent codes averaged per record (TimesNet-Gen; default 5).")
 @click.option("--noise-scale", type=click.FloatRange(0), default=None,
               help="Scale of the latent noise (TimesNet-Gen; default 1, 0 = none).")
+@click.option("--magnitude", default=None, help="Scenario Mw, or MIN,MAX.")
+@click.option("--distance", default=None, help="Scenario distance (km), or MIN,MAX.")
+@click.option("--distance-kind", type=click.Choice(["epicentral", "hypocentral", "rupture",
+                                                     "joyner_boore"]), default=None,
+              help="What --distance measures (default: the generator's, e.g. epicentral).")
+@click.option("--depth", default=None, help="Hypocentral depth (km), or MIN,MAX.")
+@click.option("--vs30", default=None,
+              help="Site Vs30 (m/s): a condition for generators that take it, and the "
+                   "--target's site (default: the records' own label).")
+@click.option("--target", default=None,
+              help="Return a suite matching this GMPE's median spectrum: asb14 (Türkiye, "
+                   "Europe) or bssa14.")
+@click.option("--periods", default="0.1-2", show_default=True,
+              help="Period range of the --target match, LOW-HIGH (s), or a comma list.")
+@click.option("--n-periods", type=click.IntRange(2), default=20, show_default=True,
+              help="Log-spaced periods in the --periods range.")
+@click.option("--pool", "pool_size", type=click.IntRange(1), default=None,
+              help="Candidates generated for --target (default max(10 N, 50)).")
+@click.option("--scale-bounds", default="0.5,2", show_default=True,
+              help="Smallest and largest amplitude factor of --target, LOW,HIGH.")
+@click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=0.2,
+              show_default=True,
+              help="Largest RMS ln misfit of the suite median to the --target.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate_command(station, n, out, model, seed, device, checkpoint, records, n_mix,
-                     noise_scale, quiet):
+                     noise_scale, magnitude, distance, distance_kind, depth, vs30, target,
+                     periods, n_periods, pool_size, scale_bounds, tolerance, quiet):
     """Generate N new records for a station with a generator plugin.
 
     The default model, timesnet-gen, ships a checkpoint trained on SYNTHETIC records of five
@@ -135,6 +271,27 @@ def generate_command(station, n, out, model, seed, device, checkpoint, records, 
     """
     from obspy_gen import registry
     from obspy_gen.io.checkpoints import CheckpointError
+    conditions = {k: v for k, v in (
+        ("magnitude", _range(magnitude, "--magnitude")),
+        ("distance", _range(distance, "--distance")), ("depth", _range(depth, "--depth")),
+        ("vs30", _range(vs30, "--vs30"))) if v is not None}
+    # With --target, --vs30 is the target's site when the generator does not take it.
+    model, note = _pick_model(model, {k: v for k, v in conditions.items()
+                                      if not (target is not None and k == "vs30")})
+    if note:
+        click.echo(note)
+    if target is not None:
+        from obspy_gen.evaluate.gmpe import MODELS, resolve_gmpe
+        try:
+            target = resolve_gmpe(target)
+            if MODELS[target][1] != "spectral":
+                raise ValueError(f"--target {target} predicts no spectrum; use asb14 or "
+                                 f"bssa14")
+            from obspy_gen.evaluate.suite import parse_periods
+            parse_periods(periods, n_periods)
+        except ValueError as exc:
+            error("generate", exc)
+            raise SystemExit(2)
     try:
         cls = registry.load("generators", model)
     except registry.PluginNotFoundError as exc:
@@ -163,6 +320,12 @@ def generate_command(station, n, out, model, seed, device, checkpoint, records, 
         raise SystemExit(2)
     options = {k: v for k, v in (("checkpoint", checkpoint), ("n_mix", n_mix),
                                  ("noise_scale", noise_scale)) if v is not None}
+    if distance_kind is not None:
+        conditions["distance_kind"] = distance_kind
+    if target is not None:
+        _run_suite(cls, station, n, out, seed, device, pool, conditions, options, target,
+                   periods, n_periods, pool_size, scale_bounds, tolerance, quiet)
+    options.update(conditions)
     try:
         stream = cls().generate(pool, station=station, n=n, seed=seed, device=device,
                                 **options)
@@ -186,5 +349,6 @@ def generate_command(station, n, out, model, seed, device, checkpoint, records, 
         raise SystemExit(1)
     click.echo(format_table(["record", "file", "id", "start", "seconds", "PGA_m/s2"], rows))
     used_seed = (stream[0].stats.get("obspy_gen") or {}).get("seed", seed)
-    click.echo(f"wrote {len(rows)} record(s) to {out} (model {cls.name}, seed {used_seed})")
+    click.echo(f"wrote {len(rows)} record(s) and records.csv to {out} (model {cls.name}, "
+               f"seed {used_seed})")
     raise SystemExit(0)

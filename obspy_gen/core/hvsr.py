@@ -18,6 +18,7 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
+from obspy_gen.core.jit import njit
 from obspy_gen.core.records import (north_east, record_label, split_records, station_key,
                                     three_components)
 from obspy_gen.core.settings import NFFT_WINDOW, HVSRSettings, resolve_settings
@@ -91,7 +92,7 @@ class HVSRResult:
         --------
         >>> from obspy import read
         >>> sorted(hvsr(read(), fmin=1, fmax=20, nfreq=64).sesame())
-        ['clarity', 'clear', 'reliability', 'reliable', 'values']
+        ['clarity', 'clear', 'note', 'reliability', 'reliable', 'values']
         """
         from obspy_gen.core.sesame import sesame_criteria
         return sesame_criteria(self)
@@ -255,7 +256,7 @@ _COMBINE_MODE = {"squared_average": 0, "geometric_mean": 1, "arithmetic_mean": 2
                  "single_azimuth": 5}
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _prepare_into(windows, out, detrend, taper):
     """Detrend and taper each row of ``windows`` into ``out`` and zero-pad the rest of the row.
 
@@ -283,7 +284,7 @@ def _prepare_into(windows, out, detrend, taper):
         out[r, n:] = 0.0
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _amplitudes_t(spectra, mode):
     """|FFT| of the combined horizontal and of the vertical, laid out (nbins, 2 * nwin).
 

@@ -61,9 +61,13 @@ Horizontal combinations
 Units
     Acceleration is converted to m/s**2 from ``stats.units`` (``"m/s**2"``, ``"gal"``,
     ``"cm/s**2"``, ``"g"``, ... -- gal / cm/s**2 x 0.01, g x 9.80665); ObsPy's K-NET/KiK-net
-    reader gives counts with ``stats.calib`` to m/s**2, which is applied; anything else without
-    ``stats.units`` is taken to be m/s**2 (the package convention) and reported as
-    ``"m/s**2 (assumed)"``.
+    reader gives counts with ``stats.calib`` to m/s**2, which is applied; with an ``inventory``
+    (ObsPy Inventory or StationXML file) the instrument response is removed
+    (``output="ACC"``). Data in unknown units (no ``stats.units``, e.g. counts from a
+    miniSEED file) are never assumed to be m/s**2: the measures that need physical units
+    (PGA, PGV, PGD, Arias, CAV, Sa) are refused with an error naming the trace
+    (:class:`UnitsUnknownError`); the significant durations, which do not depend on the scale,
+    are still computed. Give ``units=`` or an inventory to get them all.
 """
 from __future__ import annotations
 
@@ -75,6 +79,7 @@ import numpy as np
 import scipy.fft
 from obspy import Stream, Trace
 
+from obspy_gen.core.jit import njit
 from obspy_gen.core.records import channel_component, split_records, station_key
 
 #: Standard gravity (m/s**2), used by Arias intensity and the "g" unit.
@@ -123,7 +128,36 @@ def unit_factor(units: str) -> float:
                      f"mm/s**2, g")
 
 
-def acceleration_si(trace: Trace, units: str | None = None):
+class UnitsUnknownError(ValueError):
+    """The data's units are unknown, so measures in physical units cannot be computed."""
+
+
+def load_inventory(inventory):
+    """An ObsPy Inventory from an Inventory or a StationXML (or any ObsPy-readable) file.
+
+    Examples
+    --------
+    >>> load_inventory(None) is None
+    True
+    >>> load_inventory("/nonexistent.xml")
+    Traceback (most recent call last):
+    ...
+    ValueError: /nonexistent.xml: cannot read the inventory: No such file or directory
+    """
+    if inventory is None:
+        return None
+    from obspy import Inventory, read_inventory
+    if isinstance(inventory, Inventory):
+        return inventory
+    try:
+        return read_inventory(str(inventory))
+    except FileNotFoundError as exc:
+        raise ValueError(f"{inventory}: cannot read the inventory: {exc.strerror}") from None
+    except Exception as exc:  # noqa: BLE001 -- any parser failure: one line naming the file
+        raise ValueError(f"{inventory}: cannot read the inventory: {exc}") from None
+
+
+def acceleration_si(trace: Trace, units: str | None = None, inventory=None):
     """A trace's acceleration in m/s**2 as float64, and what it was converted from.
 
     Parameters
@@ -132,13 +166,22 @@ def acceleration_si(trace: Trace, units: str | None = None):
     units : str, optional
         Override: the units the data are in (see :func:`unit_factor`). Default: the trace's
         ``stats.units``; without it, counts times ``stats.calib`` for ObsPy's K-NET/KiK-net
-        reader (its calib converts to m/s**2), otherwise m/s**2 (assumed).
+        reader (its calib converts to m/s**2), else the ``inventory``'s response.
+    inventory : obspy.Inventory, optional
+        Instrument responses (e.g. from StationXML): used for traces without known units
+        (``remove_response(output="ACC")``, with ObsPy's defaults otherwise).
 
     Returns
     -------
     data : numpy.ndarray
     source_units : str
-        E.g. ``"gal"``, ``"m/s**2"``, ``"counts*calib (KNET)"``, ``"m/s**2 (assumed)"``.
+        E.g. ``"gal"``, ``"m/s**2"``, ``"counts*calib (KNET)"``,
+        ``"counts (response removed)"``.
+
+    Raises
+    ------
+    UnitsUnknownError
+        No units known and no inventory (the data may well be counts): names the trace.
 
     Examples
     --------
@@ -148,18 +191,35 @@ def acceleration_si(trace: Trace, units: str | None = None):
     >>> tr.stats.units = "gal"
     >>> acceleration_si(tr)
     (array([ 0. ,  1.5, -3. ]), 'gal')
-    >>> acceleration_si(Trace(np.array([1.0, 2.0])))[1]
-    'm/s**2 (assumed)'
+    >>> acceleration_si(Trace(np.array([1.0, 2.0])))
+    Traceback (most recent call last):
+    ...
+    obspy_gen.core.intensity.UnitsUnknownError: ...: units unknown (no stats.units; counts?): ...
     """
     data = np.asarray(trace.data, dtype=np.float64)
     stats = trace.stats
     if units is None:
         units = stats.get("units")
     if units is not None:
-        return data * unit_factor(units), str(units)
+        try:
+            return data * unit_factor(units), str(units)
+        except ValueError as exc:
+            raise ValueError(f"{trace.id}: {exc}") from None
     if stats.get("_format") == "KNET":
         return data * float(stats.calib), "counts*calib (KNET)"
-    return data.copy(), "m/s**2 (assumed)"
+    if inventory is not None:
+        tr = trace.copy()
+        tr.data = tr.data.astype(np.float64)
+        try:
+            tr.remove_response(inventory=inventory, output="ACC")
+        except Exception as exc:  # noqa: BLE001 -- no matching channel/epoch, bad response
+            raise UnitsUnknownError(f"{trace.id}: cannot remove the response with the "
+                                    f"inventory: {' '.join(str(exc).split())}") from None
+        return np.asarray(tr.data, dtype=np.float64), "counts (response removed)"
+    raise UnitsUnknownError(
+        f"{trace.id}: units unknown (no stats.units; counts?): PGA, PGV, PGD, Arias, CAV and "
+        f"Sa need physical units; give units= ('m/s**2', 'gal', 'g', ...) or an inventory "
+        f"(StationXML) to remove the instrument response")
 
 
 def _acc_dt(acc, dt):
@@ -457,7 +517,7 @@ def cav(acc, dt=None) -> float:
 # Response spectrum: Nigam & Jennings (1969) exact recurrence
 
 
-@numba.njit(cache=True)
+@njit
 def _free_vibration_peak(u, v, w, zeta):
     # |u| at the first extremum of the damped free vibration from (u, v); later extrema decay.
     wd = w * math.sqrt(1.0 - zeta * zeta)
@@ -472,7 +532,7 @@ def _free_vibration_peak(u, v, w, zeta):
     return abs(e * (u * math.cos(wd * t) + (v + zeta * w * u) / wd * math.sin(wd * t)))
 
 
-@numba.njit(cache=True)
+@njit
 def _hermite_extremum(u0, v0, u1, v1, h):
     # |u| at the stationary point inside a step of the cubic Hermite interpolant of (u, u'),
     # called when u' changes sign in the step. p(s) = u0 + h v0 s + c2 s^2 + c3 s^3.
@@ -492,7 +552,7 @@ def _hermite_extremum(u0, v0, u1, v1, h):
     return abs(u0 + h * v0 * s + c2 * s * s + c3 * s * s * s)
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _peak_displacements(acc, dt, omegas, zeta):
     out = np.empty(omegas.size)
     n = acc.size
@@ -652,7 +712,8 @@ class RecordIntensity:
         ``"geometric_mean"`` and ``"maximum_horizontal_value"`` -> dict of measures
         (:data:`UNITS`; ``"sa"`` is a list aligned with the result's periods).
     error : str or None
-        Why nothing could be computed (the other records are unaffected).
+        Why nothing could be computed (the other records are unaffected), or, for data in
+        unknown units, why only the durations were (:class:`UnitsUnknownError`'s message).
 
     Examples
     --------
@@ -748,7 +809,16 @@ def _combine(m1, m2, how):
     return out
 
 
-def _record_intensity(record, periods, s):
+def _unitless_measures(a, dt, periods, s):
+    a = _detrend(a, s["detrend"])
+    nan = float("nan")
+    return {"pga": nan, "pgv": nan, "pgd": nan, "arias": nan, "cav": nan,
+            "d5_75": significant_duration(a, dt, 0.05, 0.75),
+            "d5_95": significant_duration(a, dt, 0.05, 0.95), "sa": [nan] * len(periods)}
+
+
+def _record_intensity(record, periods, s, inventory=None):
+    unknown = None
     traces = list(record)
     station = station_key(traces[0]) if traces else "?"
     start = min((tr.stats.starttime for tr in traces), default=None)
@@ -770,14 +840,24 @@ def _record_intensity(record, periods, s):
                 continue
             if np.ma.isMaskedArray(tr.data) and np.ma.getmaskarray(tr.data).any():
                 raise ValueError(f"{tr.id}: has gaps (masked samples)")
-            data, src = acceleration_si(tr, s["units"])
+            try:
+                data, src = acceleration_si(tr, s["units"], inventory)
+            except UnitsUnknownError as exc:
+                unknown = unknown or str(exc)
+                data, src = np.asarray(tr.data, dtype=np.float64), "unknown"
             if data.size < 2 or not np.all(np.isfinite(data)):
                 raise ValueError(f"{tr.id}: fewer than 2 samples or NaN/inf samples")
             rec.source_units[comp] = src
-            rec.components[comp] = _component_measures(data, tr.stats.delta, periods, s)
+            if src == "unknown":  # only what does not depend on the scale
+                rec.components[comp] = _unitless_measures(data, tr.stats.delta, periods, s)
+            else:
+                rec.components[comp] = _component_measures(data, tr.stats.delta, periods, s)
     except ValueError as exc:
         rec.components, rec.error = {}, str(exc)
         return rec
+    if unknown:
+        # Refused, not assumed: the physical measures stay NaN and the record says why.
+        rec.error = unknown
     if "N" in rec.components and "E" in rec.components:
         for how in COMBINATIONS:
             rec.components[how] = _combine(rec.components["N"], rec.components["E"], how)
@@ -785,7 +865,8 @@ def _record_intensity(record, periods, s):
 
 
 def intensity_measures(records, periods=None, *, damping=0.05, detrend="linear", highpass=0.1,
-                       order=4, oversample="auto", units=None) -> IntensityResult:
+                       order=4, oversample="auto", units=None,
+                       inventory=None) -> IntensityResult:
     """Intensity measures of every record, per component and horizontal combination.
 
     Parameters
@@ -807,12 +888,16 @@ def intensity_measures(records, periods=None, *, damping=0.05, detrend="linear",
         See :func:`spectral_acceleration`.
     units : str, optional
         Units of all the data, overriding ``stats.units`` (see :func:`acceleration_si`).
+    inventory : obspy.Inventory or str, optional
+        Instrument responses (Inventory or StationXML path) for traces without known units.
 
     Returns
     -------
     IntensityResult
         A record that cannot be used has ``error`` set and no measures; nothing is raised for
-        bad data, only for bad settings.
+        bad data, only for bad settings. A record in unknown units (no ``stats.units``, no
+        ``units=``, no inventory) has ``error`` naming the trace, NaN for every measure in
+        physical units and only the durations D5-75 and D5-95.
 
     Examples
     --------
@@ -835,11 +920,12 @@ def intensity_measures(records, periods=None, *, damping=0.05, detrend="linear",
     _oversample_factors(periods, 0.01, oversample)      # validates the value
     if units is not None:
         unit_factor(units)
+    inventory = load_inventory(inventory)
     if highpass is not None and highpass is not False and not highpass >= 0:
         raise ValueError(f"highpass must be a positive frequency or None, got {highpass!r}")
     s = dict(damping=float(damping), detrend=detrend, highpass=highpass or None,
              order=int(order), oversample=oversample, units=units)
     if isinstance(records, Trace):
         records = Stream([records])
-    recs = [_record_intensity(r, periods, s) for r in split_records(records)]
+    recs = [_record_intensity(r, periods, s, inventory) for r in split_records(records)]
     return IntensityResult(recs, periods, s)

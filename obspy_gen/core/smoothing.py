@@ -24,6 +24,8 @@ import functools
 import numba
 import numpy as np
 
+from obspy_gen.core.jit import njit
+
 _TRUNCATIONS = ("main_lobe", "full")
 # Dense weight blocks of the full kernel are kept below this many bytes.
 _BLOCK_BYTES = 128 * 2**20
@@ -31,7 +33,7 @@ _BLOCK_BYTES = 128 * 2**20
 _FUSED_MAX_SPECTRA = 8
 
 
-@numba.njit(cache=True)
+@njit
 def _lobe_edges(frequency, fc, lower, upper):
     """First and one-past-last bin of the main lobe of fc, with hvsrpy's exact tests."""
     n = frequency.size
@@ -51,7 +53,7 @@ def _lobe_edges(frequency, fc, lower, upper):
     return lo, hi
 
 
-@numba.njit(cache=True)
+@njit
 def _alloc_runs(count):
     """Offsets of each centre's run of weights in one flat array, and the arrays to fill."""
     m = count.size
@@ -61,7 +63,7 @@ def _alloc_runs(count):
     return offset, np.empty(offset[m], dtype=np.float64), np.zeros(m, dtype=np.float64)
 
 
-@numba.njit(cache=True)
+@njit
 def _main_lobe_weights(frequency, centers, bandwidth):
     """Contiguous-run sparse weights: per centre (start bin, offset into weights, count).
 
@@ -115,7 +117,7 @@ def _main_lobe_weights(frequency, centers, bandwidth):
     return start, offset, weights, total
 
 
-@numba.njit(parallel=True, cache=True, fastmath=False)
+@njit(parallel=True, fastmath=False)
 def _apply_main_lobe(spectra_t, start, offset, weights, total, zero_bin, centers, order):
     """out[s, c] = sum_k w_ck A[s, start_c + k] / sum_k w_ck, spectra given as (nfreq, nspec).
 
@@ -154,7 +156,7 @@ def _apply_main_lobe(spectra_t, start, offset, weights, total, zero_bin, centers
     return out
 
 
-@numba.njit(cache=True)
+@njit
 def _full_row(log_f, sin_f, cos_f, first, fc, bandwidth, row):
     """Full-kernel weights of one centre into ``row``; returns their sum.
 
@@ -196,7 +198,7 @@ def _full_row(log_f, sin_f, cos_f, first, fc, bandwidth, row):
     return total
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _full_fused(spectra, log_f, sin_f, cos_f, first, centers, bandwidth, zero_bin):
     """Full-kernel smoothing of a few spectra, weights computed on the fly (never stored)."""
     nspec, n = spectra.shape
@@ -218,7 +220,7 @@ def _full_fused(spectra, log_f, sin_f, cos_f, first, centers, bandwidth, zero_bi
     return out
 
 
-@numba.njit(parallel=True, cache=True)
+@njit(parallel=True)
 def _full_weights_block(log_f, sin_f, cos_f, first, centers, bandwidth, w):
     """Dense full-kernel weights (centres x bins) into ``w``, and their row sums.
 
@@ -272,7 +274,7 @@ def _cached_main_lobe(freq_bytes, centers_bytes, bandwidth):
 _LOG_GAUSSIAN_CUTOFF = 1e-18
 
 
-@numba.njit(cache=True)
+@njit
 def _log_gaussian_weights(frequency, centers, bandwidth):
     """Sparse weights exp(-b ln^2(f/fc)), as contiguous runs like _main_lobe_weights."""
     half = np.sqrt(-np.log(_LOG_GAUSSIAN_CUTOFF) / bandwidth)

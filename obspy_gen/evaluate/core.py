@@ -172,8 +172,13 @@ def _resolve_intensity(intensity):
         return None, "switched off"
     if callable(intensity):
         return intensity, None
+    options = {}
+    if isinstance(intensity, Mapping):  # options of the core IMs (units, inventory, periods...)
+        options, intensity = dict(intensity), None
     if intensity is not None:
-        raise TypeError("intensity must be None (auto), False or a callable record -> dict")
+        raise TypeError("intensity must be None (auto), False, a dict of options of "
+                        "obspy_gen.core.intensity.intensity_measures or a callable "
+                        "record -> dict")
     try:
         mod = importlib.import_module("obspy_gen.core.intensity")
     except ImportError:
@@ -181,6 +186,11 @@ def _resolve_intensity(intensity):
     fn = getattr(mod, "intensity_measures", None)
     if not callable(fn):
         return None, "obspy_gen.core.intensity offers no intensity_measures() function"
+    if options:
+        import functools
+        if options.get("inventory") is not None:   # read a StationXML file once, not per record
+            options["inventory"] = mod.load_inventory(options["inventory"])
+        fn = functools.partial(fn, **options)
     return _core_intensity(fn), None
 
 
@@ -393,6 +403,8 @@ class EvaluationReport:
     require_clear: bool = False
     n_bootstrap: int = 200
     seed: int | None = None
+    #: :class:`obspy_gen.evaluate.gmpe.GMPECheck` when asked for (``evaluate(gmpe=...)``).
+    gmpe: object = None
 
     @property
     def f0_range(self) -> tuple:
@@ -450,6 +462,7 @@ class EvaluationReport:
                                             enumerate(self.matrix_labels)
                                             if not np.isfinite(self.matrix[k, k])]},
             "intensity_measures": self.im,
+            "gmpe": self.gmpe.to_dict() if self.gmpe is not None else None,
             "issues": self.issues,
         })
 
@@ -547,7 +560,7 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
              spacing="linear", js="divergence", reference=None, n_bootstrap=200, seed=None,
              min_records=5, require_clear=False, by="station", intensity=None,
              progress=None, training=None, reconstructions=(), f0_rules=None,
-             judged_ims=JUDGED_IMS, memorisation=True) -> EvaluationReport:
+             judged_ims=JUDGED_IMS, memorisation=True, gmpe=None) -> EvaluationReport:
     """Compare groups of records station by station, with sample-matched ceilings and a verdict.
 
     For every record its own HVSR and f0 by each f0 rule (whole record, the paper's settings
@@ -599,9 +612,11 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
     by : {"station", "id"}
         Group a Stream's records by station code (default, so that real and generated
         records of one site match across networks) or by ``NET.STA.LOC``.
-    intensity : None, False or callable
-        ``None``: use ``obspy_gen.core.intensity`` when it exists; ``False``: no IMs; a
-        callable ``record -> {name: value}``: use it.
+    intensity : None, False, dict or callable
+        ``None``: use ``obspy_gen.core.intensity`` when it exists; a dict: the same with these
+        options of its ``intensity_measures`` (e.g. ``{"inventory": "stations.xml"}`` for
+        records in counts); ``False``: no IMs; a callable ``record -> {name: value}``: use it.
+        Records in unknown units get no IMs (an issue names the trace), never assumed m/s**2.
     progress : callable, optional
         ``progress(total)`` returning an object with ``update(n)`` and ``close()`` (e.g.
         ``lambda total: tqdm(total=total)``): advanced record by record.
@@ -619,6 +634,11 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
         IMs whose distances enter the verdict (others are reported).
     memorisation : bool
         Compute the memorisation and mixing figures (default True).
+    gmpe : None, str or dict
+        Also check every record with a scenario (magnitude, distance, Vs30) against
+        ground-motion models: ``"auto"``, ``"asb14"`` or ``"bssa14"``, or a dict of
+        :func:`obspy_gen.evaluate.gmpe.gmpe_check` keywords; the result is ``report.gmpe``.
+        Default None: no GMPE check.
 
     Returns
     -------
@@ -842,6 +862,11 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
                        memo, f0_rules[0], judged, memorisation)
     im = {"available": im_fn is not None, "reason": im_reason, "names": im_names,
           "judged": judged}
+    gmpe_result = None
+    if gmpe is not None and gmpe is not False:
+        from obspy_gen.evaluate.gmpe import gmpe_check
+        kw = dict(gmpe) if isinstance(gmpe, Mapping) else {"gmpe": gmpe}
+        gmpe_result = gmpe_check(dict(zip(labels, groups.values())), **kw)
     return EvaluationReport(
         groups=labels, reference=reference, stations=stations, distributions=distributions,
         edges=edges, spacing=spacing if np.ndim(bins) == 0 else "custom", js=js,
@@ -851,7 +876,7 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
         matrices=matrices, alignment_full=alignment_full, alignment_matched=alignment_matched,
         scores=scores, memorisation=memo, verdict=verdict, training=training_info,
         min_records=int(min_records), require_clear=bool(require_clear),
-        n_bootstrap=int(n_bootstrap), seed=seed)
+        n_bootstrap=int(n_bootstrap), seed=seed, gmpe=gmpe_result)
 
 
 def _memo_summary(values, n_bootstrap, rng) -> dict:

@@ -316,6 +316,9 @@ def figures(report):
         fig = plot_im_distributions(report, s)
         if fig is not None:
             out.append((f"im_{_safe(s)}.png", f"{s}: intensity measures", fig))
+    if getattr(report, "gmpe", None) is not None:
+        from obspy_gen.evaluate import gmpe
+        out.extend(gmpe.figures(report.gmpe))
     return out
 
 
@@ -527,6 +530,10 @@ def render_html(report, pngs) -> str:
                              if x is not None)
             parts.append(f"<li class=bad>{e(where)}: {e(it['reason'])}</li>")
         parts.append("</ul>")
+
+    if getattr(report, "gmpe", None) is not None:
+        from obspy_gen.evaluate import gmpe
+        parts.append(gmpe.html_section(report.gmpe))
 
     parts.append("<h2>Figures</h2>")
     for name, title, data in pngs:

@@ -15,8 +15,10 @@ from .catalog import Station, catalog as _catalog
 from .plugin import LABELS, StochasticGenerator, resolve_station, station_seed
 
 #: Columns of ``records.csv`` (one row per simulated record).
-RECORD_COLUMNS = ("file", "network", "station", "location", "record", "seed", "starttime",
-                  "npts", "sampling_rate") + tuple(k for k in LABELS if k != "station")
+#: The provenance columns (:data:`obspy_gen.io.provenance.COLUMNS`) then the labels.
+RECORD_COLUMNS = ("file", "network", "station", "location", "record", "model", "version",
+                  "seed", "synthetic", "checkpoint", "units", "starttime", "npts",
+                  "sampling_rate", "conditions") + tuple(k for k in LABELS if k != "station")
 
 #: Columns of ``stations.csv`` (the design's station table plus provenance columns).
 STATION_COLUMNS = ("network", "station", "location", "latitude", "longitude", "vs30",
@@ -211,6 +213,8 @@ def simulate(catalog="paper5", out=None, seed: int = 0, *, profile=None,
                 result.records.append(dict(
                     lab, file=fname if out is not None else "", network=s.network,
                     station=s.station, location=s.location, record=i, seed=sseed,
+                    model=meta.get("model"), version=meta.get("version"),
+                    synthetic=meta.get("synthetic"), units=s.get("units"),
                     starttime=str(s.starttime), npts=s.npts, sampling_rate=s.sampling_rate))
                 if bar is not None:
                     bar.update(1)

@@ -375,6 +375,9 @@ class SoilProfile:
                 text = fh.read()
         except OSError as exc:
             raise ValueError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{path}: not a UTF-8 text profile (byte {exc.start}: "
+                             f"{exc.reason}); give a CSV or JSON file") from None
         try:
             if path.lower().endswith(".json") or text.lstrip().startswith("{"):
                 try:
