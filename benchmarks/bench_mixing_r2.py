@@ -23,7 +23,8 @@ held-out 0.42-0.62 -> 0.00 at every station; mixes of 2-5 shifted training recor
 1.00; replays 1.00 -> 1.00; TimesNet-Gen 0.52-0.58 -> 0.00-0.08 (4628: 0.08, 3130: 0.05,
 2020, 0205 and 1716: 0.00). The cross-validated fit finds no out-of-sample mixing in the
 default's records beyond 4628 (a common-lag fit by all training records, cross-validated,
-gave 0.00 for both held-out and generated records at 0205, n=10): their in-sample excess was not a mix.
+gave 0.00 for both held-out and generated records at 0205, n=10): their in-sample excess
+was not a mix.
 """
 import argparse
 import json
