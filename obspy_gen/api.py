@@ -220,6 +220,21 @@ def fresh_seed() -> int:
     return int(np.random.SeedSequence().entropy % (2 ** 31))
 
 
+def record_rng(seed: int, index: int):
+    """The random generator of record ``index`` of a run with ``seed`` (so that record ``i``
+    does not depend on how many records are asked for).
+
+    Examples
+    --------
+    >>> float(record_rng(1, 2).random()) == float(record_rng(1, 2).random())
+    True
+    >>> float(record_rng(1, 2).random()) == float(record_rng(1, 3).random())
+    False
+    """
+    import numpy as np
+    return np.random.default_rng([int(seed), int(index)])
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     """A validated request to a generator.
@@ -694,4 +709,5 @@ BASES = {
 __all__ = ["Plugin", "Generator", "Vs30Predictor", "SiteMetric", "Vs30Result", "nehrp_class",
            "records_by_station",
            "StationId", "GenerationRequest", "GeneratedRecord", "build_stream", "fresh_seed",
+           "record_rng",
            "is_trainable", "progress", "CONDITIONS", "DISTANCE_KINDS", "CHANNELS", "BASES"]

@@ -33,9 +33,16 @@ def test_builtin_timesnet_generator_conforms():
     assert check_plugin(cls)["trainable"] is True
 
 
+def test_builtin_cvae_generator_conforms():
+    pytest.importorskip("torch")
+    cls = registry.load("generators", "cvae")
+    assert check_generator(cls, station="4628")["records"] == 2
+    assert check_plugin(cls)["trainable"] is True
+
+
 def test_every_registered_builtin_is_covered():
     # A new built-in must be added to the tests above.
-    assert set(registry.available("generators")) >= {"stochastic", "timesnet-gen"}
+    assert set(registry.available("generators")) >= {"stochastic", "timesnet-gen", "cvae"}
     for group in registry.GROUPS:
         for info, state in registry.status(group):
             if info.distribution == "obspy-gen":

@@ -38,6 +38,16 @@ Examples:
 
 \b
 Writes OUT.safetensors + OUT.json after every epoch (and OUT.state.* for --resume).
+""", "cvae": """\b
+Examples:
+  obspy-gen train cvae --data corpus/ --out pre --phase pretrain --epochs 6 \\
+      --exclude-stations 2020,4628,0205,1716,3130 --synthetic
+  obspy-gen train cvae --data paper5/ --out ft --phase finetune --init pre \\
+      --epochs 60 --cluster-epochs 10 --synthetic
+  obspy-gen train cvae --data paper5/ --out ft --phase finetune --init pre --resume
+
+\b
+Writes OUT.safetensors + OUT.json after every epoch (and OUT.state.* for --resume).
 """, "cnn-lstm": """\b
 Examples:
   obspy-gen simulate --catalog corpus --seed 1 --out corpus/

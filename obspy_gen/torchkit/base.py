@@ -472,6 +472,8 @@ def fit(model, train_data, val_data, loss_fn, *, out, save_fn, settings=None, de
     Parameters
     ----------
     model : torch.nn.Module
+        Parameters named in its ``no_weight_decay`` attribute (and all 0-/1-D ones) are not
+        weight-decayed.
     train_data, val_data : torch.utils.data.Dataset
         Items are dicts of tensors. ``val_data`` may be ``None`` or empty; make it a
         station-wise (or, for station-conditioned fine-tuning, a per-station record) split.
@@ -533,9 +535,12 @@ def fit(model, train_data, val_data, loss_fn, *, out, save_fn, settings=None, de
     model = model.to(dev)
     history = {"epochs": [], "settings": settings.to_dict(), "world_size": info.world_size}
     decay, no_decay = [], []
+    # Biases, norms and what the model lists in ``no_weight_decay`` (e.g. cluster centres)
+    # are not decayed.
+    exempt = set(getattr(model, "no_weight_decay", ()))
     for n, p in model.named_parameters():
         if p.requires_grad:
-            (no_decay if p.dim() <= 1 else decay).append(p)
+            (no_decay if p.dim() <= 1 or n in exempt else decay).append(p)
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": settings.weight_decay},
          {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr,

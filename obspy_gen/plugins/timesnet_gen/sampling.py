@@ -37,23 +37,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from obspy_gen.api import record_rng  # noqa: F401 (one per-record generator for all plugins)
+
 #: Codes averaged per generated record (the paper's N).
 N_MIX = 5
 #: Fewest records a zero-shot pool is built from.
 MIN_POOL = 3
 #: Kinds of Gaussian noise of Eq. 1 (see the module docstring).
 NOISE_KINDS = ("covariance", "diagonal")
-
-
-def record_rng(seed: int, index: int) -> np.random.Generator:
-    """The generator of record ``index`` of a call with ``seed``.
-
-    Examples
-    --------
-    >>> float(record_rng(1, 2).random()) == float(record_rng(1, 2).random())
-    True
-    """
-    return np.random.default_rng([int(seed), int(index)])
 
 
 def fresh_seed() -> int:
