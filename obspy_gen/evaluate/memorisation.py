@@ -205,7 +205,7 @@ def mixing_r2(x, y, exclude_self=False, lag=True, drop_one=False, k=MIX_K, cv=Tr
     """Per row of ``x``: cross-validated R² of its fit by ``k`` lag-shifted ``y`` records.
 
     The ``k`` comparison records are chosen greedily (orthogonal matching pursuit): each step
-    adds the record, shifted to its lag of highest |correlation|, that best explains what the
+    adds the record, shifted to its lag of highest absolute correlation, that best explains what the
     records chosen so far leave unexplained (zero lag with ``lag=False``), and refits all
     weights by least squares, three components concatenated. The record is compared within its
     own window (its samples up to the last non-zero one; a shifted comparison record is cut to

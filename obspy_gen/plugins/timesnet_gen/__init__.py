@@ -6,7 +6,7 @@ convolutions) with a compact deterministic latent bottleneck and station-ID cond
 inside every TimesBlock; new records of a station average ``N`` latent codes of its records
 plus Gaussian noise (the paper's Eq. 1) and decode them.
 
-Modules: :mod:`.model` (the network, torch), :mod:`.sampling` (pools and Eq. 1, numpy),
+Modules: :mod:`~obspy_gen.plugins.timesnet_gen.model` (the network, torch), :mod:`.sampling` (pools and Eq. 1, numpy),
 :mod:`.train` (two-phase training), :mod:`.store` (checkpoints), :mod:`.plugin` (the
 ``timesnet-gen`` generator). Importing this package does not import torch.
 
