@@ -108,7 +108,9 @@ def test_demo(tmp_path):
     assert res.exit_code == 0, res.output
     assert "BO.AOM001." in res.output and "BO.NGNH31." in res.output
     assert "TK.0921." in res.output and "TK.2404." in res.output
-    assert len(list((tmp_path / "hvsr").glob("*.png"))) == 4
+    pngs = sorted(p.name for p in (tmp_path / "hvsr").glob("*.png"))
+    assert len(pngs) == 5 and "summary.png" in pngs   # 4 stations + the archive figure
+    assert len((tmp_path / "hvsr" / "stations.csv").read_text().splitlines()) == 5
     # The generation part: five paper stations generated and evaluated.
     assert len(list((tmp_path / "generated").glob("*_timesnet-gen.mseed"))) == 5
     # Provenance beside the miniSEED files: 6 records of each station, all synthetic.

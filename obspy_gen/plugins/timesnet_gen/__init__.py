@@ -6,8 +6,9 @@ convolutions) with a compact deterministic latent bottleneck and station-ID cond
 inside every TimesBlock; new records of a station average ``N`` latent codes of its records
 plus Gaussian noise (the paper's Eq. 1) and decode them.
 
-Modules: :mod:`.model` (the network, torch), :mod:`.sampling` (pools, Eq. 1, aligned codes
-and the station prior, numpy), :mod:`.baseline` (zero final velocity per generated record),
+Modules: :mod:`~obspy_gen.plugins.timesnet_gen.model` (the network, torch), :mod:`.sampling`
+(pools, Eq. 1, aligned codes and the station prior, numpy), :mod:`.baseline` (zero final
+velocity per generated record),
 :mod:`.train` (two-phase training), :mod:`.store` (checkpoints), :mod:`.plugin` (the
 ``timesnet-gen`` generator). Importing this package does not import torch.
 
