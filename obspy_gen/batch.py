@@ -689,3 +689,100 @@ __all__ = ["expand_inputs", "read_file", "read_files", "map_jobs", "group_by_sta
            "parse_scheduler", "scheduler_executor", "station_summary", "station_complete",
            "write_archive_table", "archive_figure", "ARCHIVE_COLUMNS", "SCHEDULER_HELP",
            "vs30_station_job"]
+
+
+def record_filename(record, model: str, index: int) -> str:
+    """``<NET.STA.LOC>_<model>_<i:04d>.mseed`` of one generated record.
+
+    Examples
+    --------
+    >>> from obspy import read
+    >>> record_filename(read(), "timesnet-gen", 3)
+    'BW.RJOB._timesnet-gen_0003.mseed'
+    """
+    def _safe(text):
+        return re.sub(r"[^A-Za-z0-9._-]", "_", str(text))
+    s = record[0].stats
+    return f"{_safe(f'{s.network}.{s.station}.{s.location}')}_{_safe(model)}_{index:04d}.mseed"
+
+
+def write_record_files(stream, out, model, quiet=True) -> tuple:
+    """Write each record of a generated Stream to ``out`` as miniSEED (atomically), without
+    touching ``out/records.csv``: returns (summary rows, provenance rows), the latter for
+    :func:`obspy_gen.io.provenance.write_provenance`, which the caller writes once.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from obspy import read
+    >>> d = tempfile.mkdtemp()
+    >>> rows, table = write_record_files(read(), d, "demo")
+    >>> sorted(os.listdir(d)), rows[0][2], table[0]["file"]
+    (['BW.RJOB._demo_0000.mseed'], 'BW.RJOB.', 'BW.RJOB._demo_0000.mseed')
+    """
+    import io as _io
+
+    import numpy as np
+
+    from obspy_gen.core.records import split_records
+    from obspy_gen.io.provenance import record_row
+    rows, table = [], []
+    # split_records sorts by station and time; generated records are already in that order,
+    # but the index written is the generator's own record number when it carries one.
+    for k, rec in enumerate(_progress(split_records(stream), quiet, desc="writing",
+                                      unit="record")):
+        meta = rec[0].stats.get("obspy_gen") or {}
+        index = int(meta.get("record", k))
+        name = record_filename(rec, model, index)
+        buf = _io.BytesIO()
+        rec.write(buf, format="MSEED")
+        atomic_write(Path(out) / name, buf.getvalue())
+        table.append(record_row(rec, name))
+        horiz = [np.abs(tr.data).max() for tr in rec if not tr.stats.channel.endswith("Z")]
+        s = rec[0].stats
+        rows.append([index, name, f"{s.network}.{s.station}.{s.location}",
+                     str(s.starttime)[:19], f"{s.npts / s.sampling_rate:.1f}",
+                     f"{max(horiz) if horiz else float('nan'):.4g}"])
+    return rows, table
+
+
+def generate_station_job(model, station, pool, n, seed, device, options, out):
+    """Generate and write one station's records: a top-level job of batch
+    ``obspy-gen generate`` (any Executor runs it). The provenance rows come back so that the
+    caller writes ``out/records.csv`` once, and workers never race on it.
+
+    Returns
+    -------
+    (station, summary rows or None, provenance rows, seed used, None or (where, reason, exit))
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> job = generate_station_job("stochastic", "4628", None, 1, 3, None,
+    ...                            {"magnitude": 6.0, "distance": 20.0}, tempfile.mkdtemp())
+    >>> job[0], len(job[1]), job[2][0]["model"], job[3], job[4]
+    ('4628', 1, 'stochastic', 3, None)
+    >>> generate_station_job("stochastic", "nope", None, 1, 3, None, {}, ".")[4][2]
+    2
+    """
+    from obspy_gen import registry
+    from obspy_gen.io.checkpoints import CheckpointError
+    try:
+        cls = registry.load("generators", model)
+        stream = cls().generate(pool, station=station, n=n, seed=seed, device=device,
+                                **(options or {}))
+    except CheckpointError as exc:
+        where, _, reason = str(exc).partition(": ")
+        return station, None, [], seed, (where, reason or str(exc), 1)
+    except (ValueError, TypeError, LookupError) as exc:
+        return station, None, [], seed, (f"{model}: {station}", str(exc), 2)
+    except (RuntimeError, OSError, ImportError) as exc:
+        return station, None, [], seed, (f"{model}: {station}", str(exc), 1)
+    try:
+        rows, table = write_record_files(stream, out, cls.name)
+    except OSError as exc:
+        return station, None, [], seed, (str(out), f"cannot write: {exc.strerror or exc}", 1)
+    if not rows:
+        return station, None, [], seed, ("generate", "the generator returned no records", 1)
+    used_seed = (stream[0].stats.get("obspy_gen") or {}).get("seed", seed)
+    return station, rows, table, used_seed, None

@@ -153,7 +153,8 @@ def test_demo_fails_loudly_when_a_part_cannot_run(tmp_path, monkeypatch, exc, ne
     err = res.stderr if hasattr(res, "stderr") else res.output
     assert "obspy-gen: demo: generation part failed:" in err and needs in err
     assert str(exc) in err
-    assert len(list((tmp_path / "hvsr").glob("*.png"))) == 4      # the HVSR part still ran
+    # The HVSR part still ran: 4 stations + the archive summary figure.
+    assert len(list((tmp_path / "hvsr").glob("*.png"))) == 5
 
 
 def test_demo_fails_when_a_bundled_record_fails(tmp_path, monkeypatch):

@@ -69,7 +69,7 @@ def test_scheduler_values():
     for bad in ("cluster", "processes:x", "processes:-1", ""):
         with pytest.raises(ValueError, match="scheduler"):
             batch.parse_scheduler(bad)
-    for cmd in ("hvsr", "simulate", "evaluate", "vs30"):
+    for cmd in ("hvsr", "simulate", "evaluate", "vs30", "generate"):
         assert "--scheduler" in run(cmd, "--help").output
     res = run("simulate", "--out", "x", "--scheduler", "my-cluster")
     assert res.exit_code == 2 and "is not 'local', 'processes:N'" in res.output
@@ -234,3 +234,47 @@ def test_archive_table_and_vs30(archive, local_hvsr, tmp_path, monkeypatch):
         assert float(row["vs30"]) == pytest.approx(120 * float(row["f0"]), rel=1e-4)
         assert row["nehrp_class"] == nehrp_class(float(row["vs30"]))
         assert row["vs30_model"] == "quarter-wave"
+
+
+GEN = ("generate", "--model", "stochastic", "-n", 2, "--seed", 7, "--magnitude", 6,
+       "--distance", 25, "-q")
+
+
+def test_batch_generate_dask_identical_to_local(cluster, tmp_path):
+    local = run(*GEN, "--station", "2020,4628", "--out", tmp_path / "local")
+    assert local.exit_code == 0, local.output
+    dask = run(*GEN, "--station", "2020", "--station", "4628", "--out", tmp_path / "dask",
+               "--scheduler", cluster)
+    assert dask.exit_code == 0, dask.output
+    names = same_files(tmp_path / "local", tmp_path / "dask")   # miniSEED bytes and records.csv
+    assert names == ["SY.2020.00_stochastic_0000.mseed", "SY.2020.00_stochastic_0001.mseed",
+                     "SY.4628.00_stochastic_0000.mseed", "SY.4628.00_stochastic_0001.mseed",
+                     "records.csv"]
+    rows = list(csv.DictReader(open(tmp_path / "dask" / "records.csv")))
+    assert [(r["station"], r["record"], r["seed"]) for r in rows] == [
+        ("2020", "0", "7"), ("2020", "1", "7"), ("4628", "0", "7"), ("4628", "1", "7")]
+    assert all(json.loads(r["conditions"])["magnitude"] == 6 for r in rows)
+    assert "wrote 4 record(s) of 2 station(s)" in dask.output
+    # one station alone gives the same bytes as in the batch
+    one = run(*GEN, "--station", "4628", "--out", tmp_path / "one")
+    assert one.exit_code == 0, one.output
+    assert ((tmp_path / "one" / names[2]).read_bytes()
+            == (tmp_path / "dask" / names[2]).read_bytes())
+
+
+def test_batch_generate_bad_station_is_reported(cluster, tmp_path):
+    res = run(*GEN, "--station", "2020,9999,3130", "--out", tmp_path, "--scheduler", cluster)
+    assert res.exit_code == 0, res.output
+    assert "obspy-gen: stochastic: 9999: unknown station code '9999'" in res.output
+    assert "1 station(s) failed" in res.output
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["SY.2020.00_stochastic_0000.mseed", "SY.2020.00_stochastic_0001.mseed",
+                     "SY.3130.00_stochastic_0000.mseed", "SY.3130.00_stochastic_0001.mseed",
+                     "records.csv"]
+    rows = list(csv.DictReader(open(tmp_path / "records.csv")))
+    assert sorted({r["station"] for r in rows}) == ["2020", "3130"]
+    bad = run(*GEN, "--station", "9998,9999", "--out", tmp_path / "none", "--jobs", 2)
+    assert bad.exit_code == 1 and "all 2 stations failed" in bad.output
+    assert not (tmp_path / "none").exists()
+    target = run(*GEN, "--station", "2020,4628", "--target", "asb14", "--out", tmp_path / "t")
+    assert target.exit_code == 2 and "--target takes one --station" in target.output
