@@ -11,7 +11,12 @@ Usage:  nice -n 10 python benchmarks/eval_timesnet_gen_default.py [-n 50] [--out
 Result of the shipped default (2026-12-01, n=50, 200 replicates): results/
 eval_timesnet_gen_default_n50.json (per station: [median, p05, p95, ceiling p05, ceiling p95,
 pass] of each f0 figure; [matched W, real-vs-real median, real-vs-real p95, pass] of each IM;
-[median, held-out median, share of copies, pass] of each memorisation figure).
+[median, held-out median, share of copies, pass] of each memorisation figure). Its mixing R²
+rows come from the in-sample fit by all lag-shifted records used before 2026-12-02 (held-out
+0.41-0.61); the cross-validated 5-record fit now in place gives 0.00 to held-out records and
+0.00-0.08 to the default's (bench_mixing_r2.py, results/bench_mixing_r2_n20.json).
+With station-prior sampling and the signal-to-noise high-pass (issue 14; n=25, 50 replicates,
+the earlier in-sample mixing R²): results/eval_timesnet_gen_default_prior_highpass_n25.json.
 """
 import argparse
 import json

@@ -7,14 +7,21 @@ Steps (all seeded; see the constants below):
    five ``paper5`` virtual stations (2020, 4628, 0205, 1716, 3130), as miniSEED files;
 2. phase 1: pre-train the unconditioned network on the corpus (the paper5 stations are not in
    it) -> ``timesnet-gen-synthetic-pretrain`` (used for zero-shot generation);
-3. phase 2: fine-tune the station-conditioned network on the paper5 records, starting from
-   phase 1, and store their latent pools -> ``timesnet-gen-synthetic`` (the default);
+3. phase 2: fine-tune the station-conditioned network on the paper5 records (cosine schedule;
+   the validation loss changed by -0.4 % in the last epoch), and store their latent pools with
+   each record's PGA anchor and recorded span -> ``timesnet-gen-synthetic`` (the default;
+   sampler: ``train.DEFAULT_SAMPLING``). ``--grow 2,2`` fine-tunes a larger network instead:
+   the phase-1 blocks plus one new TimesBlock in the encoder and one in the decoder that
+   start as the identity (:meth:`~obspy_gen.plugins.timesnet_gen.model.TimesNetGen.grown`);
 4. copy both pairs of files into ``obspy_gen/plugins/timesnet_gen/checkpoints/``.
 
-Run from the repository root (about 10-20 minutes on 2 CPU cores)::
+Run from the repository root (about 5 minutes of phase 1 and 2 of phase 2 on 2 idle CPU cores;
+``--grow 2,2`` about 2x phase 2's time; many times that on a shared machine)::
 
     python scripts/train_default_timesnet_gen.py
     python scripts/train_default_timesnet_gen.py --out /tmp/ckpt --work /tmp/work
+    # phase 2 only, from the shipped phase-1 checkpoint (bit-identical to a fresh phase 1):
+    python scripts/train_default_timesnet_gen.py --pretrained timesnet-gen-synthetic-pretrain
 
 With the same torch version and CPU the result is bit-identical; elsewhere it is an
 equivalent model (floating-point reductions differ). The same two phases from the command
@@ -50,6 +57,12 @@ ARCH = dict(seq_len=6000, d_model=16, d_ff=16, e_layers=1, d_layers=1, num_kerne
             top_k=2, dropout=0.0, latent_channels=8, latent_stride=4)
 PRETRAIN = dict(epochs=5, batch_size=16, lr=2e-3, seed=0, val_fraction=0.15)
 FINETUNE = dict(epochs=15, batch_size=16, lr=1e-3, seed=0, val_fraction=0.15)
+#: TimesBlocks (encoder, decoder) of the fine-tuned network (None: phase 1's, 1 + 1).
+GROW = None
+#: What the pools' anchors mark (aligned / prior sampling).
+ANCHOR = "pga"
+#: Weight of the relative velocity error in the fine-tuning loss (model.velocity_loss).
+VELOCITY_LOSS = 0.0
 NAME = "timesnet-gen-synthetic"
 BASE = NAME + "-pretrain"
 DESCRIPTION = ("SYNTHETIC records from obspy-gen's stochastic simulator (Boore 2003 point "
@@ -64,6 +77,21 @@ def main(argv=None):
                         help="Folder for the simulated records and training runs (default: "
                              "a temporary folder, removed at the end).")
     parser.add_argument("--device", default="cpu", help="Training device (default cpu).")
+    parser.add_argument("--pretrained", default=None,
+                        help="Use this phase-1 checkpoint (name or path) instead of training "
+                             "phase 1 (e.g. the shipped timesnet-gen-synthetic-pretrain).")
+    parser.add_argument("--velocity-loss", type=float, default=VELOCITY_LOSS,
+                        help=f"Weight of the velocity loss term (default {VELOCITY_LOSS}).")
+    parser.add_argument("--latent-noise", type=float, default=0.0,
+                        help="Phase-2 latent noise (the paper's; units of the station latent "
+                             "std; default 0: measured no better, see the module notes).")
+    parser.add_argument("--loss-weighting", default="record", choices=("record", "none"),
+                        help="Reconstruction loss weighting (default record).")
+    parser.add_argument("--grow", default=None,
+                        help="E,D: fine-tune a network grown to E encoder and D decoder "
+                             "TimesBlocks (e.g. 2,2), warm-started from phase 1.")
+    parser.add_argument("--epochs", type=int, default=FINETUNE["epochs"],
+                        help=f"Phase-2 epochs (default {FINETUNE['epochs']}).")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -80,7 +108,7 @@ def main(argv=None):
 
     t0 = time.perf_counter()
     corpus_dir, paper5_dir = work / "corpus", work / "paper5"
-    if not any(corpus_dir.glob("*.mseed")):
+    if args.pretrained is None and not any(corpus_dir.glob("*.mseed")):
         simulate("corpus", out=str(corpus_dir), seed=CORPUS["seed"],
                  n_stations=CORPUS["n_stations"],
                  records_per_station=CORPUS["records_per_station"])
@@ -93,24 +121,34 @@ def main(argv=None):
     common = dict(device=args.device, quiet=args.quiet, synthetic=True,
                   log=None if not args.quiet else (lambda line: None))
     t0 = time.perf_counter()
-    T.pretrain(str(corpus_dir), runs / BASE, arch=ARCH, exclude_stations=targets,
-               description=DESCRIPTION + f"Phase 1 corpus: simulate('corpus', {CORPUS}).",
-               source="obspy_gen.plugins.stochastic.simulate('corpus', "
-                      f"n_stations={CORPUS['n_stations']}, "
-                      f"records_per_station={CORPUS['records_per_station']}, "
-                      f"seed={CORPUS['seed']})",
-               **PRETRAIN, **common)
+    runs.mkdir(parents=True, exist_ok=True)
+    if args.pretrained is None:
+        T.pretrain(str(corpus_dir), runs / BASE, arch=ARCH, exclude_stations=targets,
+                   description=DESCRIPTION + f"Phase 1 corpus: simulate('corpus', {CORPUS}).",
+                   source="obspy_gen.plugins.stochastic.simulate('corpus', "
+                          f"n_stations={CORPUS['n_stations']}, "
+                          f"records_per_station={CORPUS['records_per_station']}, "
+                          f"seed={CORPUS['seed']})",
+                   **PRETRAIN, **common)
+    else:
+        from obspy_gen.io.checkpoints import checkpoint_paths
+        from obspy_gen.torchkit.base import resolve_checkpoint
+        for src in checkpoint_paths(resolve_checkpoint(args.pretrained,
+                                                       "obspy_gen.plugins.timesnet_gen")):
+            shutil.copy2(src, runs / (BASE + src.suffix))
     t_pre = time.perf_counter() - t0
     say(f"phase 1 (pre-training) took {t_pre / 60:.1f} min")
 
     t0 = time.perf_counter()
-    T.finetune(str(paper5_dir), runs / NAME, init=runs / BASE, stations=targets,
-               base_name=BASE,
+    history = T.finetune(str(paper5_dir), runs / NAME, init=runs / BASE, stations=targets,
+               base_name=BASE, anchor=ANCHOR, velocity_loss=args.velocity_loss,
+               grow=tuple(int(v) for v in args.grow.split(",")) if args.grow else GROW,
+               latent_noise=args.latent_noise, loss_weighting=args.loss_weighting,
                description=DESCRIPTION + f"Phase 2: simulate('paper5', seed={PAPER5_SEED}), "
                                          f"the five virtual stations of the TimesNet-Gen "
                                          f"paper's Table I.",
                source=f"obspy_gen.plugins.stochastic.simulate('paper5', seed={PAPER5_SEED})",
-               **FINETUNE, **common)
+               **{**FINETUNE, "epochs": args.epochs}, **common)
     t_ft = time.perf_counter() - t0
     say(f"phase 2 (fine-tuning) took {t_ft / 60:.1f} min")
 
@@ -120,7 +158,10 @@ def main(argv=None):
         for suffix in (".safetensors", ".json"):
             shutil.copy2(runs / (name + suffix), out / (name + suffix))
     sizes = {p.name: p.stat().st_size for p in sorted(out.glob("timesnet-gen-synthetic*"))}
-    summary = {"simulation_s": round(t_sim, 1), "pretrain_s": round(t_pre, 1),
+    val = [e["val_loss"] for e in history["epochs"]]
+    summary = {"val_loss": [round(v, 5) for v in val],
+               "val_loss_change_last_epoch": round(val[-1] / val[-2] - 1, 4),
+               "simulation_s": round(t_sim, 1), "pretrain_s": round(t_pre, 1),
                "finetune_s": round(t_ft, 1), "total_s": round(time.perf_counter() - t_all, 1),
                "torch": torch.__version__, "threads": torch.get_num_threads(),
                "files": sizes, "total_mb": round(sum(sizes.values()) / 1e6, 2)}

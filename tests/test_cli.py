@@ -108,7 +108,9 @@ def test_demo(tmp_path):
     assert res.exit_code == 0, res.output
     assert "BO.AOM001." in res.output and "BO.NGNH31." in res.output
     assert "TK.0921." in res.output and "TK.2404." in res.output
-    assert len(list((tmp_path / "hvsr").glob("*.png"))) == 4
+    pngs = sorted(p.name for p in (tmp_path / "hvsr").glob("*.png"))
+    assert len(pngs) == 5 and "summary.png" in pngs   # 4 stations + the archive figure
+    assert len((tmp_path / "hvsr" / "stations.csv").read_text().splitlines()) == 5
     # The generation part: five paper stations generated and evaluated.
     assert len(list((tmp_path / "generated").glob("*_timesnet-gen.mseed"))) == 5
     # Provenance beside the miniSEED files: 6 records of each station, all synthetic.
@@ -151,7 +153,8 @@ def test_demo_fails_loudly_when_a_part_cannot_run(tmp_path, monkeypatch, exc, ne
     err = res.stderr if hasattr(res, "stderr") else res.output
     assert "obspy-gen: demo: generation part failed:" in err and needs in err
     assert str(exc) in err
-    assert len(list((tmp_path / "hvsr").glob("*.png"))) == 4      # the HVSR part still ran
+    # The HVSR part still ran: 4 stations + the archive summary figure.
+    assert len(list((tmp_path / "hvsr").glob("*.png"))) == 5
 
 
 def test_demo_fails_when_a_bundled_record_fails(tmp_path, monkeypatch):

@@ -219,6 +219,40 @@ def test_ncc_and_r2_find_shifted_copies_and_mixes():
     assert np.all(self_ncc[1:-1] < 0.3)
 
 
+def test_mixing_r2_separates_mixes_from_unrelated_records_with_many_comparisons():
+    """Narrow-band site-like records: the in-sample fit by all 40 lag-shifted comparison
+    records explains much of an unrelated record (the old instrument); the cross-validated
+    fit by 5 records chosen by pursuit does not, and still finds shifted mixes of 2-5."""
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(3)
+    t = np.arange(600) / 100.0
+    theta = 2 * np.pi * 5.0 / 100.0
+
+    def site(n):
+        e = rng.standard_normal((n, 3, t.size))
+        return lfilter([1.0], [1, -1.94 * np.cos(theta), 0.9409], e, axis=-1) * (
+            t * np.exp(-t / 1.0))
+
+    y, unrelated = site(40), site(4)
+    mixes = np.zeros((4, 3, t.size))
+    for i, members in enumerate(([0, 7], [3, 11, 19], [5, 8, 21, 30], [1, 2, 9, 25, 33])):
+        for j in members:
+            s = int(rng.integers(-60, 61))
+            shifted = np.roll(y[j], s, axis=-1)
+            if s > 0:
+                shifted[:, :s] = 0.0
+            elif s < 0:
+                shifted[:, s:] = 0.0
+            mixes[i] += rng.uniform(0.3, 1.0) * rng.choice([-1, 1]) * shifted
+    old = mixing_r2(unrelated, y, k=None, cv=False)
+    assert np.median(old) > 0.3                                  # the problem
+    assert np.all(mixing_r2(unrelated, y) < 0.1)
+    assert np.all(mixing_r2(mixes, y) > 0.9)
+    # Leave-one-out within one set: a record is not explained by the others.
+    assert np.all(mixing_r2(y[:4], y, exclude_self=True) < 0.1)
+
+
 def test_matched_sizes_and_judgement():
     assert matched_sizes(50, 50) == (25, 25)
     assert matched_sizes(60, 20) == (20, 40)

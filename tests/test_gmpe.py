@@ -211,8 +211,10 @@ def test_generate_keeps_scenarios_for_evaluate(tmp_path):
                      "--depth", "8", "-n", "2", "--seed", "3", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "model: stochastic" in res.output
-    rows = (out / "records.csv").read_text().splitlines()
-    assert len(rows) == 3 and rows[1].split(",")[3:6] == ["6.0", "30.0", ""]
+    from obspy_gen.io.provenance import read_provenance
+    rows = [r for rs in read_provenance(out).values() for r in rs]
+    cond = json.loads(rows[0]["conditions"])
+    assert len(rows) == 2 and (cond["magnitude"], cond["distance"]) == (6.0, 30.0)
     res = run(main, ["evaluate", "-g", f"gen={out}", "--gmpe", "auto",
                      "--out", str(tmp_path / "rep"), "--min-records", "1", "--n-bootstrap",
                      "2", "--no-im", "-q"])

@@ -44,7 +44,7 @@ def test_generate_writes_one_file_per_record(tmp_path):
     assert names == [f"SY.4628.00_timesnet-gen_{i:04d}.mseed" for i in range(3)] + ["records.csv"]
     st = read(str(out / names[1]))
     assert sorted(tr.stats.channel for tr in st) == ["HNE", "HNN", "HNZ"]
-    assert st[0].stats.sampling_rate == 100.0 and st[0].stats.npts == 6000
+    assert st[0].stats.sampling_rate == 100.0 and 2000 <= st[0].stats.npts <= 6000
     assert "wrote 3 record(s)" in res.stdout and "seed 1" in res.stdout
     assert "SY.4628.00_timesnet-gen_0002.mseed" in res.stdout  # the summary table
 

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import click
 
-from obspy_gen.cli.common import error, expand_inputs, format_table, progress
+from obspy_gen.cli.common import error, expand_inputs, format_table, open_executor, progress
 from obspy_gen.cli.hvsr import read_files, settings_from_options, settings_options
+from obspy_gen.cli.options import scheduler_option
 
 
 def _fmt(v, spec=".3f"):
@@ -142,11 +143,15 @@ def _gmpe_lines(check):
 @click.option("--vs30", "gmpe_vs30", type=click.FloatRange(min=50, max=5000), default=None,
               help="Vs30 (m/s) for the GMPE check of records that carry none.")
 @click.option("--seed", type=int, default=None, help="Seed of the random splits.")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
+              help="Stations processed in parallel (local processes).")
+@scheduler_option
 @click.option("--format", "fmt", default=None, help="Force an ObsPy format (default: detect).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, training_paths,
                      reconstructions, n_bootstrap, min_records, require_clear, by, with_im,
-                     units, inventory, gmpe, gmpe_vs30, seed, fmt, quiet, f0_range, **options):
+                     units, inventory, gmpe, gmpe_vs30, seed, jobs, scheduler, fmt, quiet,
+                     f0_range, **options):
     """Judge generated records against held-out real ones, station by station.
 
     For every record its own HVSR f0 by both rules (the paper's lowest clear peak first, then
@@ -251,14 +256,15 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, tra
 
     import warnings
     try:
-        with warnings.catch_warnings():  # the GMPE check's range notes are listed below
+        # The GMPE check's range notes are listed below.
+        with open_executor(scheduler, jobs) as executor, warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="GMPE check")
             report = evaluate(
                 streams, settings=settings, f0_range=f0_range, bins=bins, spacing=spacing,
                 js=js, reference=reference, n_bootstrap=n_bootstrap, seed=seed,
                 min_records=min_records, require_clear=require_clear, by=by,
                 intensity=(im_options or None) if with_im else False, training=training,
-                reconstructions=reconstructions, gmpe=gmpe_kw,
+                reconstructions=reconstructions, gmpe=gmpe_kw, executor=executor,
                 progress=lambda total: progress(None, quiet, total=total, desc="f0",
                                                 unit="record"))
     except ValueError as exc:  # settings that cannot work together (e.g. f0 range vs fmax)

@@ -14,13 +14,11 @@ Examples
 """
 from __future__ import annotations
 
-import io
-import re
-from pathlib import Path
-
 import click
 
-from obspy_gen.cli.common import atomic_write, error, expand_inputs, format_table, progress
+from obspy_gen.batch import record_filename  # noqa: F401 (re-exported)
+from obspy_gen.cli.common import error, expand_inputs, format_table, open_executor
+from obspy_gen.cli.options import scheduler_option
 
 EPILOG = """\b
 Examples:
@@ -29,6 +27,7 @@ Examples:
   obspy-gen generate --station 3130 -n 5 --noise-scale 0 --out gen/ # the authors' sampling
   obspy-gen generate --station 4628 --magnitude 6.5 --distance 20 -n 11 \\
       --target asb14 --periods 0.1-2 --out suite/     # a suite matching ASB14
+  obspy-gen generate --station 2020,4628,0205 -n 100 --out gen/ --jobs 2 # one job a station
 
 \b
 Writes one miniSEED per record, OUT/<NET.STA.LOC>_<model>_<i:04d>.mseed (HNN/HNE/HNZ,
@@ -40,25 +39,10 @@ scenario back from it) and prints a summary table. Scenario conditions
 (--pool) is generated and N records are selected and amplitude-scaled (--scale-bounds) so
 that their median Sa matches the GMPE's median over --periods; the misfit is printed and
 OUT/suite.csv lists each record's factor and IMs. A target no suite within the bounds meets
-(--tolerance) is reported and nothing is written.
+(--tolerance) is reported and nothing is written. Several stations (--station A,B or
+repeated) make a batch, one job per station run by --jobs/--scheduler; a station that fails
+is reported and the others are written (--target takes one station).
 """
-
-
-def _safe(text) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", str(text))
-
-
-def record_filename(record, model: str, index: int) -> str:
-    """``<NET.STA.LOC>_<model>_<i:04d>.mseed`` of one generated record.
-
-    Examples
-    --------
-    >>> from obspy import read
-    >>> record_filename(read(), "timesnet-gen", 3)
-    'BW.RJOB._timesnet-gen_0003.mseed'
-    """
-    s = record[0].stats
-    return f"{_safe(f'{s.network}.{s.station}.{s.location}')}_{_safe(model)}_{index:04d}.mseed"
 
 
 def write_records(stream, out, model, quiet=False) -> list:
@@ -78,27 +62,10 @@ def write_records(stream, out, model, quiet=False) -> list:
     >>> sorted(os.listdir(d)), rows[0][2]
     (['BW.RJOB._demo_0000.mseed', 'records.csv'], 'BW.RJOB.')
     """
-    import numpy as np
-
-    from obspy_gen.core.records import split_records
-    from obspy_gen.io.provenance import record_row, write_provenance
-    rows, table = [], []
-    records = split_records(stream)  # ``out`` is created by the first write (atomic_write)
-    # split_records sorts by station and time; generated records are already in that order,
-    # but the index written is the generator's own record number when it carries one.
-    for k, rec in enumerate(progress(records, quiet, desc="writing", unit="record")):
-        meta = rec[0].stats.get("obspy_gen") or {}
-        index = int(meta.get("record", k))
-        name = record_filename(rec, model, index)
-        buf = io.BytesIO()
-        rec.write(buf, format="MSEED")
-        atomic_write(Path(out) / name, buf.getvalue())
-        table.append(record_row(rec, name))
-        horiz = [np.abs(tr.data).max() for tr in rec if not tr.stats.channel.endswith("Z")]
-        s = rec[0].stats
-        rows.append([index, name, f"{s.network}.{s.station}.{s.location}",
-                     str(s.starttime)[:19], f"{s.npts / s.sampling_rate:.1f}",
-                     f"{max(horiz) if horiz else float('nan'):.4g}"])
+    from obspy_gen.batch import write_record_files
+    from obspy_gen.io.provenance import write_provenance
+    # ``out`` is created by the first write (atomic_write)
+    rows, table = write_record_files(stream, out, model, quiet)
     if table:
         write_provenance(out, table)
     return rows
@@ -213,10 +180,50 @@ def _run_suite(cls, station, n, out, seed, device, pool_records, conditions, opt
     raise SystemExit(0)
 
 
+def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, scheduler,
+               quiet):
+    """One job per station (:func:`obspy_gen.batch.generate_station_job`); the jobs write
+    their miniSEED files and this process writes ``records.csv`` once."""
+    from obspy_gen.batch import generate_station_job, map_jobs
+    from obspy_gen.io.provenance import write_provenance
+    tasks = [(model, st, pool, n, seed, device, options, str(out)) for st in stations]
+    with open_executor(scheduler, jobs) as executor:
+        results = map_jobs(generate_station_job, tasks, executor, quiet=quiet,
+                           desc="stations", errors="return")
+    all_rows, table, seeds, failed = [], [], [], 0
+    for task, res in zip(tasks, results):
+        if isinstance(res, BaseException):
+            res = (task[1], None, [], seed, (f"{model}: {task[1]}",
+                                             f"failed: {type(res).__name__}: {res}", 1))
+        _, rows, prov, used_seed, problem = res
+        if problem is not None:
+            error(*problem[:2])
+            failed += 1
+            continue
+        all_rows += rows
+        table += prov
+        seeds.append(used_seed)
+    if not all_rows:
+        error("generate", f"all {len(tasks)} stations failed; nothing written")
+        raise SystemExit(1)
+    try:
+        write_provenance(out, table)
+    except OSError as exc:
+        error(out, f"cannot write: {exc.strerror or exc}")
+        raise SystemExit(1)
+    click.echo(format_table(["record", "file", "id", "start", "seconds", "PGA_m/s2"], all_rows))
+    used = ", ".join(str(v) for v in dict.fromkeys(seeds))
+    click.echo(f"wrote {len(all_rows)} record(s) of {len(seeds)} station(s) and records.csv to "
+               f"{out} (model {cls.name}, seed {used})" +
+               (f"; {failed} station(s) failed" if failed else ""))
+    raise SystemExit(0)
+
+
 @click.command("generate", epilog=EPILOG)
-@click.option("--station", "-s", default=None,
+@click.option("--station", "-s", "stations", multiple=True,
               help="Station code the model knows (e.g. 4628); with --records, picks one "
-                   "station of several.")
+                   "station of several. Several (repeat or comma-separate) = a batch, one "
+                   "job per station.")
 @click.option("-n", "--n", "n", type=click.IntRange(1), default=1, show_default=True,
               help="Number of records.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default="generated",
@@ -236,6 +243,13 @@ def _run_suite(cls, station, n, out, seed, device, pool_records, conditions, opt
               help="Latent codes averaged per record (TimesNet-Gen; default 5).")
 @click.option("--noise-scale", type=click.FloatRange(0), default=None,
               help="Scale of the latent noise (TimesNet-Gen; default 1, 0 = none).")
+@click.option("--sampling", type=click.Choice(["prior", "aligned", "mix"]), default=None,
+              help="TimesNet-Gen: station prior of aligned codes, Eq. 1 on aligned codes, or "
+                   "Eq. 1 as the paper (default: the checkpoint's).")
+@click.option("--baseline", type=click.Choice(["highpass", "quadratic", "none"]), default=None,
+              help="TimesNet-Gen: correction of every record (default highpass: high-pass at "
+                   "the signal-to-noise corner, then zero final velocity; quadratic: zero final "
+                   "velocity only; none: raw output).")
 @click.option("--magnitude", default=None, help="Scenario Mw, or MIN,MAX.")
 @click.option("--distance", default=None, help="Scenario distance (km), or MIN,MAX.")
 @click.option("--distance-kind", type=click.Choice(["epicentral", "hypocentral", "rupture",
@@ -259,10 +273,15 @@ def _run_suite(cls, station, n, out, seed, device, pool_records, conditions, opt
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=0.2,
               show_default=True,
               help="Largest RMS ln misfit of the suite median to the --target.")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
+              help="Stations generated in parallel (local processes).")
+@scheduler_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def generate_command(station, n, out, model, seed, device, checkpoint, records, n_mix,
-                     noise_scale, magnitude, distance, distance_kind, depth, vs30, target,
-                     periods, n_periods, pool_size, scale_bounds, tolerance, quiet):
+def generate_command(stations, n, out, model, seed, device, checkpoint, records, n_mix,
+                     noise_scale, sampling, baseline, magnitude, distance, distance_kind, depth,
+                     vs30, target, periods, n_periods, pool_size, scale_bounds, tolerance, jobs,
+                     scheduler,
+                     quiet):
     """Generate N new records for a station with a generator plugin.
 
     The default model, timesnet-gen, ships a checkpoint trained on SYNTHETIC records of five
@@ -271,6 +290,12 @@ def generate_command(station, n, out, model, seed, device, checkpoint, records, 
     """
     from obspy_gen import registry
     from obspy_gen.io.checkpoints import CheckpointError
+    stations = list(dict.fromkeys(c.strip() for item in stations for c in str(item).split(",")
+                                  if c.strip()))
+    if target is not None and len(stations) > 1:
+        error("generate", "--target takes one --station (a suite is matched per station)")
+        raise SystemExit(2)
+    station = stations[0] if len(stations) == 1 else None
     conditions = {k: v for k, v in (
         ("magnitude", _range(magnitude, "--magnitude")),
         ("distance", _range(distance, "--distance")), ("depth", _range(depth, "--depth")),
@@ -315,17 +340,21 @@ def generate_command(station, n, out, model, seed, device, checkpoint, records, 
         if len(pool) == 0:
             error("generate", "no readable records in --records")
             raise SystemExit(1)
-    elif station is None:
+    elif not stations:
         error("generate", "give --station CODE (a station the model knows) or --records")
         raise SystemExit(2)
     options = {k: v for k, v in (("checkpoint", checkpoint), ("n_mix", n_mix),
-                                 ("noise_scale", noise_scale)) if v is not None}
+                                 ("noise_scale", noise_scale), ("sampling", sampling),
+                                 ("baseline", baseline)) if v is not None}
     if distance_kind is not None:
         conditions["distance_kind"] = distance_kind
     if target is not None:
         _run_suite(cls, station, n, out, seed, device, pool, conditions, options, target,
                    periods, n_periods, pool_size, scale_bounds, tolerance, quiet)
     options.update(conditions)
+    if len(stations) > 1:
+        _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, scheduler,
+                   quiet)
     try:
         stream = cls().generate(pool, station=station, n=n, seed=seed, device=device,
                                 **options)

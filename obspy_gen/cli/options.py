@@ -135,4 +135,35 @@ def pop_fields(cls, values: dict, *, exclude=(), info=None) -> dict:
     return out
 
 
-__all__ = ["dataclass_options", "collect", "pop_fields", "flag_name"]
+def _check_scheduler(ctx, param, value):
+    from obspy_gen.batch import parse_scheduler
+    try:
+        parse_scheduler(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def scheduler_option(func):
+    """``--scheduler`` (see :func:`obspy_gen.batch.scheduler_executor`), checked at parse
+    time; every batch command takes it, and opens it with
+    :func:`obspy_gen.cli.common.open_executor`.
+
+    Examples
+    --------
+    >>> from click.testing import CliRunner
+    >>> @click.command()
+    ... @scheduler_option
+    ... def cmd(scheduler):
+    ...     click.echo(scheduler)
+    >>> CliRunner().invoke(cmd, ["--scheduler", "processes:2"]).output.strip()
+    'processes:2'
+    >>> CliRunner().invoke(cmd, ["--scheduler", "cluster"]).exit_code
+    2
+    """
+    from obspy_gen.batch import SCHEDULER_HELP
+    return click.option("--scheduler", default="local", show_default=True,
+                        callback=_check_scheduler, help=SCHEDULER_HELP)(func)
+
+
+__all__ = ["dataclass_options", "collect", "pop_fields", "flag_name", "scheduler_option"]

@@ -22,7 +22,8 @@ import sys
 
 import click
 
-from obspy_gen.cli.common import error, format_table
+from obspy_gen.cli.common import error, format_table, open_executor
+from obspy_gen.cli.options import scheduler_option
 
 EPILOG = """\b
 Examples:
@@ -94,9 +95,13 @@ transfer function, the vertical through the P response, so H/V peaks at the site
 @click.option("--distance", default=None, help="Epicentral km, or MIN,MAX.")
 @click.option("--region", type=click.Choice(["wna", "cena"]), default="wna", show_default=True,
               help="pyrvt source/path parameter set (wna = active crust).")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
+              help="Stations simulated in parallel (local processes).")
+@scheduler_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary table.")
 def simulate(catalog, out, seed, profile, station_code, n_records, n_stations,
-             records_per_station, sampling_rate, magnitude, distance, region, quiet):
+             records_per_station, sampling_rate, magnitude, distance, region, jobs, scheduler,
+             quiet):
     """The ``obspy-gen simulate`` command; see :data:`HELP` and the module docstring."""
     from obspy_gen.plugins.stochastic import SoilProfile
     from obspy_gen.plugins.stochastic import simulate as run
@@ -115,10 +120,12 @@ def simulate(catalog, out, seed, profile, station_code, n_records, n_stations,
             where, _, reason = str(exc).partition(": ")
             _fail(where, reason, 2)
     try:
-        result = run((catalog or "paper5") if prof is None else None, out=out, seed=seed,
-                     profile=prof, station_code=station_code, n=n_records, n_stations=n_stations,
-                     records_per_station=records_per_station,
-                     progress=not quiet and sys.stderr.isatty(), **options)
+        with open_executor(scheduler, jobs) as executor:
+            result = run((catalog or "paper5") if prof is None else None, out=out, seed=seed,
+                         profile=prof, station_code=station_code, n=n_records,
+                         n_stations=n_stations, records_per_station=records_per_station,
+                         progress=not quiet and sys.stderr.isatty(), executor=executor,
+                         **options)
     except ValueError as exc:
         _fail("simulate", str(exc), 2)
     except OSError as exc:

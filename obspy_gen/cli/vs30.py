@@ -23,11 +23,12 @@ import io
 import json
 import os
 import sys
-import warnings
 
 import click
 
-from obspy_gen.cli.common import atomic_write, error, expand_inputs, format_table, progress
+from obspy_gen.cli.common import (atomic_write, error, expand_inputs, format_table, open_executor,
+                                  progress)
+from obspy_gen.cli.options import scheduler_option
 
 EPILOG = """\b
 Examples:
@@ -61,8 +62,11 @@ def _read(path):
 @click.option("--device", default=None, help="cuda, cpu, ... (default: CUDA when present).")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Folder for vs30.csv and vs30.json (created).")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=1, show_default=True,
+              help="Stations predicted in parallel (local processes).")
+@scheduler_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or table.")
-def vs30_command(files, model, checkpoint, centre, device, out, quiet):
+def vs30_command(files, model, checkpoint, centre, device, out, jobs, scheduler, quiet):
     """Predict Vs30 (m/s) and the NEHRP class of each station in FILES."""
     from obspy import Stream
 
@@ -101,19 +105,24 @@ def vs30_command(files, model, checkpoint, centre, device, out, quiet):
                 stations.setdefault(station_key(rec[0]), Stream()).extend(rec.traces)
     if not stations:
         raise SystemExit(1)
-    predictor = cls()
+    from obspy_gen.batch import map_jobs, vs30_station_job
+    tasks = [(key, list(stations[key]), model, device, options) for key in sorted(stations)]
+    with open_executor(scheduler, jobs) as executor:
+        done = map_jobs(vs30_station_job, tasks, executor, quiet=quiet, desc="vs30",
+                        errors="return")
     results = []
-    for key in progress(sorted(stations), quiet, desc="vs30", unit="station"):
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                res = predictor.predict(stations[key], device=device, **options)
-            for w in caught:
-                if not quiet:
-                    error(key, w.message)
-        except (ValueError, OSError) as exc:
-            where, _, reason = str(exc).partition(": ")
-            error(where if reason else key, reason or exc)
+    for task, job in zip(tasks, done):
+        key = task[0]
+        if isinstance(job, BaseException):
+            error(key, f"failed: {type(job).__name__}: {job}")
+            continue
+        _, res, caught, problem = job
+        for message in caught:
+            if not quiet:
+                error(key, message)
+        if problem is not None:
+            where, _, reason = problem.partition(": ")
+            error(where if reason else key, reason or problem)
             continue
         results.append(res)
     if not results:

@@ -8,6 +8,8 @@ ceiling (the reference group against itself, see
 """
 from __future__ import annotations
 
+import concurrent.futures
+
 import importlib
 import json
 import numbers
@@ -86,11 +88,14 @@ DEFINITIONS = {
                           "judged IMs are listed in the report.",
     "memorisation": "Per candidate record: max NCC = highest lag-searched normalised "
                     "cross-correlation (3 components together, |cc| / sqrt(Ex Ey)) with any "
-                    "comparison record; mixing R2 = R2 of the best least-squares fit of the "
-                    "record (3 components concatenated, zero outside its window) by a linear "
-                    "combination of the station's comparison records, each shifted to its lag "
-                    "of highest correlation with the record (generators need not place a "
-                    "record where its file starts); r2_zero_lag = the same fit without shifts "
+                    "comparison record; mixing R2 = cross-validated R2 of the least-squares fit "
+                    "of the record (3 components concatenated, within its own window) by the "
+                    "k = 5 comparison records chosen by matching pursuit, each shifted to its "
+                    "lag of highest correlation (generators need not place a record where its "
+                    "file starts): records, lags and weights are chosen on even time blocks "
+                    "(8 interleaved blocks) and scored on the odd ones and vice versa, so a "
+                    "mix of up to 5 records scores ~1 and an unrelated record ~0 whatever the "
+                    "number of comparison records; r2_zero_lag = the same without shifts "
                     "(reported, not judged). Comparison sets: the training records "
                     "(when given), the reference records (always; a replay of the reference is "
                     "caught), and the group's own other records ('diversity': a collapsed "
@@ -191,13 +196,18 @@ def _resolve_intensity(intensity):
     return _core_intensity(fn), None
 
 
-def _core_intensity(fn):
+class _core_intensity:
     """Adapter: ``intensity_measures(record)`` -> flat dict of the horizontal IMs.
 
     The geometric mean of the two horizontals (GMxy, the convention of ground-motion models)
-    of every measure; Sa as ``sa(T s)`` per period.
+    of every measure; Sa as ``sa(T s)`` per period. A class, so that it pickles (Executors).
     """
-    def ims(record):
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, record):
+        fn = self.fn
         result = fn(record, periods=EVAL_PERIODS)
         recs = getattr(result, "records", None)
         if recs is None:  # not the IntensityResult shape: take whatever scalars it has
@@ -214,7 +224,6 @@ def _core_intensity(fn):
         for period, value in zip(result.periods, gm.get("sa", [])):
             out[f"sa({float(period):g} s)"] = value
         return out
-    return ims
 
 
 def _im_values(result) -> dict:
@@ -527,6 +536,29 @@ def _station_hvsr(records, settings, require_clear, issue, done, rules=()):
             {r: np.array(v, dtype=float) for r, v in by_rule.items()})
 
 
+def station_job(records, settings, require_clear, rules, im_fn):
+    """The HVSR (and IMs) of one (station, group) of :func:`evaluate`, as a top-level,
+    picklable job any Executor runs (``evaluate(..., executor=...)``).
+
+    Returns
+    -------
+    tuple
+        ``(used, f0, clear, amplitude, curves, frequency, has_peak, by_rule, ims,
+        hvsr_issues, im_issues)``: ``used`` are indices into ``records``; the issues are lists
+        of ``(record label, reason)`` in the order the serial run reports them.
+    """
+    hvsr_issues, im_issues = [], []
+    used, f0, clear, amp, curves, freq, has_peak, by_rule = _station_hvsr(
+        records, settings, require_clear, lambda rec, reason: hvsr_issues.append((rec, reason)),
+        lambda n: None, rules)
+    ims = None
+    if im_fn is not None:
+        ims = _station_ims(im_fn, used, lambda rec, reason: im_issues.append((rec, reason)))
+    index = {id(rec): i for i, rec in enumerate(records)}
+    return ([index[id(rec)] for rec in used], f0, clear, amp, curves, freq, has_peak, by_rule,
+            ims, hvsr_issues, im_issues)
+
+
 def evaluation_settings(settings=None, preset=None, f0_range=EVALUATION_F0_RANGE) -> HVSRSettings:
     """The HVSR settings :func:`evaluate` uses: preset ``"timesnet-gen-paper"`` unless told,
     with ``f0_range`` as the peak-search band (it must lie inside ``fmin``..``fmax``).
@@ -557,7 +589,7 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
              spacing="linear", js="divergence", reference=None, n_bootstrap=200, seed=None,
              min_records=5, require_clear=False, by="station", intensity=None,
              progress=None, training=None, reconstructions=(), f0_rules=None,
-             judged_ims=JUDGED_IMS, memorisation=True, gmpe=None) -> EvaluationReport:
+             judged_ims=JUDGED_IMS, memorisation=True, gmpe=None, executor=None) -> EvaluationReport:
     """Compare groups of records station by station, with sample-matched ceilings and a verdict.
 
     For every record its own HVSR and f0 by each f0 rule (whole record, the paper's settings
@@ -636,6 +668,10 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
         ground-motion models: ``"auto"``, ``"asb14"`` or ``"bssa14"``, or a dict of
         :func:`obspy_gen.evaluate.gmpe.gmpe_check` keywords; the result is ``report.gmpe``.
         Default None: no GMPE check.
+    executor : concurrent.futures.Executor, optional
+        Runs the per-(station, group) HVSR and IM jobs (:func:`station_job`), e.g. a process
+        pool or a Dask client's executor (:func:`obspy_gen.batch.scheduler_executor`); the
+        report is the serial one. A job that fails becomes an issue of its station and group.
 
     Returns
     -------
@@ -708,6 +744,20 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
     done = bar.update if bar is not None else (lambda n: None)
 
     distributions = {s: {} for s in stations}
+    jobs = {}
+    if executor is not None:
+        futures = {executor.submit(station_job, by_group[g][s], settings, require_clear,
+                                   f0_rules, im_fn): (g, s)
+                   for g in labels for s in stations if by_group[g].get(s)}
+        try:
+            for f in concurrent.futures.as_completed(futures):
+                g, s = futures[f]
+                jobs[g, s] = f.exception() or f.result()
+                done(len(by_group[g][s]))
+        finally:
+            if bar is not None:
+                bar.close()
+                bar = None
     try:
         for g in labels:
             for s in stations:
@@ -720,9 +770,23 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
                     add_issue(g, s, None, "station missing in this group")
                     continue
                 d.n_records = len(records)
-                used, f0, clear, amp, curves, freq, has_peak, by_rule = _station_hvsr(
-                    records, settings, require_clear,
-                    lambda rec, reason, g=g, s=s: add_issue(g, s, rec, reason), done, f0_rules)
+                job = jobs.get((g, s))
+                if isinstance(job, BaseException):  # this station and group only
+                    add_issue(g, s, None, f"failed: {type(job).__name__}: {job}")
+                    job = ([], np.array([]), np.array([], dtype=bool), np.array([]), [], None,
+                           np.array([], dtype=bool), {r: np.array([]) for r in f0_rules},
+                           None, [], [])
+                if job is None:
+                    used, f0, clear, amp, curves, freq, has_peak, by_rule = _station_hvsr(
+                        records, settings, require_clear,
+                        lambda rec, reason, g=g, s=s: add_issue(g, s, rec, reason), done,
+                        f0_rules)
+                else:
+                    (used, f0, clear, amp, curves, freq, has_peak, by_rule, job_ims,
+                     hvsr_issues, im_issues) = job
+                    used = [records[i] for i in used]
+                    for rec, reason in hvsr_issues:
+                        add_issue(g, s, rec, reason)
                 d.f0_rules, d.records = by_rule, used
                 d.record_ids = [_record_label(rec) for rec in used]
                 d.f0, d.clear, d.amplitude, d.n_used = f0, clear, amp, len(used)
@@ -759,7 +823,11 @@ def evaluate(groups, *, settings=None, preset=None, bins=20, f0_range=EVALUATION
                 else:
                     d.status = STATUS_OK
                     d.probabilities = d.counts / d.counts.sum()
-                if im_fn is not None:
+                if im_fn is not None and job is not None:
+                    d.ims = job_ims
+                    for rec, reason in im_issues:
+                        add_issue(g, s, rec, reason)
+                elif im_fn is not None:
                     d.ims = _station_ims(im_fn, used, lambda rec, reason, g=g, s=s:
                                          add_issue(g, s, rec, reason))
     finally:

@@ -6,13 +6,13 @@ periods (:data:`STANDARD_PERIODS`, 0.01-4 s) against a spectral model, and of th
 duration D5-95 against a duration model; per group and per scenario the mean bias with a 90 %
 interval and the standard deviation, next to the model's sigma. Models (pygmm, MIT):
 
-=========  ==================================  ========================================
+========== ==================================  ==========================================
 name       pygmm class                         used for
-=========  ==================================  ========================================
+========== ==================================  ==========================================
 ``asb14``  ``AkkarSandikkayaBommer2014``       Sa, PGA, PGV: Türkiye and Europe
 ``bssa14`` ``BooreStewartSeyhanAtkinson2014``  Sa, PGA, PGV: other active crustal regions
 ``as16``   ``AfshariStewart2016``              D5-95 (significant duration)
-=========  ==================================  ========================================
+========== ==================================  ==========================================
 
 ``gmpe="auto"`` picks ASB14 for records in Türkiye/Europe (AFAD labels, network ``TK`` or
 coordinates in 30-72 N, 25 W-45 E) and BSSA14 elsewhere (with its Japan/Türkiye regional

@@ -55,7 +55,7 @@ class Selection:
     misfit : float
         RMS over the periods of ln(median / target).
     max_misfit : float
-        Largest |ln(median / target)|.
+        Largest abs(ln(median / target)).
     wanted_factor : float
         Median over the pool of the unclipped best factors (what the target asks for).
     """
@@ -206,7 +206,7 @@ class RecordSuite:
     sigma : numpy.ndarray
         The target model's ln sigma at the periods.
     misfit, max_misfit : float
-        RMS and largest |ln(median / target)|.
+        RMS and largest abs(ln(median / target)).
     scenario : Scenario
     gmpe : str
     out_of_range : list of str

@@ -27,7 +27,7 @@ from obspy_gen.core.records import (source_files, split_records, three_component
 from obspy_gen.io.records import read_records
 
 #: Where a record is centred before cropping/padding to ``seq_len``.
-CENTRES = ("record", "pga", "p_arrival")
+CENTRES = ("record", "pga", "p_arrival", "auto")
 # Label-table columns that are codes, never numbers.
 _CODE_COLUMNS = {"network", "station", "location", "channel", "nehrp_class"}
 # Trace.stats namespaces whose entries are taken as record labels.
@@ -115,7 +115,7 @@ def _labels_of(trace) -> dict:
 
 
 def preprocess(record, seq_len, sampling_rate=100.0, centre="record", standardise=True,
-               p_arrival=None):
+               p_arrival=None, return_start=False):
     """Turn one 3-component record into a fixed-length, standardised (3, seq_len) array.
 
     Parameters
@@ -127,20 +127,27 @@ def preprocess(record, seq_len, sampling_rate=100.0, centre="record", standardis
     sampling_rate : float
         Target rate in Hz; other rates are resampled (:meth:`obspy.Trace.resample`, with its
         anti-alias filter).
-    centre : {"record", "pga", "p_arrival"}
+    centre : {"record", "pga", "p_arrival", "auto"}
         The middle of the record, the sample of the largest absolute horizontal acceleration,
         or the P arrival (from ``stats.afad.p_arrival``, ``stats.obspy_gen.p_arrival`` or
-        ``stats.labels.p_arrival``; UTCDateTime or seconds after the start).
+        ``stats.labels.p_arrival``; UTCDateTime or seconds after the start). ``"auto"``: the
+        middle of a record that fits in ``seq_len`` (nothing is cut), the PGA of a longer one
+        (a centred window would cut the strong motion of a long record).
     standardise : bool
         Remove each channel's mean and divide by its standard deviation.
     p_arrival : UTCDateTime, str or float, optional
         P arrival to use instead of the trace labels (seconds after the record start, or a
         time), e.g. from a label table.
+    return_start : bool
+        Also return the sample (of the resampled record) where the window starts (negative
+        when it begins in the zero padding before the record).
 
     Returns
     -------
     data : numpy.ndarray, shape (3, seq_len), float32
     mean, std : numpy.ndarray, shape (3,)
+    start : int
+        Only with ``return_start``.
 
     Examples
     --------
@@ -159,6 +166,8 @@ def preprocess(record, seq_len, sampling_rate=100.0, centre="record", standardis
     north, east, vertical, _ = three_components(record, label)
     x = np.stack([north, east, vertical])
     n = x.shape[1]
+    if centre == "auto":
+        centre = "record" if n <= seq_len else "pga"
     if centre == "record":
         middle = n // 2
     elif centre == "pga":
@@ -189,6 +198,8 @@ def preprocess(record, seq_len, sampling_rate=100.0, centre="record", standardis
         part = (part - mean[:, None]) / std[:, None]
     out = np.zeros((3, seq_len))
     out[:, lo - first:hi - first] = part
+    if return_start:
+        return out.astype(np.float32), mean, std, first
     return out.astype(np.float32), mean, std
 
 
@@ -205,8 +216,8 @@ class StationDataset:
         ``centre="record"``; 1500 (15 s, the CNN-LSTM Vs30 paper) centred on the PGA or P.
     sampling_rate : float
         Hz (default 100).
-    centre : {"record", "pga", "p_arrival"}
-        Where the ``seq_len`` window is centred.
+    centre : {"record", "pga", "p_arrival", "auto"}
+        Where the ``seq_len`` window is centred (see :func:`preprocess`).
     streams : list of obspy.Stream, optional
         The in-memory records that integer ``RecordRef.source`` values point into.
     stations : list of str, optional
@@ -230,7 +241,7 @@ class StationDataset:
         if centre not in CENTRES:
             raise ValueError(f"centre={centre!r} is not one of {', '.join(CENTRES)}")
         if seq_len is None:
-            seq_len = int((60.0 if centre == "record" else 15.0) * sampling_rate)
+            seq_len = int((60.0 if centre in ("record", "auto") else 15.0) * sampling_rate)
         if int(seq_len) != seq_len or seq_len < 2:
             raise ValueError(f"seq_len={seq_len!r} must be an integer >= 2")
         self.refs = list(refs)

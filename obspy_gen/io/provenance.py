@@ -30,10 +30,10 @@ TABLE = "records.csv"
 #: Columns every provenance table has.
 COLUMNS = ("file", "network", "station", "location", "record", "model", "version", "seed",
            "synthetic", "checkpoint", "units", "starttime", "npts", "sampling_rate",
-           "conditions")
+           "latitude", "longitude", "conditions")
 # Columns that describe the trace rather than stats.obspy_gen.
 _TRACE_COLUMNS = {"file", "network", "station", "location", "units", "starttime", "npts",
-                  "sampling_rate", "conditions"}
+                  "sampling_rate", "latitude", "longitude", "conditions"}
 
 
 def _plain(value):
@@ -73,6 +73,8 @@ def record_row(record, file, columns=COLUMNS) -> dict:
            "station": s.station, "location": s.location, "units": s.get("units"),
            "starttime": str(min(tr.stats.starttime for tr in record)), "npts": s.npts,
            "sampling_rate": s.sampling_rate}
+    coords = s.get("coordinates") or {}  # the site's position (e.g. a GMPE's region)
+    row.update({k: coords.get(k) for k in ("latitude", "longitude")})
     for key in columns:
         if key not in _TRACE_COLUMNS:
             row[key] = _plain(meta.pop(key, None))
@@ -232,6 +234,12 @@ def restore_provenance(stream, path):
             continue
         if row.get("units") and "units" not in tr.stats:
             tr.stats.units = row["units"]
+        if row.get("latitude") and row.get("longitude") and "coordinates" not in tr.stats:
+            try:
+                tr.stats.coordinates = AttribDict(latitude=float(row["latitude"]),
+                                                  longitude=float(row["longitude"]))
+            except ValueError:
+                pass
         if "obspy_gen" not in tr.stats:
             meta = {k: _value(v, k) for k, v in row.items()
                     if k not in _TRACE_COLUMNS and v not in (None, "")}

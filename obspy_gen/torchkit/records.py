@@ -46,6 +46,7 @@ class Materialised:
     station: list
     meta: list = field(default_factory=list)
     source: str = ""
+    centre: str = "record"
 
     def __len__(self):
         return len(self.data)
@@ -81,7 +82,7 @@ class Materialised:
         return _Records()
 
 
-def load_records(data, seq_len, *, sampling_rate=100.0, pattern="*.mseed"):
+def load_records(data, seq_len, *, sampling_rate=100.0, pattern="*.mseed", centre="record"):
     """A :class:`~obspy_gen.io.dataset.StationDataset` over ``data``.
 
     Parameters
@@ -104,16 +105,20 @@ def load_records(data, seq_len, *, sampling_rate=100.0, pattern="*.mseed"):
             return StationDataset(data.refs, seq_len, sampling_rate, data.centre,
                                   data._streams, data.stations)
         return data
+    from obspy_gen.io.dataset import CENTRES
+    if centre not in CENTRES:
+        raise ValueError(f"centre={centre!r} is not one of {', '.join(CENTRES)}")
     if isinstance(data, (str, os.PathLike)):
         if not Path(data).is_dir():
             raise ValueError(f"{data}: not a directory of records")
         ds = StationDataset.from_directory(data, pattern=pattern, seq_len=seq_len,
-                                           sampling_rate=sampling_rate)
+                                           sampling_rate=sampling_rate, centre=centre)
         if len(ds) == 0:
             raise ValueError(f"{data}: no records matching {pattern!r}")
         return ds
     if isinstance(data, Stream) or isinstance(data, (list, tuple)):
-        return StationDataset.from_streams(data, seq_len=seq_len, sampling_rate=sampling_rate)
+        return StationDataset.from_streams(data, seq_len=seq_len, sampling_rate=sampling_rate,
+                                           centre=centre)
     raise TypeError(f"data must be a folder, a StationDataset or Streams, got "
                     f"{type(data).__name__}")
 
@@ -143,8 +148,9 @@ def materialise(dataset, quiet=True, stations=None) -> Materialised:
     for k, i in enumerate(progress(idx, quiet, desc="preprocessing", unit="record")):
         try:
             rec = dataset.record(i)
-            data[k], mean[k], std[k] = preprocess(rec, dataset.seq_len, dataset.sampling_rate,
-                                                  dataset.centre)
+            data[k], mean[k], std[k] = preprocess(
+                rec, dataset.seq_len, dataset.sampling_rate, dataset.centre,
+                p_arrival=dataset.refs[i].labels.get("p_arrival"))
         except (ValueError, OSError) as exc:
             warnings.warn(f"{dataset.refs[i].source}: record skipped: {exc}")
             continue
@@ -155,7 +161,8 @@ def materialise(dataset, quiet=True, stations=None) -> Materialised:
                      "units": s.get("units") or "m/s**2"})
     keep = np.asarray(keep, dtype=int)
     return Materialised(data[keep], mean[keep], std[keep], station, meta,
-                        getattr(dataset, "source", "") or "")
+                        getattr(dataset, "source", "") or "",
+                        getattr(dataset, "centre", "record"))
 
 
 def station_split(mat: Materialised, fraction: float, seed: int) -> tuple:
@@ -225,7 +232,8 @@ def subset(mat: Materialised, idx) -> Materialised:
     idx = list(idx)
     return Materialised(mat.data[idx], mat.mean[idx], mat.std[idx],
                         [mat.station[i] for i in idx],
-                        [mat.meta[i] for i in idx] if mat.meta else [], mat.source)
+                        [mat.meta[i] for i in idx] if mat.meta else [], mat.source,
+                        mat.centre)
 
 
 __all__ = ["Materialised", "load_records", "materialise", "station_split", "record_split",

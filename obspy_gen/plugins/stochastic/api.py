@@ -1,6 +1,7 @@
 """``simulate()``: a whole catalogue of virtual stations to miniSEED files plus tables."""
 from __future__ import annotations
 
+import concurrent.futures
 import csv
 import io
 import json
@@ -115,9 +116,56 @@ def _stations(catalog, seed, profile, station_code, n, n_stations, records_per_s
     return stations
 
 
+def simulate_station(sta, seed, options, out=None):
+    """Simulate one station's records and write them to ``out`` (atomically, one miniSEED
+    per record); a job of :func:`simulate` (top level and picklable, so any Executor runs it).
+
+    Returns
+    -------
+    (station-table row, label rows, files written, Stream or None when written)
+
+    Examples
+    --------
+    >>> sta = _stations("paper5", 1, None, None, 1, 300, 20)[1]   # 4628, one record
+    >>> row, recs, files, st = simulate_station(sta, 1, {})
+    >>> row["station"], len(recs), files, len(st)
+    ('4628', 1, [], 3)
+    """
+    gen = StochasticGenerator()
+    sseed = station_seed(seed, sta.code)
+    stream = gen.generate(station=sta, n=sta.n_records, seed=sseed, **options)
+    row = sta.table_row()
+    row["seed"] = sseed
+    records, files = [], []
+    for i in range(sta.n_records):
+        traces = stream[3 * i:3 * i + 3]
+        rec = traces.copy() if out is not None else traces
+        meta = rec[0].stats.obspy_gen
+        fname = f"{sta.id}_stochastic_{i:04d}.mseed"
+        if out is not None:
+            path = os.path.join(out, fname)
+            for tr in rec:
+                tr.data = tr.data.astype(np.float32)
+
+            def w(tmp, rec=rec):
+                rec.write(tmp, format="MSEED", encoding="FLOAT32")
+            _atomic_write(path, w)
+            files.append(path)
+        s = rec[0].stats
+        lab = {k: meta.get(k) for k in LABELS}
+        lab["origin_time"] = str(lab["origin_time"])
+        records.append(dict(
+            lab, file=fname if out is not None else "", network=s.network,
+            station=s.station, location=s.location, record=i, seed=sseed,
+            model=meta.get("model"), version=meta.get("version"),
+            synthetic=meta.get("synthetic"), units=s.get("units"),
+            starttime=str(s.starttime), npts=s.npts, sampling_rate=s.sampling_rate))
+    return row, records, files, (stream if out is None else None)
+
+
 def simulate(catalog="paper5", out=None, seed: int = 0, *, profile=None,
              station_code: str | None = None, n: int | None = None, n_stations: int = 300,
-             records_per_station: int = 20, progress: bool = False,
+             records_per_station: int = 20, progress: bool = False, executor=None,
              **options) -> SimulationResult:
     """Simulate every station of a catalogue; write one miniSEED per record and the tables.
 
@@ -145,6 +193,10 @@ def simulate(catalog="paper5", out=None, seed: int = 0, *, profile=None,
         Records per station, overriding the catalogue's numbers.
     progress : bool
         Show a tqdm progress bar.
+    executor : concurrent.futures.Executor, optional
+        Runs one :func:`simulate_station` job per station (a process pool, a Dask client's
+        executor, see :func:`obspy_gen.batch.scheduler_executor`); the records do not depend
+        on it (each station has its own seed).
     **options
         Passed to :meth:`~.plugin.StochasticGenerator.generate` (``sampling_rate``,
         ``magnitude``, ``distance``, ``region``, ``kappa0``, ...).
@@ -185,44 +237,30 @@ def simulate(catalog="paper5", out=None, seed: int = 0, *, profile=None,
         from tqdm import tqdm
         bar = tqdm(total=sum(s.n_records for s in stations), unit="rec", desc="simulate")
     profiles = {}
+    tasks = [(sta, seed, options, None if out is None else os.fspath(out)) for sta in stations]
     try:
-        for sta in stations:
-            sseed = station_seed(seed, sta.code)
-            stream = gen.generate(station=sta, n=sta.n_records, seed=sseed, **options)
-            row = sta.table_row()
-            row["seed"] = sseed
-            result.stations.append(row)
-            profiles[sta.id] = sta.profile.to_dict()
-            for i in range(sta.n_records):
-                traces = stream[3 * i:3 * i + 3]
-                rec = traces.copy() if out is not None else traces
-                meta = rec[0].stats.obspy_gen
-                fname = f"{sta.id}_stochastic_{i:04d}.mseed"
-                if out is not None:
-                    path = os.path.join(out, fname)
-                    for tr in rec:
-                        tr.data = tr.data.astype(np.float32)
-
-                    def w(tmp, rec=rec):
-                        rec.write(tmp, format="MSEED", encoding="FLOAT32")
-                    _atomic_write(path, w)
-                    result.files.append(path)
-                s = rec[0].stats
-                lab = {k: meta.get(k) for k in LABELS}
-                lab["origin_time"] = str(lab["origin_time"])
-                result.records.append(dict(
-                    lab, file=fname if out is not None else "", network=s.network,
-                    station=s.station, location=s.location, record=i, seed=sseed,
-                    model=meta.get("model"), version=meta.get("version"),
-                    synthetic=meta.get("synthetic"), units=s.get("units"),
-                    starttime=str(s.starttime), npts=s.npts, sampling_rate=s.sampling_rate))
+        if executor is None:
+            results = []
+            for t in tasks:
+                results.append(simulate_station(*t))
                 if bar is not None:
-                    bar.update(1)
-            if out is None:
-                result.streams[sta.id] = stream
+                    bar.update(t[0].n_records)
+        else:
+            futures = [executor.submit(simulate_station, *t) for t in tasks]
+            for f in concurrent.futures.as_completed(futures):
+                if bar is not None and f.exception() is None:
+                    bar.update(f.result()[0]["n_records"])
+            results = [f.result() for f in futures]
     finally:
         if bar is not None:
             bar.close()
+    for sta, (row, records, files, stream) in zip(stations, results):
+        result.stations.append(row)
+        profiles[sta.id] = sta.profile.to_dict()
+        result.records.extend(records)
+        result.files.extend(files)
+        if out is None:
+            result.streams[sta.id] = stream
     if out is not None:
         _write_text(os.path.join(out, "stations.csv"), _csv_text(result.stations,
                                                                  STATION_COLUMNS))

@@ -69,6 +69,11 @@ class TimesNetGenConfig:
         default: at seq_len 6000 its pure tones (amplitude T/2 per dimension) outweigh a
         record's spectrum in every TimesBlock's FFT, so the "dominant periods" would always
         be the encoding's (e.g. 6000 and 2000 samples for d_model 16) instead of the record's.
+    distinct_periods : bool
+        Neighbouring FFT bins of one spectral peak often give the same integer period
+        ``T // k`` (e.g. bins 700 and 701 of 6000 samples: both 8); the reference then runs
+        the same branch twice. True: such duplicates are run once with their softmax weights
+        added -- exactly the same output, fewer convolutions.
 
     Examples
     --------
@@ -93,6 +98,7 @@ class TimesNetGenConfig:
     n_stations: int = 0
     sampling_rate: float = 100.0
     positional: bool = False
+    distinct_periods: bool = True
 
     def __post_init__(self):
         for name in ("seq_len", "c_in", "d_model", "d_ff", "num_kernels", "top_k",
@@ -140,6 +146,42 @@ class TimesNetGenConfig:
     def replace(self, **changes) -> "TimesNetGenConfig":
         """A copy with some arguments changed."""
         return type(self).from_dict({**self.to_dict(), **changes})
+
+    @classmethod
+    def named(cls, name: str, **changes) -> "TimesNetGenConfig":
+        """A named configuration (:data:`NAMED_CONFIGS`), optionally changed.
+
+        Examples
+        --------
+        >>> cfg = TimesNetGenConfig.named("paper")
+        >>> cfg.seq_len, cfg.d_model, cfg.d_ff, cfg.e_layers, cfg.num_kernels, cfg.top_k
+        (6000, 128, 256, 2, 6, 2)
+        >>> TimesNetGenConfig.named("nope")
+        Traceback (most recent call last):
+        ...
+        ValueError: unknown configuration 'nope'; known: paper, default, large-cpu
+        """
+        if name not in NAMED_CONFIGS:
+            raise ValueError(f"unknown configuration {name!r}; known: "
+                             f"{', '.join(NAMED_CONFIGS)}")
+        return cls(**{**NAMED_CONFIGS[name], **changes})
+
+
+#: Named architectures. ``paper``: the TimesNet-Gen paper's generator (seq_len 6000, d_model
+#: 128, d_ff 256, 2 TimesBlocks in the encoder and 2 in the decoder, 6 Inception kernels,
+#: top-k 2, dropout 0.1) with our compact latent (8 channels every 4 samples instead of the
+#: whole 6000 x 128 feature map, so that station pools fit a checkpoint) -- a GPU model
+#: (see ``benchmarks/gpu_timesnet_gen.py``); ``default``: the shipped default (d_model 16,
+#: 1 block each side; trains on 2 CPU cores); ``large-cpu``: the same width with 2 blocks each
+#: side (``scripts/train_default_timesnet_gen.py --grow 2,2`` warm-starts it from phase 1).
+NAMED_CONFIGS = {
+    "paper": dict(seq_len=6000, d_model=128, d_ff=256, e_layers=2, d_layers=2, num_kernels=6,
+                  top_k=2, dropout=0.1, latent_channels=8, latent_stride=4),
+    "default": dict(seq_len=6000, d_model=16, d_ff=16, e_layers=1, d_layers=1, num_kernels=3,
+                    top_k=2, dropout=0.0, latent_channels=8, latent_stride=4),
+    "large-cpu": dict(seq_len=6000, d_model=16, d_ff=16, e_layers=2, d_layers=2,
+                      num_kernels=3, top_k=2, dropout=0.0, latent_channels=8, latent_stride=4),
+}
 
 
 class InceptionBlock(nn.Module):
@@ -262,9 +304,16 @@ class TimesBlock(nn.Module):
         bias = onehot.to(w.dtype) @ w[:, d:].T + self.cond.bias
         return out + bias[:, :, None, None].to(out.dtype)
 
-    def forward(self, x, onehot=None):
+    def forward(self, x, onehot=None, distinct=True):
         B, T, N = x.shape
         periods, weights = fft_periods(x, self.k)
+        w = F.softmax(weights, dim=1)
+        if distinct and len(set(periods)) < len(periods):
+            # Equal periods give equal branches: run each once with the weights added.
+            unique = sorted(set(periods), key=periods.index)
+            w = torch.stack([w[:, [i for i, p in enumerate(periods) if p == q]].sum(1)
+                             for q in unique], dim=1)
+            periods = unique
         res = []
         for p in periods:
             length = -(-T // p) * p
@@ -278,7 +327,7 @@ class TimesBlock(nn.Module):
             out = out.permute(0, 2, 3, 1).reshape(B, -1, N)
             res.append(out[:, :T, :])
         res = torch.stack(res, dim=-1)
-        w = F.softmax(weights, dim=1).to(res.dtype)
+        w = w.to(res.dtype)
         return (res * w[:, None, None, :]).sum(-1) + x
 
 
@@ -399,7 +448,7 @@ class TimesNetGen(nn.Module):
             h = h + self.pe[None]
         h = self.dropout(h)
         for block, norm in zip(self.encoder, self.enc_norm):
-            h = norm(block(h, onehot))
+            h = norm(block(h, onehot, self.config.distinct_periods))
         h = h.transpose(1, 2)
         pad = self.config.latent_length * self.config.latent_stride - self.config.seq_len
         if pad:
@@ -415,7 +464,7 @@ class TimesNetGen(nn.Module):
             h = h + self.pe[None]
         h = self.dropout(h)
         for block, norm in zip(self.decoder, self.dec_norm):
-            h = norm(block(h, onehot))
+            h = norm(block(h, onehot, self.config.distinct_periods))
         y = self.projection(h).transpose(1, 2)
         if normalised:
             return y
@@ -435,6 +484,55 @@ class TimesNetGen(nn.Module):
         return self.decode(z, mean, std, station)
 
     # -- fine-tuning ---------------------------------------------------------------------------
+    def grown(self, e_layers: int, d_layers: int) -> "TimesNetGen":
+        """A deeper copy: the same blocks, then new TimesBlocks that start as the identity.
+
+        The new blocks' last Inception convolutions are zero (a TimesBlock then returns its
+        input, and the LayerNorm after it re-normalises an already normalised feature map), so
+        the learned affine of the last trained LayerNorm moves to the new last one, so the
+        grown network computes what this one does (up to the LayerNorm's epsilon) until
+        training moves them: a warm start
+        for a larger model from a smaller pre-trained one.
+
+        Examples
+        --------
+        >>> import torch
+        >>> cfg = TimesNetGenConfig(seq_len=100, d_model=4, d_ff=4, e_layers=1, d_layers=1,
+        ...                         latent_channels=2, latent_stride=10)
+        >>> small = TimesNetGen(cfg).eval()
+        >>> big = small.grown(2, 2).eval()
+        >>> x = torch.randn(2, 3, 100)
+        >>> with torch.no_grad():
+        ...     _ = [n.weight.uniform_(0.5, 2) for n in small.enc_norm]   # trained-like affine
+        >>> big = small.grown(2, 2).eval()
+        >>> diff = float((small(x) - big(x)).abs().max() / small(x).abs().max())
+        >>> big.config.e_layers, diff < 0.02     # equal up to the LayerNorm's epsilon
+        (2, True)
+        """
+        c = self.config
+        if e_layers < c.e_layers or d_layers < c.d_layers:
+            raise ValueError("grown() only adds blocks")
+        new = TimesNetGen(c.replace(e_layers=int(e_layers), d_layers=int(d_layers)))
+        missing, unexpected = new.load_state_dict(self.state_dict(), strict=False)
+        if unexpected:
+            raise RuntimeError(f"cannot grow: unexpected {unexpected}")
+        with torch.no_grad():
+            for blocks, norms, start in ((new.encoder, new.enc_norm, c.e_layers),
+                                         (new.decoder, new.dec_norm, c.d_layers)):
+                for block in list(blocks)[start:]:
+                    for conv in block.conv[-1].kernels:
+                        conv.weight.zero_()
+                        conv.bias.zero_()
+                if start and len(norms) > start:
+                    # The learned affine of the last trained LayerNorm moves to the last new
+                    # one (norm(norm(h)) = norm(h)), the trained one becomes plain.
+                    last, top = norms[start - 1], norms[len(norms) - 1]
+                    top.weight.copy_(last.weight)
+                    top.bias.copy_(last.bias)
+                    last.weight.fill_(1.0)
+                    last.bias.zero_()
+        return new.to(self.pe.device)
+
     def with_stations(self, n_stations: int) -> "TimesNetGen":
         """A station-conditioned copy of this network (same weights, identity conditioning).
 
@@ -490,6 +588,35 @@ def reconstruction_loss(y, x, std=None, weighting="record"):
         raise ValueError("weighting='record' needs the records' std")
     scale = (std.float() ** 2).mean(-1) + EPS
     return (err.mean(dim=(1, 2)) / scale).mean()
+
+
+def velocity_loss(y, x, mean, std):
+    """Relative squared error of the velocities of ``y`` and ``x`` (B, C, T), per record.
+
+    Velocity = running sum of the standardised acceleration ``(a - mean) / std`` (per record
+    and channel, (B, C); the unit of time is one sample: the loss is a ratio). It weights the
+    error at frequency f by 1 / f^2 relative to the acceleration MSE, so it is carried by what
+    the acceleration loss hardly sees: offsets and long-period error, which integrate into the
+    velocity left at the end of a record and into the PGD. Each record's error is divided by
+    its own velocity's mean square, so every record counts alike (in physical units the
+    velocities of weak records are so small that any fixed epsilon dominates them).
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.randn(2, 3, 50)
+    >>> m, s = x.mean(-1), x.std(-1)
+    >>> float(velocity_loss(x, x, m, s))
+    0.0
+    >>> float(velocity_loss(x + 0.1, x, m, s)) > 0
+    True
+    """
+    m = mean[:, :, None].to(y.dtype)
+    s = std[:, :, None].to(y.dtype)
+    vy = torch.cumsum((y - m) / s, dim=-1)
+    vx = torch.cumsum((x - m) / s, dim=-1)
+    scale = (vx.float() ** 2).mean(dim=(1, 2)) + 1.0
+    return (((vy - vx).float() ** 2).mean(dim=(1, 2)) / scale).mean()
 
 
 def count_parameters(model) -> int:

@@ -11,9 +11,11 @@ from obspy.core.util import AttribDict
 
 from obspy_gen.io.checkpoints import CheckpointError
 from obspy_gen.api import GeneratedRecord, Generator, StationId, build_stream
-from obspy_gen.plugins.timesnet_gen.sampling import (MIN_POOL, N_MIX, NOISE_KINDS,
-                                                     LatentPool, check_sampling_args,
-                                                     record_rng)
+from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
+from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
+                                                     SAMPLING_KINDS, LatentPool,
+                                                     check_sampling_args, record_anchor,
+                                                     record_rng, recorded_extent)
 from obspy_gen.plugins.timesnet_gen.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                                   load_model)
 from obspy_gen.plugins.timesnet_gen.train import TimesNetGenTrainSettings
@@ -24,11 +26,15 @@ CHANNELS = ("HNN", "HNE", "HNZ")
 #: Start of the first generated record unless ``starttime`` is given (fixed, so that the same
 #: seed gives byte-identical files).
 DEFAULT_START = UTCDateTime(2000, 1, 1)
-#: Options ``generate`` accepts beyond the base signature, with their defaults.
-OPTION_DEFAULTS = {"checkpoint": None, "n_mix": N_MIX, "noise_scale": 1.0, "starttime": None,
-                   "network": None, "location": None, "noise": "covariance",
-                   "batch_size": None}
+#: Options ``generate`` accepts beyond the base signature, with their defaults (None for
+#: ``n_mix``, ``noise_scale``, ``noise``, ``sampling``: the checkpoint's ``sampling`` entry).
+OPTION_DEFAULTS = {"checkpoint": None, "n_mix": None, "noise_scale": None, "starttime": None,
+                   "network": None, "location": None, "noise": None, "batch_size": None,
+                   "sampling": None, "baseline": "highpass", "anchor": "pga", "trim": True}
 OPTIONS = tuple(OPTION_DEFAULTS)
+#: Sampler of checkpoints that do not name one (made before aligned sampling existed).
+LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
+                   "sampling": "mix"}
 
 
 @functools.lru_cache(maxsize=8)
@@ -44,6 +50,11 @@ def _load(path, device):
     mtime = max(weights.stat().st_mtime if weights.exists() else 0,
                 meta.stat().st_mtime if meta.exists() else 0)
     return _cached_model(str(meta.with_suffix("")), mtime, str(choose_device(device)))
+
+
+def _centre(loaded) -> str:
+    """Where the checkpoint's training windows were centred (older ones: the record's middle)."""
+    return (loaded.config.get("normalisation") or {}).get("centre") or "record"
 
 
 class TimesNetGenGenerator(TorchPlugin, Generator):
@@ -152,7 +163,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
 
     # -- generation ------------------------------------------------------------------------
     def generate(self, records=None, *, station=None, n=1, seed=None, device=None,
-                 checkpoint=None, n_mix=N_MIX, noise_scale=1.0, **options) -> Stream:
+                 checkpoint=None, n_mix=None, noise_scale=None, **options) -> Stream:
         """Generate ``n`` 3-component records of one station.
 
         Parameters
@@ -173,17 +184,26 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
             ``"cuda"``, ``"cpu"``... (default CUDA when available).
         checkpoint : str, optional
             Shipped name or path (default ``timesnet-gen-synthetic``).
-        n_mix : int
-            Latent codes averaged per record (the paper's N = 5).
-        noise_scale : float
+        n_mix : int, optional
+            Latent codes averaged per record (the paper's N = 5; default: the checkpoint's).
+        noise_scale : float, optional
             Multiplies the Gaussian noise of Eq. 1 (station latent std); 0 = the authors'
-            public script (no noise).
+            public script (no noise); default: the checkpoint's.
         **options
             ``starttime`` (UTCDateTime of the first record, default 2000-01-01),
             ``network``/``location`` (codes of the output), ``noise`` (``"covariance"``,
-            default, or ``"diagonal"``: the Gaussian of Eq. 1, see
-            :mod:`~obspy_gen.plugins.timesnet_gen.sampling`), ``batch_size`` (ignored:
-            records are decoded one by one so that a record never depends on its batch).
+            default, or ``"diagonal"``: the Gaussian of Eq. 1), ``sampling`` (``"mix"``,
+            ``"aligned"`` or ``"prior"``; default: the checkpoint's, else ``"mix"``), see
+            :mod:`~obspy_gen.plugins.timesnet_gen.sampling`), ``anchor`` (``"pga"`` or
+            ``"p"``: what zero-shot pools are aligned on), ``trim`` (default True: with
+            ``sampling="aligned"``/``"prior"`` a record spans the recorded part of the pool
+            record whose timing it has -- its window's zero padding is cut; False: always
+            ``seq_len`` samples), ``baseline`` (``"highpass"``, default: high-pass at the
+            corner where the signal-to-noise ratio against the record's pre-event part falls
+            below 3, then zero final velocity; ``"quadratic"``: the velocity baseline only;
+            ``"none"``: the decoder's output; see
+            :mod:`~obspy_gen.plugins.timesnet_gen.baseline`), ``batch_size`` (ignored: records are decoded one by one so that a
+            record never depends on its batch).
 
         Returns
         -------
@@ -209,15 +229,27 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
 
         opts = request.options
         n, seed, device, station = request.n, request.seed, request.device, request.station
-        n_mix, noise_scale = check_sampling_args(opts["n_mix"], opts["noise_scale"])
-        noise = opts["noise"]
+        loaded = self.load(opts["checkpoint"], device)
+        defaults = {**LEGACY_SAMPLING, **(loaded.config.get("sampling") or {})}
+        pick = {k: defaults[k] if opts.get(k) is None else opts[k] for k in LEGACY_SAMPLING}
+        n_mix, noise_scale = check_sampling_args(pick["n_mix"], pick["noise_scale"])
+        noise, sampling = pick["noise"], pick["sampling"]
         if noise not in NOISE_KINDS:
             raise ValueError(f"noise={noise!r} is not one of {', '.join(NOISE_KINDS)}")
-        loaded = self.load(opts["checkpoint"], device)
+        if sampling not in SAMPLING_KINDS:
+            raise ValueError(f"sampling={sampling!r} is not one of "
+                             f"{', '.join(SAMPLING_KINDS)}")
+        baseline = opts["baseline"] or "highpass"
+        if baseline not in BASELINES:
+            raise ValueError(f"baseline={baseline!r} is not one of {', '.join(BASELINES)}")
+        anchor = opts["anchor"] or "pga"
+        if anchor not in ANCHORS:
+            raise ValueError(f"anchor={anchor!r} is not one of {', '.join(ANCHORS)}")
+        trim = bool(opts["trim"])
         if request.records:
             model = self._zero_shot_model(loaded, device if device is not None
                                           else self._device)
-            pool = self._zero_shot_pool(model, request.records, station)
+            pool = self._zero_shot_pool(model, request.records, station, anchor)
             label, mode = None, "zero-shot"
         else:
             model = loaded
@@ -237,17 +269,25 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         dev = model.device
         st_tensor = None if label is None else torch.tensor([label], device=dev)
         meta = dict(checkpoint=model.name, station_pool=mode, n_mix=n_mix,
-                    noise_scale=noise_scale, noise=noise)
+                    noise_scale=noise_scale, noise=noise, sampling=sampling, baseline=baseline)
         recs = []
         with torch.no_grad():
             for i in range(n):
-                z, mean, std = pool.draw(record_rng(seed, i), n_mix, noise_scale, noise)
+                z, mean, std, lead = pool.draw(record_rng(seed, i), n_mix, noise_scale,
+                                               noise, sampling, return_lead=True)
                 y = model.model.decode(torch.from_numpy(z[None]).to(dev),
                                        torch.tensor(mean[None], dtype=torch.float32,
                                                     device=dev),
                                        torch.tensor(std[None], dtype=torch.float32,
                                                     device=dev), st_tensor)
-                recs.append(GeneratedRecord(y[0].float().cpu().numpy(), fs, meta))
+                data = y[0].float().cpu().numpy()
+                if lead is not None and pool.extent is not None and trim:
+                    # The recorded span of the record whose timing this one has: outside it
+                    # the training windows were zero padding, not ground motion.
+                    lo, hi = (int(v) for v in pool.extent[lead])
+                    data = data[:, lo:hi]
+                data, corner = process(data, 1.0 / fs, baseline)
+                recs.append(GeneratedRecord(data, fs, {**meta, "highpass": corner}))
         return build_stream(recs, model=PLUGIN, version=VERSION, seed=seed, station=code,
                             network=network, location=location,
                             starttime=opts["starttime"] or DEFAULT_START, slot=slot,
@@ -268,7 +308,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                                   f"(training unfinished?)")
         return loaded.pools[code], known.index(code)
 
-    def _zero_shot_pool(self, loaded, records, station) -> LatentPool:
+    def _zero_shot_pool(self, loaded, records, station, anchor="pga") -> LatentPool:
         import torch
 
         from obspy_gen.core.records import split_records, station_key
@@ -296,7 +336,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         if rates:
             warnings.warn(f"{keys[0]}: records at {', '.join(f'{r:g}' for r in rates)} Hz "
                           f"resampled to {fs:g} Hz for {loaded.name}")
-        codes, means, stds, short = [], [], [], []
+        codes, means, stds, short, onsets, extents = [], [], [], [], [], []
         label = None
         dev = loaded.device
         with torch.no_grad():
@@ -305,7 +345,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                            for tr in rec)
                 if npts < seq_len:
                     short.append(npts / fs)
-                data, mean, std = preprocess(rec, seq_len, fs, "record")
+                data, mean, std = preprocess(rec, seq_len, fs, _centre(loaded))
                 z, _, _ = loaded.model.encode(
                     torch.from_numpy(data[None]).to(dev), label,
                     torch.tensor(mean[None], dtype=torch.float32, device=dev),
@@ -313,6 +353,8 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                 codes.append(z[0].float().cpu().numpy())
                 means.append(mean)
                 stds.append(std)
+                onsets.append(record_anchor(data, std, anchor, fs))
+                extents.append(recorded_extent(data))
         if short:  # one warning per pool, not one per record
             warnings.warn(f"{keys[0]}: {len(short)} of {len(recs)} records shorter than the "
                           f"model's {seq_len / fs:.1f} s (shortest {min(short):.1f} s); "
@@ -321,7 +363,9 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         units = {r[0].stats.get("units") for r in recs} - {None}
         return LatentPool(first.station, np.stack(codes), np.stack(means), np.stack(stds),
                           network=first.network or "SY", location=first.location,
-                          units=units.pop() if len(units) == 1 else "m/s**2")
+                          units=units.pop() if len(units) == 1 else "m/s**2",
+                          onset=np.asarray(onsets), latent_stride=arch.latent_stride,
+                          anchor=anchor, extent=np.asarray(extents))
 
     def reconstruct(self, records, *, station=None, device=None, checkpoint=None) -> Stream:
         """Records passed through encoder and decoder (the paper's "reconstructed" group).
@@ -355,7 +399,8 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                     model = self._zero_shot_model(loaded, device if device is not None
                                                   else self._device)
             arch = model.arch
-            data, mean, std = preprocess(rec, arch.seq_len, float(arch.sampling_rate))
+            data, mean, std, lead = preprocess(rec, arch.seq_len, float(arch.sampling_rate),
+                                               _centre(model), return_start=True)
             with torch.no_grad():
                 dev = model.device
                 y = model.model(torch.from_numpy(data[None]).to(dev), label,
@@ -363,11 +408,10 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                                 torch.tensor(std[None], dtype=torch.float32, device=dev))
             first = rec[0].stats
             fs = float(arch.sampling_rate)
-            # Back onto the original's time axis: the centre window, without the zero padding
+            # Back onto the original's time axis: the model's window, without the zero padding
             # a short record got (so reconstructions overlap nothing the originals did not).
             t_start = max(tr.stats.starttime for tr in rec)
             npts = min(int(round((tr.stats.endtime - t_start) * fs)) + 1 for tr in rec)
-            lead = npts // 2 - arch.seq_len // 2
             lo, hi = max(lead, 0), min(lead + arch.seq_len, npts)
             for ch, trace_data in zip(CHANNELS, y[0].float().cpu().numpy()):
                 tr = Trace(np.ascontiguousarray(trace_data[lo - lead:hi - lead]), header={

@@ -32,7 +32,7 @@ NORMALISATION = {
 }
 
 
-def normalisation(arch) -> dict:
+def normalisation(arch, centre="record") -> dict:
     """The ``normalisation`` entry of a checkpoint for architecture ``arch``.
 
     Examples
@@ -42,11 +42,11 @@ def normalisation(arch) -> dict:
     600
     """
     return {**NORMALISATION, "seq_len": int(arch.seq_len),
-            "sampling_rate": float(arch.sampling_rate)}
+            "sampling_rate": float(arch.sampling_rate), "centre": centre}
 
 
 def checkpoint_config(arch, *, stations=(), pools=None, training=None, base=None,
-                      sampling=None) -> dict:
+                      sampling=None, centre="record") -> dict:
     """The JSON description of a TimesNet-Gen checkpoint.
 
     Parameters
@@ -60,7 +60,9 @@ def checkpoint_config(arch, *, stations=(), pools=None, training=None, base=None
     base : str, optional
         Name of the unconditioned checkpoint used for zero-shot generation.
     sampling : dict, optional
-        Default ``n_mix`` and ``noise_scale``.
+        Default ``n_mix``, ``noise_scale``, ``noise`` and ``sampling``.
+    centre : str
+        Where the training windows were centred (the zero-shot pools are centred alike).
 
     Examples
     --------
@@ -77,18 +79,21 @@ def checkpoint_config(arch, *, stations=(), pools=None, training=None, base=None
         "name": None,
         "architecture": arch.to_dict(),
         "conditioned": bool(arch.conditioned),
-        "normalisation": normalisation(arch),
+        "normalisation": normalisation(arch, centre),
         "stations": list(stations),
         "latent_pools": {s: {"shape": list(p.codes.shape), "dtype": "float16",
-                             "n_records": p.n_records} for s, p in pools.items()},
-        "sampling": sampling or {"n_mix": 5, "noise_scale": 1.0, "noise": "covariance"},
+                             "n_records": p.n_records,
+                             "anchor": p.anchor if p.onset is not None else None}
+                         for s, p in pools.items()},
+        "sampling": sampling or {"n_mix": 5, "noise_scale": 1.0, "noise": "covariance",
+                                 "sampling": "mix"},
         "base_checkpoint": base,
         "training": training,
     }
 
 
 def save_model(path, model, arch, *, stations=(), pools=None, training=None, base=None,
-               sampling=None) -> tuple:
+               sampling=None, centre="record") -> tuple:
     """Write a TimesNet-Gen checkpoint (weights, pools, description); returns the paths.
 
     Examples
@@ -117,8 +122,12 @@ def save_model(path, model, arch, *, stations=(), pools=None, training=None, bas
         tensors[f"pool.{k}.codes"] = pool.codes.astype(np.float16)
         tensors[f"pool.{k}.mean"] = pool.mean.astype(np.float32)
         tensors[f"pool.{k}.std"] = pool.std.astype(np.float32)
+        if pool.onset is not None:
+            tensors[f"pool.{k}.onset"] = pool.onset.astype(np.float32)
+        if pool.extent is not None:
+            tensors[f"pool.{k}.extent"] = pool.extent.astype(np.int32)
     config = checkpoint_config(arch, stations=stations, pools=pools, training=training,
-                               base=base, sampling=sampling)
+                               base=base, sampling=sampling, centre=centre)
     config["name"] = Path(str(path)).name.removesuffix(".json").removesuffix(".safetensors")
     return save_checkpoint(path, tensors, config, plugin=PLUGIN, plugin_version=VERSION)
 
@@ -191,8 +200,11 @@ def load_model(path, device=None) -> LoadedModel:
             raise CheckpointError(f"{ck.path}.safetensors: pool of station {meta['station']} "
                                   f"has codes {codes.shape[1:]}, the model's latent is "
                                   f"{arch.latent_shape}")
+        pool_meta = (ck.config.get("latent_pools") or {}).get(meta["station"]) or {}
         pools[meta["station"]] = LatentPool(
             meta["station"], codes, ck.tensors[f"pool.{k}.mean"], ck.tensors[f"pool.{k}.std"],
             network=meta.get("network") or "SY", location=meta.get("location") or "",
-            units=meta.get("units") or "m/s**2")
+            units=meta.get("units") or "m/s**2", onset=ck.tensors.get(f"pool.{k}.onset"),
+            latent_stride=arch.latent_stride, anchor=pool_meta.get("anchor") or "pga",
+            extent=ck.tensors.get(f"pool.{k}.extent"))
     return LoadedModel(ck.path, ck.config, arch, model, pools, stations, dev)

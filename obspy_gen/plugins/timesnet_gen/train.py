@@ -31,6 +31,39 @@ from obspy_gen.torchkit.records import subset as _subset
 DEFAULT_ARCH = dict(seq_len=6000, d_model=16, d_ff=16, e_layers=1, d_layers=1, num_kernels=3,
                     top_k=2, dropout=0.0, latent_channels=8, latent_stride=4)
 PHASES = ("pretrain", "finetune")
+#: The sampler a new checkpoint generates with unless told (chosen by measurement; see
+#: :mod:`~obspy_gen.plugins.timesnet_gen.sampling`).
+DEFAULT_SAMPLING = {"sampling": "prior", "n_mix": 5, "noise_scale": 1.0, "noise": "covariance"}
+#: Fewest records of a station that training accepts without a warning.
+MIN_STATION_RECORDS = 3
+
+
+def warn_small_stations(mat, stations=None) -> list:
+    """Warn (one line each) for stations with fewer than :data:`MIN_STATION_RECORDS` records;
+    returns their codes.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> m = Materialised(np.zeros((4, 3, 2), np.float32), np.zeros((4, 3)), np.ones((4, 3)),
+    ...                  ["A", "A", "A", "B"])
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_small_stations(m)
+    ['B']
+    >>> print(w[0].message)
+    station B: only 1 record(s); a station needs at least 3 for new records (with fewer, every generated record is a copy or mix of the same ones)
+    """
+    import warnings
+    small = []
+    for s in (stations or mat.stations):
+        k = mat.station.count(s)
+        if k < MIN_STATION_RECORDS:
+            small.append(s)
+            warnings.warn(f"station {s}: only {k} record(s); a station needs at least "
+                          f"{MIN_STATION_RECORDS} for new records (with fewer, every generated "
+                          f"record is a copy or mix of the same ones)", stacklevel=2)
+    return small
 
 
 class LatentNoise:
@@ -107,10 +140,12 @@ class LatentNoise:
         return self.sigma[station_index.to(self.sigma.device)]
 
 
-def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise | None = None):
+def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise | None = None,
+              velocity_weight: float = 0.0):
     """``loss_fn(model, batch)`` for :func:`~obspy_gen.torchkit.base.fit`: MSE of the
     de-normalised reconstruction (see :func:`.model.reconstruction_loss`), with the latent
-    noise of ``noise`` in training mode.
+    noise of ``noise`` in training mode, plus ``velocity_weight`` times the relative velocity
+    error (:func:`.model.velocity_loss`).
 
     Examples
     --------
@@ -124,7 +159,7 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
     >>> float(make_loss(False)(model, batch).detach()) > 0
     True
     """
-    from obspy_gen.plugins.timesnet_gen.model import reconstruction_loss
+    from obspy_gen.plugins.timesnet_gen.model import reconstruction_loss, velocity_loss
 
     def loss_fn(net, batch):
         x, mean, std = batch["data"], batch["mean"], batch["std"]
@@ -132,15 +167,21 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
         noise_std = noise(batch["station_index"]) if (
             noise is not None and noise.scale and net.training) else None
         y = net(x, batch["station_index"] if conditioned else None, mean, std, noise_std)
-        return reconstruction_loss(y.float(), raw, std, weighting)
+        loss = reconstruction_loss(y.float(), raw, std, weighting)
+        if velocity_weight:
+            loss = loss + velocity_weight * velocity_loss(y.float(), raw, mean, std)
+        return loss
 
     return loss_fn
 
 
 def encode_pools(model, mat: Materialised, stations, station_order=None, device=None,
-                 quiet=True) -> dict:
+                 quiet=True, anchor="pga") -> dict:
     """Latent pools of ``stations`` from their records in ``mat`` (one record at a time, so a
     code does not depend on its batch).
+
+    anchor : {"pga", "p"}
+        What each record's onset (stored with the pool, for aligned sampling) marks.
 
     Returns
     -------
@@ -160,6 +201,7 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
     import torch
 
     from obspy_gen.api import progress
+    from obspy_gen.plugins.timesnet_gen.sampling import record_anchor, recorded_extent
     dev = next(model.parameters()).device if device is None else device
     order = {s: k for k, s in enumerate(station_order or [])}
     model.eval()
@@ -178,10 +220,15 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
                 z, _, _ = model.encode(x, label, mean, std)
                 codes.append(z[0].float().cpu().numpy())
             meta = mat.meta[idx[0]] if mat.meta else {}
+            fs = float(model.config.sampling_rate)
+            onset = [record_anchor(mat.data[i], mat.std[i], anchor, fs) for i in idx]
             pools[s] = LatentPool(s, np.stack(codes), mat.mean[idx], mat.std[idx],
                                   network=meta.get("network", "SY"),
                                   location=meta.get("location", ""),
-                                  units=meta.get("units", "m/s**2"))
+                                  units=meta.get("units", "m/s**2"), onset=np.asarray(onset),
+                                  latent_stride=model.config.latent_stride, anchor=anchor,
+                                  extent=np.asarray([recorded_extent(mat.data[i])
+                                                     for i in idx]))
     return pools
 
 
@@ -196,7 +243,7 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
              seed=0, device=None, val_fraction=0.15, stations=None, exclude_stations=(),
              resume=False, quiet=False, log=None, amp=None, loss_weighting="record",
              latent_noise=0.0, synthetic=None, description="", source=None,
-             materialised=None) -> dict:
+             materialised=None, centre="record", velocity_loss=0.0) -> dict:
     """Phase 1: train the unconditioned autoencoder; checkpoint ``out`` every epoch.
 
     Parameters
@@ -205,8 +252,9 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
         The corpus.
     out : str or Path
         Checkpoint base path (``out.safetensors`` + ``out.json``; training state next to it).
-    arch : dict or TimesNetGenConfig, optional
-        Architecture (default :data:`DEFAULT_ARCH`); ``n_stations`` is forced to 0.
+    arch : dict, str or TimesNetGenConfig, optional
+        Architecture (default :data:`DEFAULT_ARCH`; a name of
+        :data:`~.model.NAMED_CONFIGS`, e.g. ``"paper"``); ``n_stations`` is forced to 0.
     stations, exclude_stations : list of str, optional
         Use only these stations / leave these out (the fine-tuning targets).
     val_fraction : float
@@ -221,6 +269,10 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
         Free text on the data, and where they came from (default: the folder given).
     materialised : Materialised, optional
         Already preprocessed records (skips reading ``data``).
+    centre : {"record", "pga", "p_arrival", "auto"}
+        Where each record's window is centred (:func:`obspy_gen.io.dataset.preprocess`).
+    velocity_loss : float
+        Weight of the relative velocity error in the loss (:func:`.model.velocity_loss`).
 
     Returns
     -------
@@ -242,7 +294,7 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
     from obspy_gen.torchkit.base import TrainSettings, fit, seed_everything
     arch = _arch(arch).replace(n_stations=0)
     if materialised is None:
-        ds = load_records(data, arch.seq_len, sampling_rate=arch.sampling_rate)
+        ds = load_records(data, arch.seq_len, sampling_rate=arch.sampling_rate, centre=centre)
         materialised = materialise(ds, quiet)
         materialised.source = str(data) if isinstance(data, (str, os.PathLike)) else "in memory"
     mat = materialised
@@ -272,11 +324,13 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
         save_model(path, m, arch, training={**training, "epochs_done": epoch,
                                             "history": history["epochs"],
                                             "train_seconds": round(time.perf_counter() - t0,
-                                                                   1)})
+                                                                   1)},
+                   centre=mat.centre, sampling=sampling_defaults)
 
+    sampling_defaults = dict(DEFAULT_SAMPLING)
     noise = LatentNoise(sub, tr, sub.stations, latent_noise) if latent_noise else None
     return fit(model, sub.torch(tr), sub.torch(va) if va else None,
-               make_loss(False, loss_weighting, noise), out=out, save_fn=save,
+               make_loss(False, loss_weighting, noise, velocity_loss), out=out, save_fn=save,
                settings=settings, device=device, resume=resume, quiet=quiet, log=log,
                load_fn=lambda m, path: _load_weights(m, path),
                on_epoch_start=noise.refresh if noise else None)
@@ -286,7 +340,8 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
              weight_decay=1e-2, seed=0, device=None, val_fraction=0.15, resume=False,
              quiet=False, log=None, amp=None, loss_weighting="record", latent_noise=0.0,
              synthetic=None, description="", source=None, base_name=None, arch=None,
-             materialised=None) -> dict:
+             materialised=None, centre=None, anchor="pga", sampling=None,
+             grow=None, velocity_loss=0.0) -> dict:
     """Phase 2: station-conditioned fine-tuning; stores the stations' latent pools at the end.
 
     Parameters
@@ -310,6 +365,28 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
         :mod:`~obspy_gen.plugins.timesnet_gen.sampling`) the plain autoencoder already
         decodes noisy mixtures into records of the station, while 1.0 (independent noise on
         every element) cost the 12.8-Hz station its f0 in our short CPU runs.
+    centre : {"record", "pga", "p_arrival", "auto"}, optional
+        Where each record's window is centred (default: as ``init`` was trained, else
+        ``"record"``).
+    anchor : {"pga", "p"}
+        What the pools' onsets mark (aligned sampling).
+    sampling : dict, optional
+        The checkpoint's default sampler (``sampling``, ``n_mix``, ``noise_scale``,
+        ``noise``; default :data:`DEFAULT_SAMPLING`).
+    velocity_loss : float
+        Weight of the relative velocity error added to the loss
+        (:func:`.model.velocity_loss`): it trains away the offsets and long-period error that
+        integrate into velocity drift and PGD.
+    grow : (int, int), optional
+        Encoder and decoder TimesBlocks of the fine-tuned network when ``init`` has fewer:
+        the pre-trained blocks plus new ones that start as the identity
+        (:meth:`.model.TimesNetGen.grown`).
+
+    Warns
+    -----
+    UserWarning
+        For every target station with fewer than 3 records (a pool of one record gives
+        copies of it, whatever the sampler).
 
     Returns
     -------
@@ -340,8 +417,12 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
         arch0 = base.arch
     else:
         arch0 = _arch(arch)
+    if centre is None:
+        centre = ((base.config.get("normalisation") or {}).get("centre") if base is not None
+                  else None) or "record"
     if materialised is None:
-        ds = load_records(data, arch0.seq_len, sampling_rate=arch0.sampling_rate)
+        ds = load_records(data, arch0.seq_len, sampling_rate=arch0.sampling_rate,
+                          centre=centre)
         materialised = materialise(ds, quiet, stations)
         materialised.source = str(data) if isinstance(data, (str, os.PathLike)) else "in memory"
     mat = materialised
@@ -352,13 +433,15 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
     if missing:
         raise ValueError(f"no records of station(s) {', '.join(missing)} in the data; "
                          f"found: {', '.join(mat.stations[:20])}")
+    warn_small_stations(mat, targets)
     if base is not None and base.arch.conditioned:
         if base.station_codes != targets:
             raise ValueError(f"{init}: conditioned on {base.station_codes}, not {targets}; "
                              f"start from an unconditioned (pre-trained) checkpoint")
         model = base.model.train()
     elif base is not None:
-        model = base.model.with_stations(len(targets))
+        net = base.model.grown(*grow) if grow else base.model
+        model = net.with_stations(len(targets))
     else:
         model = TimesNetGen(arch0.replace(n_stations=len(targets)))
     arch = model.config
@@ -380,7 +463,9 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
                          {"init": None if base is None else base.name,
                           "validation": {"kind": "per-station records",
                                          "fraction": val_fraction, "n_records": len(va)},
-                          "loss": f"MSE of de-normalised output, weighting={loss_weighting!r}",
+                          "loss": f"MSE of de-normalised output, weighting={loss_weighting!r}"
+                                  + (f" + {velocity_loss} x relative velocity MSE"
+                                     if velocity_loss else ""),
                           "pools": "latent codes of all fine-tuning records of each station",
                           "latent_noise": latent_noise,
                           "settings": settings.to_dict()})
@@ -394,19 +479,60 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
     def save(m, path, epoch, history):
         # Pools only once training is over: they are what generation needs, and encoding
         # every record each epoch would cost as much as a training epoch.
-        pools = encode_pools(m, sub, targets, targets, quiet=True) \
+        pools = encode_pools(m, sub, targets, targets, quiet=True, anchor=anchor) \
             if epoch == settings.epochs else None
         save_model(path, m, arch, stations=station_meta, pools=pools, base=base_name,
+                   centre=mat.centre, sampling={**DEFAULT_SAMPLING, **(sampling or {})},
                    training={**training, "epochs_done": epoch, "history": history["epochs"],
                              "train_seconds": round(time.perf_counter() - t0, 1)})
 
     noise = LatentNoise(sub, tr, targets, latent_noise) if latent_noise else None
     return fit(model, sub.torch(tr, targets), sub.torch(va, targets) if va else None,
-               make_loss(True, loss_weighting, noise), out=out, save_fn=save,
+               make_loss(True, loss_weighting, noise, velocity_loss), out=out, save_fn=save,
                settings=settings,
                device=device if device is not None else choose_device(None), resume=resume,
                quiet=quiet, log=log, load_fn=lambda m, path: _load_weights(m, path),
                on_epoch_start=noise.refresh if noise else None)
+
+
+def repool(checkpoint, data, out=None, *, anchor="pga", sampling=None, quiet=True) -> dict:
+    """Re-encode a conditioned checkpoint's latent pools from ``data`` (its stations' records)
+    with anchors and recorded extents (what aligned / prior sampling need), and save it to
+    ``out`` (default: in place). Returns the pools.
+
+    Use it for checkpoints made before anchors were stored, or to change ``anchor``.
+
+    Examples
+    --------
+    >>> import os, tempfile, warnings
+    >>> from obspy import read
+    >>> st = read()
+    >>> out = os.path.join(tempfile.mkdtemp(), "tiny")
+    >>> arch = dict(seq_len=500, d_model=4, d_ff=4, e_layers=1, d_layers=1, num_kernels=1,
+    ...             latent_stride=10, latent_channels=2)
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     _ = finetune([st, st.copy()], out, arch=arch, epochs=1, quiet=True, device="cpu")
+    ...     pools = repool(out, [st, st.copy(), st.copy()], anchor="pga")
+    >>> pools["RJOB"].n_records, load_model(out).pools["RJOB"].extent.shape
+    (3, (3, 2))
+    """
+    from obspy_gen.torchkit.base import resolve_checkpoint
+    path = resolve_checkpoint(checkpoint, "obspy_gen.plugins.timesnet_gen")
+    loaded = load_model(path, "cpu")
+    if not loaded.arch.conditioned:
+        raise ValueError(f"{path}: unconditioned checkpoint: it has no station pools")
+    centre = (loaded.config.get("normalisation") or {}).get("centre") or "record"
+    targets = loaded.station_codes
+    mat = materialise(load_records(data, loaded.arch.seq_len,
+                                   sampling_rate=loaded.arch.sampling_rate, centre=centre),
+                      quiet, targets)
+    pools = encode_pools(loaded.model, mat, targets, targets, quiet=quiet, anchor=anchor)
+    cfg = loaded.config
+    save_model(out or path, loaded.model, loaded.arch, stations=loaded.stations, pools=pools,
+               training=cfg.get("training"), base=cfg.get("base_checkpoint"),
+               sampling={**(cfg.get("sampling") or {}), **(sampling or {})}, centre=centre)
+    return pools
 
 
 def train(data, out, phase="pretrain", **kwargs) -> dict:
@@ -428,6 +554,8 @@ def _arch(arch):
     from obspy_gen.plugins.timesnet_gen.model import TimesNetGenConfig
     if arch is None:
         return TimesNetGenConfig(**DEFAULT_ARCH)
+    if isinstance(arch, str):
+        return TimesNetGenConfig.named(arch)
     if isinstance(arch, TimesNetGenConfig):
         return arch
     return TimesNetGenConfig(**{**DEFAULT_ARCH, **dict(arch)})
@@ -440,6 +568,7 @@ def _load_weights(model, path):
 
 
 __all__ = ["pretrain", "finetune", "train", "materialise", "load_records", "encode_pools",
+           "warn_small_stations", "DEFAULT_SAMPLING", "MIN_STATION_RECORDS", "repool",
            "station_split", "record_split", "Materialised", "DEFAULT_ARCH", "PHASES",
            "VERSION"]
 
@@ -494,6 +623,16 @@ class TimesNetGenTrainSettings:
     synthetic: bool | None = _help("Say whether --data is synthetic (recorded in the "
                                    "checkpoint).")
     pattern: str = _help("File name pattern inside --data.", default="*.mseed")
+    centre: str | None = _help("Where each record's window is centred: auto (the record's "
+                               "middle when it fits, else its PGA), record, pga, p_arrival "
+                               "(needs P labels); default auto, finetune --init: as init.",
+                               choices=("auto", "record", "pga", "p_arrival"))
+    config: str | None = _help("Named architecture: default (the shipped size), large-cpu "
+                               "(2+2 blocks), paper (seq 6000, d_model 128, d_ff 256, 2+2 "
+                               "blocks, 6 kernels, top-k 2: a GPU model); single fields "
+                               "override it.", choices=("default", "large-cpu", "paper"))
+    velocity_loss: float = _help("Weight of the relative velocity error in the loss (trains "
+                                 "away offsets and long-period error).", default=0.0)
 
     def __post_init__(self):
         if self.phase not in PHASES:
@@ -516,9 +655,17 @@ class TimesNetGenTrainSettings:
             self.stations = (self.stations,)
         if isinstance(self.exclude_stations, str):
             self.exclude_stations = (self.exclude_stations,)
-        if self.phase == "finetune" and self.init is not None and self.architecture():
+        if self.centre not in (None, "auto", "record", "pga", "p_arrival"):
+            raise ValueError(f"centre={self.centre!r} is not one of auto, record, pga, "
+                             f"p_arrival")
+        if self.config not in (None, "default", "large-cpu", "paper"):
+            raise ValueError(f"config={self.config!r} is not one of default, large-cpu, paper")
+        if not self.velocity_loss >= 0:
+            raise ValueError("velocity_loss must be >= 0")
+        if self.phase == "finetune" and self.init is not None and (self.architecture()
+                                                                   or self.config):
             raise ValueError(f"--init fixes the architecture; drop "
-                             f"{', '.join(sorted(self.architecture()))}")
+                             f"{', '.join(sorted(self.architecture()) + (['config'] if self.config else []))}")
 
     def architecture(self) -> dict:
         """The architecture fields that were set."""
@@ -560,17 +707,26 @@ def run_training(data, out, settings=None, *, device=None, resume=False, log=Non
     quiet = log is None
     rank = int(os.environ.get("RANK", "0"))
     arch = s.architecture()
+    if s.config is not None:
+        from obspy_gen.plugins.timesnet_gen.model import NAMED_CONFIGS
+        arch = {**NAMED_CONFIGS[s.config], **arch}
+    centre = s.centre
     if s.init is None:
         seq_len = arch.get("seq_len") or DEFAULT_ARCH["seq_len"]
     else:
         from obspy_gen.io.checkpoints import read_config
         from obspy_gen.torchkit import resolve_checkpoint
         path = resolve_checkpoint(s.init, "obspy_gen.plugins.timesnet_gen")
-        seq_len = int(read_config(path, "timesnet-gen")["architecture"]["seq_len"])
-    ds = load_records(data, seq_len, pattern=s.pattern)
+        init_cfg = read_config(path, "timesnet-gen")
+        seq_len = int(init_cfg["architecture"]["seq_len"])
+        if centre is None and s.phase == "finetune":
+            centre = (init_cfg.get("normalisation") or {}).get("centre") or "record"
+    centre = centre or "auto"
+    ds = load_records(data, seq_len, pattern=s.pattern, centre=centre)
     mat = materialise(ds, quiet or rank > 0,
                       _codes(s.stations) or None if s.phase == "finetune" else None)
     mat.source = str(data)
+    mat.centre = centre
     common = dict(epochs=s.epochs, batch_size=s.batch_size, weight_decay=s.weight_decay,
                   seed=s.seed, device=device, val_fraction=s.val_fraction, resume=resume,
                   quiet=quiet, log=log or (lambda line: None), amp=s.amp,
@@ -579,9 +735,10 @@ def run_training(data, out, settings=None, *, device=None, resume=False, log=Non
         common["lr"] = s.lr
     if s.phase == "pretrain":
         history = pretrain(data, out, arch=arch or None, stations=_codes(s.stations) or None,
-                           exclude_stations=_codes(s.exclude_stations), **common)
+                           exclude_stations=_codes(s.exclude_stations),
+                           velocity_loss=s.velocity_loss, **common)
     else:
         history = finetune(data, out, init=s.init, stations=_codes(s.stations) or None,
-                           arch=arch or None, **common)
+                           arch=arch or None, velocity_loss=s.velocity_loss, **common)
     history.setdefault("phase", s.phase)
     return history

@@ -1,0 +1,216 @@
+"""Baseline correction of generated accelerograms: zero final velocity, record by record.
+
+A processed strong-motion record starts and ends at rest: its velocity returns to zero (within
+the noise) once the shaking is over. A decoder that reproduces the waveform to a small relative
+error still leaves a small offset and trend in the acceleration, and integrated over 60 s that
+is a velocity drift (measured on the first default: a median 63 % of the PGV left at the end).
+
+The correction is the standard polynomial velocity baseline of strong-motion processing (e.g.
+Boore & Bommer 2005, Soil Dyn. Earthq. Eng. 25, 93-115): the velocity ``v`` (plain integral of
+the acceleration, at rest before the first sample) is fitted by least squares with the integral
+of a linear acceleration baseline ``a_c(t) = c_1 + c_2 t`` -- a quadratic velocity trend --
+under the constraint that the corrected velocity is exactly zero at the last sample; ``a_c``
+is then subtracted from the acceleration. Only the two lowest polynomial orders are touched,
+so the waveform, its spectrum above ~1/(record length) and the PGA are unchanged (the
+correction is ~1e-3 of the PGA for the drift above).
+
+Before it (the generator's default, ``"highpass"``), a generated record is processed as a
+recorded one is: the decoder leaves a long-period error floor over the whole window (in the
+pre-event part too), so the record is high-passed at the corner below which its Fourier
+amplitude falls under 3 times that of its pre-event part (:func:`snr_highpass`). Measured on
+the paper5 stations (25 records each, station-prior sampling): the distance of ln PGD to the
+held-out records fell from 1.6-2.5 to 0.3-0.6 ln units and that of ln Sa(1 s) from 0.7-1.3 to
+0.2-0.5 (real-vs-real 95th percentiles 0.45-0.77 and 0.44-0.65).
+
+Examples
+--------
+>>> import numpy as np
+>>> t = np.arange(6000) * 0.01
+>>> acc = np.sin(2 * np.pi * 2 * t) * np.exp(-((t - 20) / 5) ** 2) + 0.002
+>>> out = correct_baseline(acc, 0.01)
+>>> bool(abs(np.cumsum(out)[-1] * 0.01) < 1e-9), bool(np.allclose(out, acc, atol=0.01))
+(True, True)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: Corrections the generator knows: "quadratic" (velocity baseline only), "highpass" (the
+#: signal-to-noise high-pass of :func:`snr_highpass`, then the velocity baseline), "none" (the
+#: decoder's output as is).
+BASELINES = ("highpass", "quadratic", "none")
+#: Signal-to-noise ratio below which a frequency counts as noise (the usual processing
+#: threshold, e.g. Boore & Bommer 2005; Akkar & Bommer 2006).
+SNR_MIN = 3.0
+#: Range of the high-pass corner (Hz).
+CORNER_RANGE = (0.05, 2.0)
+
+
+def correct_baseline(acc, dt: float):
+    """``acc`` minus the linear acceleration baseline that zeroes the final velocity.
+
+    Parameters
+    ----------
+    acc : array_like, shape (..., n)
+        Acceleration(s); the last axis is time.
+    dt : float
+        Sampling interval (s).
+
+    Returns
+    -------
+    numpy.ndarray
+        Corrected acceleration (float64), same shape; ``cumsum(out) * dt`` ends at 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out = correct_baseline(np.full((2, 100), 0.5), 0.01)
+    >>> bool(np.allclose(out, 0))
+    True
+    """
+    a = np.asarray(acc, dtype=np.float64)
+    n = a.shape[-1]
+    if n < 2:
+        return a.copy()
+    k = np.arange(n, dtype=np.float64)
+    # Velocity of the two acceleration basis functions 1 and k (integrated like the record).
+    v1 = (k + 1.0) * dt
+    v2 = k * (k + 1.0) / 2.0 * dt
+    v = np.cumsum(a, axis=-1) * dt
+    end = v[..., -1]
+    # Coefficients c (for 1 and k) with c1 v1[-1] + c2 v2[-1] = v[-1]: c = c0 + d * null.
+    c0 = end / v1[-1]
+    null = np.array([v2[-1], -v1[-1]])
+    vn = null[0] * v1 + null[1] * v2
+    resid = v - c0[..., None] * v1
+    d = (resid * vn).sum(-1) / (vn * vn).sum()
+    c1 = c0 + d * null[0]
+    c2 = d * null[1]
+    return a - (c1[..., None] + c2[..., None] * k)
+
+
+def _smooth_log(freq, amp, width=0.2):
+    """Running mean of ``amp`` over +-``width``/2 in log10 frequency."""
+    lf = np.log10(np.maximum(freq, freq[1]))
+    out = np.empty_like(amp)
+    cs = np.concatenate([np.zeros(amp.shape[:-1] + (1,)), np.cumsum(amp, axis=-1)], axis=-1)
+    lo = np.searchsorted(lf, lf - width / 2)
+    hi = np.searchsorted(lf, lf + width / 2, side="right")
+    out = (cs[..., hi] - cs[..., lo]) / np.maximum(hi - lo, 1)
+    return out
+
+
+def snr_corner(acc, dt: float, noise_end: int, snr_min: float = SNR_MIN,
+               band=CORNER_RANGE) -> float | None:
+    """High-pass corner (Hz) where the record's signal-to-noise ratio falls below ``snr_min``.
+
+    The Fourier amplitude spectrum of the record after ``noise_end`` (signal) is compared with
+    that of the samples before it (the pre-event noise, scaled by the square root of the
+    length ratio), both smoothed over 0.2 decades; the corner is the lowest frequency of
+    ``band`` above which every component's ratio stays at or above ``snr_min`` (the usual
+    choice of strong-motion processing). ``None`` when the pre-event part is shorter than 2 s.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> t = np.arange(6000) * 0.01
+    >>> quake = np.sin(2 * np.pi * 3 * t) * np.exp(-((t - 30) / 4) ** 2)
+    >>> slow = 0.02 * np.sin(2 * np.pi * 0.1 * t)          # long-period error everywhere
+    >>> fc = snr_corner((quake + slow)[None], 0.01, noise_end=1500)
+    >>> 0.1 < fc < 2.0
+    True
+    """
+    a = np.atleast_2d(np.asarray(acc, dtype=np.float64))
+    n = a.shape[-1]
+    if noise_end * dt < 2.0 or n - noise_end < noise_end:
+        return None
+    nfft = 1 << int(np.ceil(np.log2(n)))
+    freq = np.fft.rfftfreq(nfft, dt)
+    sig = np.abs(np.fft.rfft(a[:, noise_end:], nfft))
+    noise = np.abs(np.fft.rfft(a[:, :noise_end], nfft)) * np.sqrt((n - noise_end) / noise_end)
+    ratio = _smooth_log(freq, sig) / np.maximum(_smooth_log(freq, noise), 1e-30)
+    worst = ratio.min(axis=0)
+    lo, hi = band
+    idx = np.flatnonzero((freq >= lo) & (freq <= hi))
+    bad = idx[worst[idx] < snr_min]
+    if bad.size == 0:
+        return float(lo)
+    return float(min(freq[bad.max()] * 1.0, hi))
+
+
+def snr_highpass(acc, dt: float, noise_end: int, order: int = 4):
+    """``acc`` (3, n) high-passed (zero-phase Butterworth, zero-padded) at :func:`snr_corner`;
+    unchanged when there is no pre-event part to measure the noise on. Returns
+    ``(filtered, corner or None)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(6000) * 0.01
+    >>> x = np.sin(2 * np.pi * 3 * t) * np.exp(-((t - 30) / 4) ** 2) + 0.05 * np.sin(0.3 * t)
+    >>> y, fc = snr_highpass(x[None], 0.01, 1500)
+    >>> fc is not None and bool(np.abs(y[0, :1000]).max() < np.abs(x[:1000]).max())
+    True
+    """
+    import scipy.signal
+    a = np.atleast_2d(np.asarray(acc, dtype=np.float64))
+    fc = snr_corner(a, dt, noise_end)
+    if fc is None:
+        return a.copy(), None
+    pad = int(1.5 * order / fc / dt)
+    sos = scipy.signal.butter(order, fc, "highpass", fs=1.0 / dt, output="sos")
+    padded = np.pad(a, ((0, 0), (pad, pad)))
+    return scipy.signal.sosfiltfilt(sos, padded, axis=-1)[:, pad:pad + a.shape[-1]], fc
+
+
+def process(acc, dt: float, how: str = "highpass"):
+    """The correction ``how`` (:data:`BASELINES`) of one generated record (3, n) N, E, Z:
+    ``(corrected, corner Hz or None)``.
+
+    ``"highpass"``: the pre-event noise ends 0.5 s before the P arrival picked on the record
+    (:func:`obspy_gen.core.picks.pick_arrivals`); the record is high-passed at the
+    signal-to-noise corner (:func:`snr_highpass`) -- without a pick or with less than 2 s
+    before it, nothing is filtered -- and then baseline-corrected (:func:`correct_baseline`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> out, fc = process(np.full((3, 100), 0.5), 0.01, "quadratic")
+    >>> bool(np.allclose(out, 0)), fc
+    (True, None)
+    """
+    a = np.asarray(acc, dtype=np.float64)
+    if how == "none":
+        return a.copy(), None
+    if how not in BASELINES:
+        raise ValueError(f"baseline={how!r} is not one of {', '.join(BASELINES)}")
+    fc = None
+    if how == "highpass":
+        from obspy_gen.core.picks import pick_arrivals
+        try:
+            picks = pick_arrivals(a[2], a[0], a[1], 1.0 / dt)
+            p = picks.p
+        except ValueError:
+            p = None
+        if p is not None:
+            a, fc = snr_highpass(a, dt, int(round((p - 0.5) / dt)))
+    return correct_baseline(a, dt), fc
+
+
+def final_velocity_ratio(acc, dt: float):
+    """``|v(end)| / max|v|`` of each series (``v``: plain integral of ``acc``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(final_velocity_ratio(np.ones(10), 0.1))
+    1.0
+    """
+    v = np.cumsum(np.asarray(acc, dtype=np.float64), axis=-1) * dt
+    peak = np.abs(v).max(axis=-1)
+    return np.where(peak > 0, np.abs(v[..., -1]) / np.where(peak > 0, peak, 1), 0.0)
+
+
+__all__ = ["correct_baseline", "final_velocity_ratio", "snr_corner", "snr_highpass", "process",
+           "BASELINES", "SNR_MIN"]

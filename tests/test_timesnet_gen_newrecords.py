@@ -1,0 +1,207 @@
+"""TimesNet-Gen makes new records: aligned/prior sampling, zero final velocity per record,
+the real-data training path (window centring, few-record warning), the named paper size."""
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+from obspy_gen.core.records import split_records  # noqa: E402
+from obspy_gen.io.dataset import preprocess  # noqa: E402
+from obspy_gen.plugins.stochastic import simulate  # noqa: E402
+from obspy_gen.plugins.timesnet_gen import TimesNetGenGenerator  # noqa: E402
+from obspy_gen.plugins.timesnet_gen import train as T  # noqa: E402
+from obspy_gen.plugins.timesnet_gen.baseline import (correct_baseline,  # noqa: E402
+                                                     final_velocity_ratio)
+from obspy_gen.plugins.timesnet_gen.model import TimesNetGen, TimesNetGenConfig  # noqa: E402
+from obspy_gen.plugins.timesnet_gen.sampling import (LatentPool, record_anchor,  # noqa: E402
+                                                     record_rng)
+from obspy_gen.plugins.timesnet_gen.store import load_model  # noqa: E402
+
+PROFILE = [(15, 180, 1800, 0.03), (0, 900, 2200, 0.01)]   # f0 = 180 / 60 = 3 Hz
+ARCH = dict(seq_len=3000, d_model=4, d_ff=4, e_layers=1, d_layers=1, num_kernels=2, top_k=2,
+            latent_channels=2, latent_stride=10)
+
+
+@pytest.fixture(scope="module")
+def site_records():
+    """Physically simulated records of one soil site (stochastic method + 1-D column)."""
+    res = simulate(profile=PROFILE, station_code="SIMA", n=8, seed=3, magnitude=(4.5, 5.5),
+                   distance=(20, 60))
+    (stream,) = res.streams.values()
+    return split_records(stream), res.records
+
+
+def _pulse_pool(onsets, length=200, stride=1):
+    """Codes that are one Gaussian pulse at each record's onset (a code that 'is' its timing)."""
+    t = np.arange(length)
+    codes = np.stack([np.exp(-0.5 * ((t - o) / 2.0) ** 2)[None] for o in onsets])
+    return LatentPool("S", codes, np.zeros((len(onsets), 3)), np.ones((len(onsets), 3)),
+                      onset=np.asarray(onsets, float), latent_stride=stride)
+
+
+def test_aligned_mix_keeps_one_arrival_where_plain_mix_superposes():
+    pool = _pulse_pool([40, 70, 100, 130, 160])
+    mixed, _, _ = pool.draw(record_rng(0, 1), n_mix=5, noise_scale=0, sampling="mix")
+    aligned, _, _ = pool.draw(record_rng(0, 1), n_mix=5, noise_scale=0, sampling="aligned")
+    peaks = lambda c: int((np.diff(np.sign(np.diff(c[0]))) < 0).sum())  # noqa: E731
+    assert peaks(mixed) >= 2                    # several arrivals superposed, each damped
+    assert peaks(aligned) == 1                  # one arrival ...
+    assert aligned.max() == pytest.approx(1.0, abs=1e-6)   # ... at full strength
+    assert float(pool.onset.min()) <= np.argmax(aligned[0]) <= float(pool.onset.max())
+
+
+def test_prior_is_the_aligned_station_gaussian():
+    pool = _pulse_pool([50, 80, 120], stride=1)
+    draws = np.stack([pool.draw(record_rng(5, i), noise_scale=1.0, sampling="prior")[0]
+                      for i in range(300)])
+    # Every draw has one arrival at a time the pool had; amplitudes vary around the mean.
+    where = np.argmax(draws[:, 0], axis=1)
+    assert set(where) <= {50, 80, 120}
+    ln_std = np.log([pool.draw(record_rng(5, i), sampling="prior")[2][0] for i in range(50)])
+    assert np.allclose(ln_std, 0.0)   # all pool stds are 1: the fitted log-normal is exact
+
+
+def test_aligned_sampling_needs_anchors():
+    pool = LatentPool("S", np.zeros((3, 1, 10)), np.zeros((3, 3)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="no anchors"):
+        pool.draw(record_rng(0, 0), sampling="aligned")
+
+
+def test_record_anchor_finds_pga_and_p_of_simulated_records(site_records):
+    recs, labels = site_records
+    for rec, lab in zip(recs[:4], labels[:4]):
+        data, mean, std, start = preprocess(rec, 6000, 100.0, "record", return_start=True)
+        pga_at = record_anchor(data, std, "pga")
+        raw = np.stack([tr.data for tr in rec])
+        assert pga_at + start == int(np.argmax(np.maximum(abs(raw[0]), abs(raw[1]))))
+        p_at = record_anchor(data, std, "p")
+        assert abs((p_at + start) / 100.0 - lab["p_arrival"]) < 1.0   # within 1 s of truth
+
+
+def test_baseline_correction_zeroes_final_velocity_and_keeps_the_motion(site_records):
+    recs, _ = site_records
+    rec = recs[0]
+    dt = rec[0].stats.delta
+    raw = np.stack([tr.data for tr in rec]).astype(float)
+    drifting = raw + 0.004 * np.abs(raw).max()      # an offset: velocity drifts linearly
+    assert final_velocity_ratio(drifting, dt).min() > 0.3
+    fixed = correct_baseline(drifting, dt)
+    assert final_velocity_ratio(fixed, dt).max() < 1e-9
+    assert np.allclose(np.abs(fixed).max(1), np.abs(raw).max(1), rtol=0.02)
+    # On a record without drift the correction changes almost nothing.
+    assert np.abs(correct_baseline(raw, dt) - raw).max() < 0.02 * np.abs(raw).max()
+
+
+def test_generated_records_end_at_rest_record_by_record():
+    gen = TimesNetGenGenerator()
+    st = gen.generate(station="2020", n=4, seed=3)
+    quad = gen.generate(station="2020", n=4, seed=3, baseline="quadratic")
+    raw = gen.generate(station="2020", n=4, seed=3, baseline="none")
+    for rec, rec_q, rec_raw in zip(split_records(st), split_records(quad), split_records(raw)):
+        before = np.stack([tr.data for tr in rec_raw]).astype(float)
+        assert final_velocity_ratio(before, 0.01).max() > 1e-3      # the decoder drifts
+        for r, how in ((rec, "highpass"), (rec_q, "quadratic")):
+            data = np.stack([tr.data for tr in r]).astype(float)
+            assert final_velocity_ratio(data, 0.01).max() < 1e-4
+            assert r[0].stats.obspy_gen.baseline == how
+            # The motion stays (the raw output also carries the long-period error removed).
+            assert np.allclose(np.abs(data).max(1), np.abs(before).max(1), rtol=0.2)
+        corner = rec[0].stats.obspy_gen.highpass
+        assert corner is None or 0.05 <= corner <= 2.0
+    with pytest.raises(ValueError, match="baseline"):
+        gen.generate(station="2020", n=1, seed=0, baseline="cubic")
+
+
+def test_finetune_warns_for_stations_with_few_records(site_records, tmp_path):
+    recs, _ = site_records
+    one = [r.copy() for r in recs[:1]]
+    for r in one:
+        for tr in r:
+            tr.stats.station = "LONE"
+    with pytest.warns(UserWarning, match="station LONE: only 1 record"):
+        T.finetune(recs[:5] + one, tmp_path / "ft", arch=ARCH, epochs=1, batch_size=4,
+                   device="cpu", quiet=True, val_fraction=0.0)
+    ck = load_model(tmp_path / "ft", "cpu")
+    assert ck.pools["SIMA"].onset is not None and len(ck.pools["SIMA"].onset) == 5
+    assert ck.config["sampling"]["sampling"] == T.DEFAULT_SAMPLING["sampling"]
+
+
+def test_train_cli_centres_long_records_on_their_pga(site_records, tmp_path):
+    from click.testing import CliRunner
+
+    from obspy_gen.cli import main
+    recs, _ = site_records
+    data = tmp_path / "data"
+    data.mkdir()
+    for i, r in enumerate(recs[:4]):
+        r.write(str(data / f"r{i}.mseed"), format="MSEED")
+    out = tmp_path / "pre"
+    res = CliRunner().invoke(main, [
+        "train", "timesnet-gen", "--data", str(data), "--out", str(out), "--epochs", "1",
+        "--seq-len", "1000", "--d-model", "4", "--d-ff", "4", "--e-layers", "1",
+        "--d-layers", "1", "--num-kernels", "1", "--latent-channels", "2",
+        "--latent-stride", "10", "--val-fraction", "0", "--device", "cpu", "--quiet"])
+    assert res.exit_code == 0, res.output
+    ck = load_model(out, "cpu")
+    assert ck.config["normalisation"]["centre"] == "auto"
+    # 10-s windows of 20-60-s records: "auto" centres each on its PGA.
+    ds = T.load_records(str(data), 1000, centre="auto")
+    mat = T.materialise(ds)
+    peak = np.argmax(np.maximum(np.abs(mat.data[:, 0] * mat.std[:, :1]),
+                                np.abs(mat.data[:, 1] * mat.std[:, 1:2])), axis=1)
+    assert (peak == 500).all()
+    centred = T.materialise(T.load_records(str(data), 1000, centre="record"))
+    assert (np.abs(centred.data).max(axis=(1, 2)) > 0).all()
+
+
+def test_named_paper_configuration():
+    cfg = TimesNetGenConfig.named("paper")
+    assert (cfg.seq_len, cfg.d_model, cfg.d_ff, cfg.e_layers, cfg.d_layers, cfg.num_kernels,
+            cfg.top_k) == (6000, 128, 256, 2, 2, 6, 2)
+    small = TimesNetGenConfig.named("paper", seq_len=600, latent_stride=10)
+    n = sum(p.numel() for p in TimesNetGen(small).parameters())
+    # 4 TimesBlocks x 2 Inception blocks x 6 kernels of 128x256 (sizes 1..11: 286 taps).
+    assert 75e6 < n < 76e6
+
+
+def test_duplicate_periods_run_once_with_the_same_output():
+    torch.manual_seed(0)
+    cfg = TimesNetGenConfig(seq_len=700, d_model=4, d_ff=4, e_layers=1, d_layers=1,
+                            num_kernels=2, top_k=2, latent_channels=2, latent_stride=10)
+    t = torch.arange(700.0)
+    # Energy in bins 90 and 91 of 700 samples: periods 700 // 90 = 7 = 700 // 91.
+    x = (torch.sin(2 * torch.pi * 90 * t / 700) + torch.sin(2 * torch.pi * 91 * t / 700))
+    x = x[None, None].repeat(1, 3, 1)
+    a = TimesNetGen(cfg).eval()
+    b = TimesNetGen(cfg.replace(distinct_periods=False)).eval()
+    b.load_state_dict(a.state_dict())
+    from obspy_gen.plugins.timesnet_gen.model import fft_periods
+    periods, _ = fft_periods(x.transpose(1, 2), 2)
+    assert periods == [7, 7]
+    with torch.no_grad():
+        assert torch.allclose(a(x), b(x), atol=1e-5)
+
+
+def test_sampling_variants_of_a_trained_pool_decode(site_records, tmp_path):
+    recs, _ = site_records
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        T.finetune(recs, tmp_path / "m", arch=ARCH, epochs=1, batch_size=4, device="cpu",
+                   quiet=True, val_fraction=0.0)
+    gen = TimesNetGenGenerator(checkpoint=str(tmp_path / "m"), device="cpu")
+    outs = {s: gen.generate(station="SIMA", n=2, seed=1, sampling=s)
+            for s in ("mix", "aligned", "prior")}
+    for s, st in outs.items():
+        assert len(st) == 6 and st[0].stats.obspy_gen.sampling == s
+        assert all(np.isfinite(tr.data).all() for tr in st)
+    assert not np.allclose(outs["mix"][0].data, outs["prior"][0].data)
+    # Zero-shot pools (unconditioned network) carry anchors too.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        T.pretrain(recs, tmp_path / "pre", arch=ARCH, epochs=1, batch_size=4, device="cpu",
+                   quiet=True, val_fraction=0.0)
+    zs = gen.generate(recs[:4], n=1, seed=0, sampling="aligned", checkpoint=str(tmp_path / "pre"))
+    assert len(zs) == 3 and zs[0].stats.obspy_gen.station_pool == "zero-shot"
