@@ -40,7 +40,11 @@ def f0_values(records) -> np.ndarray:
 
 
 def max_correlation(records) -> float:
-    x = np.stack([np.concatenate([tr.data.astype(float) for tr in r]) for r in records])
+    # Generated records keep their own recorded span, so lengths differ: zero-pad to one.
+    rows = [np.concatenate([tr.data.astype(float) for tr in r]) for r in records]
+    x = np.zeros((len(rows), max(len(v) for v in rows)))
+    for i, v in enumerate(rows):
+        x[i, :len(v)] = v
     x -= x.mean(axis=1, keepdims=True)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     c = np.abs(x @ x.T)
