@@ -74,3 +74,14 @@ def test_stream_vs30_default_names_a_registered_plugin_or_says_none_is():
                                           f"installed"):
         read().vs30()
     assert obspy_gen  # attaches Stream.vs30
+
+
+def test_evaluate_help_shows_the_paper_preset_defaults():
+    # evaluate starts from 'timesnet-gen-paper' (lowest clear peak), not the hvsr defaults.
+    from click.testing import CliRunner
+    from obspy_gen.cli import main
+    out = " ".join(CliRunner().invoke(main, ["evaluate", "--help"]).output.split())
+    assert "How f0 is picked on the curve. [default: lowest_clear_peak]" in out
+    assert "[default: log] [default: linear]" not in out      # its own --spacing untouched
+    out = " ".join(CliRunner().invoke(main, ["hvsr", "--help"]).output.split())
+    assert "How f0 is picked on the curve. [default: highest_peak]" in out

@@ -300,7 +300,24 @@ def evaluate_command(group_specs, out, preset, bins, spacing, js, reference, tra
     raise SystemExit(0 if n_ok else 1)
 
 
-# The shared --preset option says the hvsr command's default; this command's is the paper's.
-for _param in evaluate_command.params:
-    if _param.name == "preset":
-        _param.help = "Named HVSR settings (default: 'timesnet-gen-paper', the paper's)."
+# The shared settings options say the hvsr command's defaults; this command starts from the
+# paper's preset, so its --help shows that preset's values (e.g. --f0-rule lowest_clear_peak).
+def _paper_defaults_in_help(command):
+    import dataclasses
+    from obspy_gen.core.settings import PRESETS, HVSRSettings
+    paper = PRESETS["timesnet-gen-paper"]
+    fields = {f.name for f in dataclasses.fields(HVSRSettings)}
+    for param in command.params:
+        if param.name == "preset":
+            param.help = "Named HVSR settings (default: 'timesnet-gen-paper', the paper's)."
+        elif (param.name in fields and isinstance(param.help, str)
+              and not getattr(param, "show_default", False)):  # not this command's own
+            value = getattr(paper, param.name)
+            text = param.help.rsplit(" [default: ", 1)[0].rstrip()
+            if value not in (None, (), [], ""):
+                shown = ",".join(map(str, value)) if isinstance(value, (tuple, list)) else value
+                text = f"{text} [default: {shown}]".strip()
+            param.help = text
+
+
+_paper_defaults_in_help(evaluate_command)
