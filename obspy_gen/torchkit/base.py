@@ -16,6 +16,7 @@ import it, and ``import obspy_gen`` never does.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import json
@@ -37,6 +38,46 @@ SHARED_CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 
 
 # -- device and seeding ------------------------------------------------------------------------
+@functools.lru_cache(maxsize=16)
+def _cached_load(loader, path: str, mtime: float, device: str):
+    return loader(path, device)
+
+
+def load_cached(loader, path, device=None):
+    """``loader(path, device)`` once per checkpoint file, modification time and device.
+
+    Keyed by the newest modification time of ``path``'s two files, so a checkpoint retrained
+    at the same path is loaded again. One cache serves every torch plugin.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> base = os.path.join(tempfile.mkdtemp(), "m")
+    >>> open(base + ".json", "w").close()
+    >>> calls = []
+    >>> def loader(path, device):
+    ...     calls.append(path)
+    ...     return len(calls)
+    >>> load_cached(loader, base, "cpu"), load_cached(loader, base, "cpu"), len(calls)
+    (1, 1, 1)
+    """
+    from obspy_gen.io.checkpoints import checkpoint_paths
+    weights, meta = checkpoint_paths(path)
+    mtime = max(weights.stat().st_mtime if weights.exists() else 0,
+                meta.stat().st_mtime if meta.exists() else 0)
+    return _cached_load(loader, str(meta.with_suffix("")), mtime, str(choose_device(device)))
+
+
+def clear_loaded() -> None:
+    """Forget every checkpoint :func:`load_cached` holds.
+
+    Examples
+    --------
+    >>> clear_loaded()
+    """
+    _cached_load.cache_clear()
+
+
 def choose_device(device=None):
     """The torch device to run on.
 

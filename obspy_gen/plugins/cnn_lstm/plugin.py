@@ -1,7 +1,6 @@
 """The ``cnn-lstm`` Vs30 predictor plugin: ``stream.vs30()``."""
 from __future__ import annotations
 
-import functools
 import warnings
 
 import numpy as np
@@ -10,11 +9,10 @@ from obspy_gen.api import Vs30Predictor, Vs30Result
 from obspy_gen.plugins.cnn_lstm.train import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                               TrainSettings)
 from obspy_gen.torchkit import TorchPlugin
+from obspy_gen.torchkit.base import clear_loaded, load_cached
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_model(path: str, mtime: float, device: str):
-    # Keyed by modification time: a retrained checkpoint at the same path is reloaded.
+def _load_model(path: str, device: str):
     import torch
 
     from obspy_gen.io.checkpoints import load_checkpoint
@@ -104,14 +102,8 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
         >>> arch.window, cfg["training"]["synthetic"]
         (15.0, True)
         """
-        from obspy_gen.io.checkpoints import checkpoint_paths
-        from obspy_gen.torchkit import choose_device
         path = self.resolve(checkpoint or self._checkpoint)
-        weights, meta = checkpoint_paths(path)
-        mtime = max(weights.stat().st_mtime if weights.exists() else 0,
-                    meta.stat().st_mtime if meta.exists() else 0)
-        dev = device if device is not None else self._device
-        return _cached_model(str(meta.with_suffix("")), mtime, str(choose_device(dev)))
+        return load_cached(_load_model, path, device if device is not None else self._device)
 
     # -- prediction --------------------------------------------------------------------------
     def predict_windows(self, windows, *, device=None, checkpoint=None, batch_size=256):
@@ -214,7 +206,7 @@ def clear_cache() -> None:
     --------
     >>> clear_cache()
     """
-    _cached_model.cache_clear()
+    clear_loaded()
 
 
 __all__ = ["CNNLSTMPredictor", "clear_cache"]

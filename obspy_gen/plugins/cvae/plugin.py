@@ -1,7 +1,6 @@
 """The ``cvae`` generator plugin: ``Stream.generate(station="4628", n=50, model="cvae")``."""
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 
@@ -14,6 +13,7 @@ from obspy_gen.api import (CHANNELS, GeneratedRecord, Generator, StationId, buil
 from obspy_gen.plugins.cvae.store import DEFAULT_CHECKPOINT, PLUGIN, VERSION, load_model
 from obspy_gen.plugins.cvae.train import CVAETrainSettings
 from obspy_gen.torchkit import TorchPlugin
+from obspy_gen.torchkit.base import clear_loaded, load_cached
 
 #: Start of the first generated record unless ``starttime`` is given.
 DEFAULT_START = UTCDateTime(2000, 1, 1)
@@ -25,18 +25,8 @@ OPTION_DEFAULTS = {"checkpoint": None, "temperature": 1.0, "starttime": None, "n
 OPTIONS = tuple(OPTION_DEFAULTS)
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_model(path: str, mtime: float, device: str):
-    return load_model(path, device)
-
-
 def _load(path, device):
-    from obspy_gen.io.checkpoints import checkpoint_paths
-    from obspy_gen.torchkit.base import choose_device
-    weights, meta = checkpoint_paths(path)
-    mtime = max(weights.stat().st_mtime if weights.exists() else 0,
-                meta.stat().st_mtime if meta.exists() else 0)
-    return _cached_model(str(meta.with_suffix("")), mtime, str(choose_device(device)))
+    return load_cached(load_model, path, device)
 
 
 class CVAEGenerator(TorchPlugin, Generator):
@@ -351,7 +341,7 @@ def clear_cache() -> None:
     --------
     >>> clear_cache()
     """
-    _cached_model.cache_clear()
+    clear_loaded()
 
 
 __all__ = ["CVAEGenerator", "CHANNELS", "clear_cache"]

@@ -1,7 +1,6 @@
 """The ``timesnet-gen`` generator plugin: ``Stream.generate(station="4628", n=50)``."""
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 
@@ -20,6 +19,7 @@ from obspy_gen.plugins.timesnet_gen.store import (DEFAULT_CHECKPOINT, PLUGIN, VE
                                                   load_model)
 from obspy_gen.plugins.timesnet_gen.train import TimesNetGenTrainSettings
 from obspy_gen.torchkit import TorchPlugin
+from obspy_gen.torchkit.base import clear_loaded, load_cached
 
 #: Channel codes of generated records (accelerometer, N/E/Z), in output order.
 CHANNELS = ("HNN", "HNE", "HNZ")
@@ -37,19 +37,8 @@ LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
                    "sampling": "mix"}
 
 
-@functools.lru_cache(maxsize=8)
-def _cached_model(path: str, mtime: float, device: str):
-    # Keyed by modification time: a retrained checkpoint at the same path is reloaded.
-    return load_model(path, device)
-
-
 def _load(path, device):
-    from obspy_gen.io.checkpoints import checkpoint_paths
-    from obspy_gen.torchkit.base import choose_device
-    weights, meta = checkpoint_paths(path)
-    mtime = max(weights.stat().st_mtime if weights.exists() else 0,
-                meta.stat().st_mtime if meta.exists() else 0)
-    return _cached_model(str(meta.with_suffix("")), mtime, str(choose_device(device)))
+    return load_cached(load_model, path, device)
 
 
 def _centre(loaded) -> str:
@@ -432,7 +421,7 @@ def clear_cache() -> None:
     --------
     >>> clear_cache()
     """
-    _cached_model.cache_clear()
+    clear_loaded()
 
 
 __all__ = ["TimesNetGenGenerator", "CHANNELS", "clear_cache"]
