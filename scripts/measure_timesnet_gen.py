@@ -87,7 +87,8 @@ def f0_values(records, rule=None):
 
 def intensity(records):
     from obspy_gen.core.intensity import intensity_measures
-    res = intensity_measures(records, periods=[1.0])
+    # miniSEED carries no units: the simulated and generated records are in m/s**2.
+    res = intensity_measures(records, periods=[1.0], units="m/s**2")
     vals = {k: [] for k in IM_NAMES}
     for r in res.records:
         gm = r.components.get("geometric_mean", {}) if r.error is None else {}

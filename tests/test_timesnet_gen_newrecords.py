@@ -198,6 +198,12 @@ def test_sampling_variants_of_a_trained_pool_decode(site_records, tmp_path):
         assert len(st) == 6 and st[0].stats.obspy_gen.sampling == s
         assert all(np.isfinite(tr.data).all() for tr in st)
     assert not np.allclose(outs["mix"][0].data, outs["prior"][0].data)
+    # The pools store each record's fidelity corner; generation high-passes at their median.
+    pool = gen.load().pools["SIMA"]
+    assert pool.corner.shape == (len(recs),)
+    assert ((pool.corner >= 0.05) & (pool.corner <= 2.0)).all()
+    assert all(tr.stats.obspy_gen.highpass is None
+               or tr.stats.obspy_gen.highpass >= pool.highpass_floor for tr in outs["prior"])
     # Zero-shot pools (unconditioned network) carry anchors too.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -205,3 +211,4 @@ def test_sampling_variants_of_a_trained_pool_decode(site_records, tmp_path):
                    quiet=True, val_fraction=0.0)
     zs = gen.generate(recs[:4], n=1, seed=0, sampling="aligned", checkpoint=str(tmp_path / "pre"))
     assert len(zs) == 3 and zs[0].stats.obspy_gen.station_pool == "zero-shot"
+    assert zs[0].stats.obspy_gen.highpass is not None   # the zero-shot pool's fidelity floor

@@ -30,7 +30,8 @@ DEFAULT_START = UTCDateTime(2000, 1, 1)
 #: ``n_mix``, ``noise_scale``, ``noise``, ``sampling``: the checkpoint's ``sampling`` entry).
 OPTION_DEFAULTS = {"checkpoint": None, "n_mix": None, "noise_scale": None, "starttime": None,
                    "network": None, "location": None, "noise": None, "batch_size": None,
-                   "sampling": None, "baseline": "highpass", "anchor": "pga", "trim": True}
+                   "sampling": None, "baseline": "highpass", "anchor": "pga", "trim": True,
+                   "fidelity_floor": True}
 OPTIONS = tuple(OPTION_DEFAULTS)
 #: Sampler of checkpoints that do not name one (made before aligned sampling existed).
 LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
@@ -182,17 +183,20 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
             ``starttime`` (UTCDateTime of the first record, default 2000-01-01),
             ``network``/``location`` (codes of the output), ``noise`` (``"covariance"``,
             default, or ``"diagonal"``: the Gaussian of Eq. 1), ``sampling`` (``"mix"``,
-            ``"aligned"`` or ``"prior"``; default: the checkpoint's, else ``"mix"``), see
-            :mod:`~obspy_gen.plugins.timesnet_gen.sampling`), ``anchor`` (``"pga"`` or
+            ``"aligned"``, ``"prior"`` or ``"local"``; default: the checkpoint's, else
+            ``"mix"``), see :mod:`~obspy_gen.plugins.timesnet_gen.sampling`), ``anchor``
+            (``"pga"`` or
             ``"p"``: what zero-shot pools are aligned on), ``trim`` (default True: with
             ``sampling="aligned"``/``"prior"`` a record spans the recorded part of the pool
             record whose timing it has -- its window's zero padding is cut; False: always
             ``seq_len`` samples), ``baseline`` (``"highpass"``, default: high-pass at the
             corner where the signal-to-noise ratio against the record's pre-event part falls
-            below 3, then zero final velocity; ``"quadratic"``: the velocity baseline only;
-            ``"none"``: the decoder's output; see
-            :mod:`~obspy_gen.plugins.timesnet_gen.baseline`), ``batch_size`` (ignored: records are decoded one by one so that a
-            record never depends on its batch).
+            below 3, or at the station's fidelity corner when higher, then zero final
+            velocity; ``"quadratic"``: the velocity baseline only; ``"none"``: the decoder's
+            output; see :mod:`~obspy_gen.plugins.timesnet_gen.baseline`),
+            ``fidelity_floor`` (default True; False: the signal-to-noise corner alone, as
+            before the pools stored fidelity corners), ``batch_size`` (ignored: records are
+            decoded one by one so that a record never depends on its batch).
 
         Returns
         -------
@@ -259,6 +263,8 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         st_tensor = None if label is None else torch.tensor([label], device=dev)
         meta = dict(checkpoint=model.name, station_pool=mode, n_mix=n_mix,
                     noise_scale=noise_scale, noise=noise, sampling=sampling, baseline=baseline)
+        # The station's fidelity corner: below it a decoded record is the model's error.
+        floor = pool.highpass_floor if opts["fidelity_floor"] else None
         recs = []
         with torch.no_grad():
             for i in range(n):
@@ -275,7 +281,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                     # the training windows were zero padding, not ground motion.
                     lo, hi = (int(v) for v in pool.extent[lead])
                     data = data[:, lo:hi]
-                data, corner = process(data, 1.0 / fs, baseline)
+                data, corner = process(data, 1.0 / fs, baseline, floor)
                 recs.append(GeneratedRecord(data, fs, {**meta, "highpass": corner}))
         return build_stream(recs, model=PLUGIN, version=VERSION, seed=seed, station=code,
                             network=network, location=location,
@@ -325,7 +331,8 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         if rates:
             warnings.warn(f"{keys[0]}: records at {', '.join(f'{r:g}' for r in rates)} Hz "
                           f"resampled to {fs:g} Hz for {loaded.name}")
-        codes, means, stds, short, onsets, extents = [], [], [], [], [], []
+        from obspy_gen.plugins.timesnet_gen.train import record_fidelity
+        codes, means, stds, short, onsets, extents, corners = [], [], [], [], [], [], []
         label = None
         dev = loaded.device
         with torch.no_grad():
@@ -340,6 +347,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                     torch.tensor(mean[None], dtype=torch.float32, device=dev),
                     torch.tensor(std[None], dtype=torch.float32, device=dev))
                 codes.append(z[0].float().cpu().numpy())
+                corners.append(record_fidelity(loaded.model, z, label, data, mean, std, fs))
                 means.append(mean)
                 stds.append(std)
                 onsets.append(record_anchor(data, std, anchor, fs))
@@ -354,7 +362,8 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                           network=first.network or "SY", location=first.location,
                           units=units.pop() if len(units) == 1 else "m/s**2",
                           onset=np.asarray(onsets), latent_stride=arch.latent_stride,
-                          anchor=anchor, extent=np.asarray(extents))
+                          anchor=anchor, extent=np.asarray(extents),
+                          corner=np.asarray(corners))
 
     def reconstruct(self, records, *, station=None, device=None, checkpoint=None) -> Stream:
         """Records passed through encoder and decoder (the paper's "reconstructed" group).

@@ -33,6 +33,13 @@ Which codes are mixed (``sampling``):
   codes, i.e. a draw from the Gaussian with the station's aligned mean and covariance; timing
   from a random record of the pool, amplitude (the per-channel std used to de-normalise) from
   a log-normal fitted to the pool's stds. Not tied to any ``n_mix`` records.
+* ``"local"`` -- a local prior: the ``n_mix`` aligned codes nearest (Euclidean) to that of a
+  random record of the pool, the record itself included; their mean plus ``noise_scale``
+  times the Gaussian of their covariance, amplitude from the same Gaussian weights on their
+  log stds. Closer to what the decoder was trained on than ``"prior"``, but measured to be
+  near-copies of training records (highest cross-correlation with one of them 0.72-0.76
+  against 0.27-0.37 for held-out records; mixing R^2 above the held-out records' + 0.1 at
+  2-4 of the 5 paper stations), so it is an option, not the default.
 
 Record ``i`` of a call with seed ``s`` uses ``numpy.random.default_rng([s, i])``: it does not
 depend on how many records are asked for. Everything here is numpy; decoding is torch.
@@ -61,7 +68,7 @@ MIN_POOL = 3
 #: Kinds of Gaussian noise of Eq. 1 (see the module docstring).
 NOISE_KINDS = ("covariance", "diagonal")
 #: Ways of choosing the codes that are mixed (see the module docstring).
-SAMPLING_KINDS = ("mix", "aligned", "prior")
+SAMPLING_KINDS = ("mix", "aligned", "prior", "local")
 #: What the codes are aligned on: the P arrival (STA/LTA pick, PGA when none) or the PGA.
 ANCHORS = ("p", "pga")
 
@@ -188,6 +195,12 @@ class LatentPool:
         First and one-past-last sample of each record's recorded part inside its window (the
         rest is zero padding); a record generated with the timing of record ``k`` keeps the
         extent of record ``k`` (see :meth:`draw`).
+    corner : numpy.ndarray, shape (n,), optional
+        Each record's fidelity corner (Hz,
+        :func:`~obspy_gen.plugins.timesnet_gen.baseline.fidelity_corner`): below it the
+        model's reconstruction of the record is mostly error. Their median,
+        :attr:`highpass_floor`, is the lowest high-pass corner of the station's generated
+        records.
 
     Examples
     --------
@@ -208,6 +221,7 @@ class LatentPool:
     latent_stride: int = 1
     anchor: str = "pga"
     extent: np.ndarray | None = None
+    corner: np.ndarray | None = None
     _sigma: list = field(default_factory=list, repr=False, compare=False)
     _centred: list = field(default_factory=list, repr=False, compare=False)
 
@@ -225,11 +239,31 @@ class LatentPool:
                                  f"{len(self.codes)} codes")
         if self.extent is not None:
             self.extent = np.asarray(self.extent, dtype=np.int64).reshape(len(self.codes), 2)
+        if self.corner is not None:
+            self.corner = np.asarray(self.corner, dtype=np.float64).reshape(-1)
+            if len(self.corner) != len(self.codes):
+                raise ValueError(f"station {self.station}: {len(self.corner)} fidelity "
+                                 f"corners for {len(self.codes)} codes")
 
     @property
     def n_records(self) -> int:
         """Records in the pool."""
         return len(self.codes)
+
+    @property
+    def highpass_floor(self) -> float | None:
+        """Median fidelity corner of the pool's records (Hz), ``None`` without corners.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> LatentPool("X", np.zeros((3, 1, 2)), np.zeros((3, 3)), np.ones((3, 3)),
+        ...            corner=[0.5, 2.0, 1.0]).highpass_floor
+        1.0
+        """
+        if self.corner is None or not np.isfinite(self.corner).any():
+            return None
+        return float(np.nanmedian(self.corner))
 
     @property
     def sigma(self) -> np.ndarray:
@@ -287,6 +321,16 @@ class LatentPool:
             mean = self.mean[pick].mean(axis=0)
             std = self.std[pick].mean(axis=0)
             ref = self.aligned_to(self.onset[lead])
+        elif sampling == "local":
+            ref, code, mean, std, w = self._local(lead, n_mix, rng)
+            if noise == "covariance":
+                draw = np.tensordot(w, ref - code, axes=1) / np.sqrt(len(ref))
+            else:
+                draw = ref.std(axis=0) * rng.standard_normal(code.shape)
+            if noise_scale:
+                code = code + noise_scale * draw
+            out = (code.astype(np.float32), np.asarray(mean, float), np.asarray(std, float))
+            return out + (lead,) if return_lead else out
         else:
             ref = self.aligned_to(self.onset[lead])
             code = ref.mean(axis=0)
@@ -308,6 +352,25 @@ class LatentPool:
             code = code + noise_scale * draw
         out = (code.astype(np.float32), np.asarray(mean, float), np.asarray(std, float))
         return out + (lead,) if return_lead else out
+
+    def _local(self, lead: int, k: int, rng):
+        """The ``k`` aligned codes nearest the lead's (itself included), their mean and the
+        new record's normalisation; the Gaussian weights ``w`` (drawn here, so the stream of
+        ``rng`` does not depend on ``noise_scale``) set the code's deviation and, coherently,
+        its amplitude."""
+        ref = self.aligned_to(self.onset[lead])
+        k = max(2, min(int(k), self.n_records))
+        flat = ref.reshape(len(ref), -1)
+        dist = ((flat - flat[lead]) ** 2).sum(axis=1)
+        dist[lead] = -1.0  # the lead first, whatever ties
+        near = ref[np.argsort(dist, kind="stable")[:k]]
+        idx = np.argsort(dist, kind="stable")[:k]
+        w = rng.standard_normal(k)
+        ln = np.log(np.maximum(self.std[idx], 1e-30))
+        # Amplitude: the neighbours' log-mean plus the same weighted deviation as the code.
+        std = np.exp(ln.mean(axis=0) + np.tensordot(w, ln - ln.mean(axis=0), axes=1)
+                     / np.sqrt(k))
+        return near, near.mean(axis=0), self.mean[lead].copy(), std, w
 
     def aligned_to(self, onset: float, pick=None) -> np.ndarray:
         """The codes (all, or those at positions ``pick``) shifted so that every record's

@@ -126,6 +126,8 @@ def save_model(path, model, arch, *, stations=(), pools=None, training=None, bas
             tensors[f"pool.{k}.onset"] = pool.onset.astype(np.float32)
         if pool.extent is not None:
             tensors[f"pool.{k}.extent"] = pool.extent.astype(np.int32)
+        if pool.corner is not None:
+            tensors[f"pool.{k}.corner"] = pool.corner.astype(np.float32)
     config = checkpoint_config(arch, stations=stations, pools=pools, training=training,
                                base=base, sampling=sampling, centre=centre)
     config["name"] = Path(str(path)).name.removesuffix(".json").removesuffix(".safetensors")
@@ -206,5 +208,6 @@ def load_model(path, device=None) -> LoadedModel:
             network=meta.get("network") or "SY", location=meta.get("location") or "",
             units=meta.get("units") or "m/s**2", onset=ck.tensors.get(f"pool.{k}.onset"),
             latent_stride=arch.latent_stride, anchor=pool_meta.get("anchor") or "pga",
-            extent=ck.tensors.get(f"pool.{k}.extent"))
+            extent=ck.tensors.get(f"pool.{k}.extent"),
+            corner=ck.tensors.get(f"pool.{k}.corner"))
     return LoadedModel(ck.path, ck.config, arch, model, pools, stations, dev)

@@ -212,15 +212,17 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
             if not idx:
                 continue
             label = torch.tensor([order[s]], device=dev) if model.config.conditioned else None
-            codes = []
+            codes, corners = [], []
+            fs = float(model.config.sampling_rate)
             for i in idx:
                 x = torch.from_numpy(mat.data[i:i + 1]).to(dev)
                 mean = torch.from_numpy(mat.mean[i:i + 1].astype(np.float32)).to(dev)
                 std = torch.from_numpy(mat.std[i:i + 1].astype(np.float32)).to(dev)
                 z, _, _ = model.encode(x, label, mean, std)
                 codes.append(z[0].float().cpu().numpy())
+                corners.append(record_fidelity(model, z, label, mat.data[i], mat.mean[i],
+                                               mat.std[i], fs=fs))
             meta = mat.meta[idx[0]] if mat.meta else {}
-            fs = float(model.config.sampling_rate)
             onset = [record_anchor(mat.data[i], mat.std[i], anchor, fs) for i in idx]
             pools[s] = LatentPool(s, np.stack(codes), mat.mean[idx], mat.std[idx],
                                   network=meta.get("network", "SY"),
@@ -228,8 +230,43 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
                                   units=meta.get("units", "m/s**2"), onset=np.asarray(onset),
                                   latent_stride=model.config.latent_stride, anchor=anchor,
                                   extent=np.asarray([recorded_extent(mat.data[i])
-                                                     for i in idx]))
+                                                     for i in idx]),
+                                  corner=np.asarray(corners))
     return pools
+
+
+def record_fidelity(model, code, label, window, mean, std, fs=100.0) -> float:
+    """Fidelity corner (Hz) of one record's reconstruction: ``code`` (1, C, L, a torch tensor
+    from ``model.encode``) decoded and compared with the record (``window`` (3, T)
+    standardised, ``mean``/``std`` (3,)) over its recorded part
+    (:func:`~obspy_gen.plugins.timesnet_gen.baseline.fidelity_corner`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from obspy_gen.plugins.timesnet_gen.model import TimesNetGen, TimesNetGenConfig
+    >>> model = TimesNetGen(TimesNetGenConfig(seq_len=1000, d_model=4, d_ff=4, e_layers=1,
+    ...                                       d_layers=1, latent_channels=2,
+    ...                                       latent_stride=10)).eval()
+    >>> w = np.random.default_rng(0).normal(size=(3, 1000)).astype("f4")
+    >>> z, _, _ = model.encode(torch.from_numpy(w[None]), None, torch.zeros(1, 3),
+    ...                        torch.ones(1, 3))
+    >>> 0.05 <= record_fidelity(model, z, None, w, np.zeros(3), np.ones(3)) <= 2.0
+    True
+    """
+    import torch
+
+    from obspy_gen.plugins.timesnet_gen.baseline import fidelity_corner
+    from obspy_gen.plugins.timesnet_gen.sampling import recorded_extent
+    dev = code.device
+    m = torch.tensor(np.asarray(mean, np.float32)[None], device=dev)
+    s = torch.tensor(np.asarray(std, np.float32)[None], device=dev)
+    with torch.no_grad():
+        y = model.decode(code, m, s, label)[0].float().cpu().numpy().astype(np.float64)
+    real = (np.asarray(window, np.float64) * np.asarray(std, np.float64).reshape(-1, 1)
+            + np.asarray(mean, np.float64).reshape(-1, 1))
+    lo, hi = recorded_extent(window)
+    return fidelity_corner(real[:, lo:hi], y[:, lo:hi], 1.0 / fs)
 
 
 def _describe(mat, phase, synthetic, description, extra=None) -> dict:
