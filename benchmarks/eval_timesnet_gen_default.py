@@ -18,6 +18,10 @@ rows come from the in-sample fit by all lag-shifted records used before 2026-12-
 0.00-0.08 to the default's (bench_mixing_r2.py, results/bench_mixing_r2_n20.json).
 With station-prior sampling and the signal-to-noise high-pass (issue 14; n=25, 50 replicates,
 the earlier in-sample mixing R²): results/eval_timesnet_gen_default_prior_highpass_n25.json.
+With the fidelity high-pass floor (and the cross-validated mixing R²):
+results/eval_timesnet_gen_default_fidelity_n25.json;
+``--option sampling=local --option n_mix=20``: results/eval_timesnet_gen_local20_n25.json
+(flagged as similar to training records at every station).
 """
 import argparse
 import json
@@ -65,7 +69,8 @@ def main():
                    reconstructions=["reconstructed"], n_bootstrap=a.n_bootstrap, seed=0)
     t2 = time.time()
     write_report(rep, a.out)
-    out = {"n": a.n, "options": options, "seconds": {"simulate_generate": t1 - t0, "evaluate": t2 - t1},
+    out = {"n": a.n, "options": options,
+           "seconds": {"simulate_generate": t1 - t0, "evaluate": t2 - t1},
            "verdict": rep.verdict["overall"], "stations": {}, "alignment": {}}
     for rule in rep.rules:
         full = rep.alignment_full[rule]

@@ -9,7 +9,8 @@ Steps (all seeded; see the constants below):
    it) -> ``timesnet-gen-synthetic-pretrain`` (used for zero-shot generation);
 3. phase 2: fine-tune the station-conditioned network on the paper5 records (cosine schedule;
    the validation loss changed by -0.4 % in the last epoch), and store their latent pools with
-   each record's PGA anchor and recorded span -> ``timesnet-gen-synthetic`` (the default;
+   each record's PGA anchor, recorded span and fidelity corner (the generator's high-pass
+   floor) -> ``timesnet-gen-synthetic`` (the default;
    sampler: ``train.DEFAULT_SAMPLING``). ``--grow 2,2`` fine-tunes a larger network instead:
    the phase-1 blocks plus one new TimesBlock in the encoder and one in the decoder that
    start as the identity (:meth:`~obspy_gen.plugins.timesnet_gen.model.TimesNetGen.grown`);

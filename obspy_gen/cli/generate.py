@@ -243,13 +243,16 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
               help="Latent codes averaged per record (TimesNet-Gen; default 5).")
 @click.option("--noise-scale", type=click.FloatRange(0), default=None,
               help="Scale of the latent noise (TimesNet-Gen; default 1, 0 = none).")
-@click.option("--sampling", type=click.Choice(["prior", "aligned", "mix"]), default=None,
-              help="TimesNet-Gen: station prior of aligned codes, Eq. 1 on aligned codes, or "
-                   "Eq. 1 as the paper (default: the checkpoint's).")
+@click.option("--sampling", type=click.Choice(["prior", "aligned", "mix", "local"]),
+              default=None,
+              help="TimesNet-Gen: station prior of aligned codes, Eq. 1 on aligned codes, "
+                   "Eq. 1 as the paper, or the Gaussian of the --n-mix aligned codes nearest "
+                   "one record's (default: the checkpoint's).")
 @click.option("--baseline", type=click.Choice(["highpass", "quadratic", "none"]), default=None,
               help="TimesNet-Gen: correction of every record (default highpass: high-pass at "
-                   "the signal-to-noise corner, then zero final velocity; quadratic: zero final "
-                   "velocity only; none: raw output).")
+                   "the signal-to-noise corner or the station's fidelity corner, whichever is "
+                   "higher, then zero final velocity; quadratic: zero final velocity only; "
+                   "none: raw output).")
 @click.option("--magnitude", default=None, help="Scenario Mw, or MIN,MAX.")
 @click.option("--distance", default=None, help="Scenario distance (km), or MIN,MAX.")
 @click.option("--distance-kind", type=click.Choice(["epicentral", "hypocentral", "rupture",
