@@ -112,3 +112,10 @@ def test_local_sampling_stays_near_its_lead():
              for i in range(20)]
     assert all(np.sign(c[0, 50]) == np.sign(pool.codes[k, 0, 50]) for c, _, _, k in drawn)
     assert len({round(float(c[0, 50]), 6) for c, _, _, _ in drawn}) == 20
+
+
+def test_local_sampling_of_a_one_record_pool_is_that_record():
+    codes = np.arange(10.0).reshape(1, 2, 5)
+    pool = LatentPool("S", codes, np.zeros((1, 3)), np.full((1, 3), 2.0), onset=[2.0])
+    code, _, std, _ = pool.draw(record_rng(0, 0), n_mix=5, sampling="local", return_lead=True)
+    assert np.allclose(code, codes[0]) and np.allclose(std, 2.0)

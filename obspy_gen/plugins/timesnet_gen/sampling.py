@@ -359,12 +359,12 @@ class LatentPool:
         ``rng`` does not depend on ``noise_scale``) set the code's deviation and, coherently,
         its amplitude."""
         ref = self.aligned_to(self.onset[lead])
-        k = max(2, min(int(k), self.n_records))
+        k = min(max(int(k), 2), self.n_records)
         flat = ref.reshape(len(ref), -1)
         dist = ((flat - flat[lead]) ** 2).sum(axis=1)
         dist[lead] = -1.0  # the lead first, whatever ties
-        near = ref[np.argsort(dist, kind="stable")[:k]]
         idx = np.argsort(dist, kind="stable")[:k]
+        near = ref[idx]
         w = rng.standard_normal(k)
         ln = np.log(np.maximum(self.std[idx], 1e-30))
         # Amplitude: the neighbours' log-mean plus the same weighted deviation as the code.
