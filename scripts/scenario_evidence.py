@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 PERIODS = np.geomspace(0.05, 3.0, 12)
 #: Training corpus of the shipped checkpoint (scripts/train_scenario_timesnet_gen.py).
-TRAIN_CORPUS = dict(n_stations=50, records_per_station=10, seed=161)
+TRAIN_CORPUS = dict(n_stations=70, records_per_station=10, seed=161)
 #: Stations never trained on (another corpus seed; renamed H.... for the generator).
 NEW_CORPUS = dict(n_stations=10, records_per_station=1, seed=163)
 SEED = 16

@@ -103,17 +103,24 @@ class FeatureScaler:
 
 
 def design(z) -> np.ndarray:
-    """Regressors of the amplitude model from standardised features ``z`` (n, 4): 1, m, m^2,
-    r, m r, e^r (anelastic, in units of the training spread), d, v, v^2.
+    """Regressors of the amplitude model from standardised features ``z`` (n, 4): a cubic in
+    magnitude m, r and r^2, m r and m^2 r, e^r (anelastic, in units of the training spread),
+    depth d, and v, v^2, m v for Vs30 (:data:`REGRESSORS`).
 
     Examples
     --------
     >>> design(np.zeros((2, 4))).shape
-    (2, 9)
+    (2, 13)
     """
     z = np.atleast_2d(np.asarray(z, dtype=np.float64))
     m, r, d, v = z.T
-    return np.stack([np.ones_like(m), m, m * m, r, m * r, np.exp(r), d, v, v * v], axis=1)
+    return np.stack([np.ones_like(m), m, m * m, m ** 3, r, m * r, m * m * r, r * r,
+                     np.exp(r), d, v, v * v, m * v], axis=1)
+
+
+#: Names of the columns of :func:`design`.
+REGRESSORS = ("1", "m", "m^2", "m^3", "r", "m r", "m^2 r", "r^2", "exp(r)", "d", "v", "v^2",
+              "m v")
 
 
 @dataclass
@@ -121,7 +128,8 @@ class AmplitudeModel:
     """Per-channel ``ln std`` of a record from its scenario: fixed effects + station terms.
 
     ``ln std = design(z) @ coef + delta_station + eps``: ``coef`` by (lightly ridged) least
-    squares, ``delta_station`` the shrunk mean residual of each training station, ``eps`` ~
+    squares, ``delta_station`` the shrunk mean residual of each training station (one value
+    for the two horizontals of a 3-channel record, one for the vertical), ``eps`` ~
     N(0, ``within``) for a station the model knows and N(0, ``total``) (within + between
     stations) for one it does not (its site is then only its Vs30).
 
@@ -158,6 +166,9 @@ class AmplitudeModel:
             for s in np.unique(stations):
                 sel = stations == s
                 delta = res[sel].sum(axis=0) / (sel.sum() + shrink)
+                if len(delta) == 3:
+                    # N and E share one site term (their orientation is arbitrary).
+                    delta[:2] = delta[:2].mean()
                 terms[str(s)] = delta
                 within_res[sel] = res[sel] - delta
         return cls(coef, np.atleast_2d(np.cov(within_res.T)), np.atleast_2d(np.cov(res.T)),
@@ -179,7 +190,7 @@ class AmplitudeModel:
         return mu + scale * eps
 
     def to_dict(self) -> dict:
-        return {"regressors": ["1", "m", "m^2", "r", "m r", "exp(r)", "d", "v", "v^2"],
+        return {"regressors": list(REGRESSORS),
                 "coef": np.asarray(self.coef).tolist(), "within": self.within.tolist(),
                 "total": self.total.tolist(),
                 "station_terms": {k: np.asarray(v).tolist()
@@ -187,10 +198,13 @@ class AmplitudeModel:
 
     @classmethod
     def from_dict(cls, data) -> "AmplitudeModel":
+        if list(data.get("regressors", REGRESSORS)) != list(REGRESSORS):
+            raise ValueError(f"amplitude regressors {data.get('regressors')} are not "
+                             f"{list(REGRESSORS)}")
         return cls(np.asarray(data["coef"], float), np.asarray(data["within"], float),
                    np.asarray(data["total"], float),
                    {k: np.asarray(v, float) for k, v in data.get("station_terms", {}).items()})
 
 
 __all__ = ["FEATURES", "DISTANCE_KINDS", "hypocentral", "raw_features", "FeatureScaler",
-           "design", "AmplitudeModel"]
+           "design", "REGRESSORS", "AmplitudeModel"]

@@ -51,7 +51,7 @@ class ScenarioTimesNetGenGenerator(TorchPlugin, Generator):
     * the recorded span of the lead record and a baseline correction (zero final velocity).
 
     The shipped checkpoint ``timesnet-gen-scenario-synthetic`` was trained on SYNTHETIC
-    records of the stochastic simulator (55 stations incl. the five ``paper5`` ones, M 4-7.5);
+    records of the stochastic simulator (75 stations incl. the five ``paper5`` ones, M 4-7.5);
     it is a working example of the method, not a model of real ground motion.
 
     Conditions: ``magnitude`` (Mw), ``distance`` (km; ``distance_kind`` ``"epicentral"``,
@@ -71,7 +71,7 @@ class ScenarioTimesNetGenGenerator(TorchPlugin, Generator):
     ...              distance_kind="joyner_boore")
     Traceback (most recent call last):
     ...
-    ValueError: timesnet-gen-scenario: distance must be epicentral or hypocentral, not 'joyner_boore'
+    ValueError: timesnet-gen-scenario takes distance as epicentral or hypocentral, not 'joyner_boore'
     """
 
     name = PLUGIN

@@ -64,7 +64,7 @@ def save_scenario_model(path, model, *, scaler, amplitude, pool=None, stations=(
     >>> cfg = TimesNetGenConfig(seq_len=100, d_model=4, d_ff=4, e_layers=1, d_layers=1,
     ...                         latent_channels=2, latent_stride=10, n_stations=4)
     >>> sc = FeatureScaler([5.0, 3.0, 2.0, 6.0], [1.0, 1.0, 0.5, 0.5])
-    >>> amp = AmplitudeModel(np.zeros((9, 3)), np.eye(3), np.eye(3))
+    >>> amp = AmplitudeModel(np.zeros((13, 3)), np.eye(3), np.eye(3))
     >>> pool = {"codes": np.zeros((2, 2, 10)), "mean": np.zeros((2, 3)),
     ...         "std": np.ones((2, 3)), "onset": np.zeros(2), "extent": [[0, 100]] * 2,
     ...         "raw": np.zeros((2, 4)), "station": [0, 0]}
