@@ -6,9 +6,10 @@ each record's amplitude (TimesNet-Gen standardises records, so amplitude is not 
 network) with a mixed-effects amplitude model learned from the training labels, and draws
 latent codes from the training records nearest the scenario.
 
-Modules: :mod:`.features` (features, amplitude model; numpy), :mod:`.model` (the network,
-torch), :mod:`.train` (training on labelled records via :func:`obspy_gen.torchkit.fit`),
-:mod:`.store` (checkpoints), :mod:`.plugin` (the ``timesnet-gen-scenario`` generator).
+Modules: :mod:`obspy_gen.plugins.timesnet_gen_scenario.features` (features, amplitude model;
+numpy), ``model`` (the network, torch), ``sampler`` (the latent prior, one record, the spectral
+calibration), ``train`` (training on labelled records via :func:`obspy_gen.torchkit.fit`),
+``store`` (checkpoints), ``plugin`` (the ``timesnet-gen-scenario`` generator).
 Importing this package does not import torch.
 
 Examples

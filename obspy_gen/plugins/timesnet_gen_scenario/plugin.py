@@ -43,7 +43,7 @@ class ScenarioTimesNetGenGenerator(TorchPlugin, Generator):
       records whose scenarios (M, R, depth, Vs30) are nearest the requested one;
     * the code decoded with the requested features, re-standardised over the recorded span of
       the code's lead record and shaped by the sampler's spectral correction (calibrated on
-      the training records at the end of training; :mod:`.sampler`);
+      the training records at the end of training; see ``sampler``);
     * an amplitude (per-channel standard deviation) from the amplitude model: median from the
       scenario, plus the station's term when the checkpoint knows the station, and the
       training residual scatter (within-station for a known station, within + between
