@@ -145,7 +145,7 @@ def main(argv=None):
     from obspy_gen.io.atomic import atomic_path
     from obspy_gen.plugins.stochastic import StochasticGenerator
     from obspy_gen.plugins.stochastic.catalog import corpus
-    from obspy_gen.plugins.timesnet_gen_scenario import ScenarioTimesNetGenGenerator
+    from obspy_gen.plugins.timesnet_gen.scenario import ScenarioTimesNetGenGenerator
     sim = StochasticGenerator()
     gen = ScenarioTimesNetGenGenerator(checkpoint=args.checkpoint)
     loaded = gen.load()

@@ -12,7 +12,7 @@ Steps (all seeded; constants below):
 2. ``obspy-gen train timesnet-gen-scenario`` on them (the plugin's training hook through
    :func:`obspy_gen.torchkit.fit`), starting from the shipped unconditioned
    ``timesnet-gen-synthetic-pretrain`` (itself trained on another corpus, seed 1);
-3. copy the pair into ``obspy_gen/plugins/timesnet_gen_scenario/checkpoints/``.
+3. copy the pair into ``obspy_gen/plugins/timesnet_gen/scenario/checkpoints/``.
 
 Run from the repository root (about 15 minutes on 2 shared CPU cores)::
 
@@ -71,7 +71,7 @@ def simulate_corpus(work: Path) -> Path:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "obspy_gen/plugins/timesnet_gen_scenario/"
+    parser.add_argument("--out", default=str(ROOT / "obspy_gen/plugins/timesnet_gen/scenario/"
                                               "checkpoints"))
     parser.add_argument("--work", default=None)
     parser.add_argument("--epochs", type=int, default=TRAIN["epochs"])
@@ -79,7 +79,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import torch
     torch.set_num_threads(1)
-    from obspy_gen.plugins.timesnet_gen_scenario import ScenarioTimesNetGenGenerator
+    from obspy_gen.plugins.timesnet_gen.scenario import ScenarioTimesNetGenGenerator
     work = Path(args.work or tempfile.mkdtemp(prefix="scenario-"))
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

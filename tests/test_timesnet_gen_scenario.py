@@ -12,8 +12,8 @@ from click.testing import CliRunner  # noqa: E402
 from obspy_gen.cli import main  # noqa: E402
 from obspy_gen.core.records import split_records  # noqa: E402
 from obspy_gen.plugins.stochastic import StochasticGenerator  # noqa: E402
-from obspy_gen.plugins.timesnet_gen_scenario import ScenarioTimesNetGenGenerator  # noqa: E402
-from obspy_gen.plugins.timesnet_gen_scenario.features import (AmplitudeModel,  # noqa: E402
+from obspy_gen.plugins.timesnet_gen.scenario import ScenarioTimesNetGenGenerator  # noqa: E402
+from obspy_gen.plugins.timesnet_gen.scenario.features import (AmplitudeModel,  # noqa: E402
                                                               FeatureScaler, hypocentral,
                                                               raw_features)
 
@@ -189,3 +189,22 @@ def test_training_smoke(tmp_path):
                       seed=0)
     assert len(st) == 6 and st[0].stats.obspy_gen.site_term is True
     assert all(np.isfinite(tr.data).all() for tr in st)
+
+
+@pytest.mark.slow
+def test_evidence_script_small(tmp_path):
+    """The evidence script end to end on a few held-out scenarios (minutes)."""
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "scripts" / "scenario_evidence.py"
+    spec = importlib.util.spec_from_file_location("scenario_evidence", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path / "ev.json"
+    mod.main(["--stations", "3", "--per-station", "1", "--n", "6", "--out", str(out)])
+    res = json.loads(out.read_text())
+    assert set(res["settings"]) == {"known_station", "new_station"}
+    known = res["settings"]["known_station"]["generated"]
+    assert len(known["bias"]) == len(res["periods_s"]) == 12
+    assert all(abs(b) < 1.0 for b in known["bias"])
+    assert res["pga_trend"]["known_station_4628"]["generated"]["grows_with_M"]

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from obspy_gen.plugins.timesnet_gen_scenario.features import (AmplitudeModel, FeatureScaler,
+from obspy_gen.plugins.timesnet_gen.scenario.features import (AmplitudeModel, FeatureScaler,
                                                               raw_features)
-from obspy_gen.plugins.timesnet_gen_scenario.sampler import calibrate
-from obspy_gen.plugins.timesnet_gen_scenario.store import (DEFAULT_SAMPLING, PLUGIN,
+from obspy_gen.plugins.timesnet_gen.scenario.sampler import calibrate
+from obspy_gen.plugins.timesnet_gen.scenario.store import (DEFAULT_SAMPLING, PLUGIN,
                                                            save_scenario_model)
 from obspy_gen.torchkit.records import Materialised, load_records, record_split
 
@@ -237,7 +237,7 @@ def run_training(data, out, settings=None, *, device=None, resume=False, log=Non
     import torch
 
     from obspy_gen.plugins.timesnet_gen.store import load_model
-    from obspy_gen.plugins.timesnet_gen_scenario.model import ScenarioTimesNetGen
+    from obspy_gen.plugins.timesnet_gen.scenario.model import ScenarioTimesNetGen
     from obspy_gen.torchkit.base import (TrainSettings, choose_device, fit, load_state,
                                          resolve_checkpoint, seed_everything)
     from obspy_gen.io.checkpoints import load_checkpoint

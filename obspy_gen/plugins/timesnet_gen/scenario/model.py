@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from obspy_gen.plugins.timesnet_gen.model import TimesNetGen, TimesNetGenConfig
-from obspy_gen.plugins.timesnet_gen_scenario.features import FEATURES
+from obspy_gen.plugins.timesnet_gen.scenario.features import FEATURES
 
 
 class ScenarioTimesNetGen(TimesNetGen):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from obspy_gen.plugins.timesnet_gen.sampling import LatentPool
-from obspy_gen.plugins.timesnet_gen_scenario.features import design
+from obspy_gen.plugins.timesnet_gen.scenario.features import design
 
 #: Centres (Hz) of the bands of the spectral correction.
 BANDS = np.geomspace(0.2, 25.0, 15)
@@ -38,7 +38,7 @@ def prior_pool(pool, scaler, raw, latent_stride, k=8, station_index=None, own=Fa
 
     Examples
     --------
-    >>> from obspy_gen.plugins.timesnet_gen_scenario.features import FeatureScaler
+    >>> from obspy_gen.plugins.timesnet_gen.scenario.features import FeatureScaler
     >>> raw = np.array([[4.0, 2.0, 2.0, 6.0], [6.0, 3.0, 2.0, 6.0], [7.0, 4.0, 2.0, 6.0]])
     >>> pool = {"codes": np.zeros((3, 1, 4)), "mean": np.zeros((3, 3)), "std": np.ones((3, 3)),
     ...         "onset": np.zeros(3), "extent": np.array([[0, 40]] * 3), "raw": raw,

@@ -18,7 +18,7 @@ import numpy as np
 
 from obspy_gen.io.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from obspy_gen.plugins.timesnet_gen.store import normalisation
-from obspy_gen.plugins.timesnet_gen_scenario.features import AmplitudeModel, FeatureScaler
+from obspy_gen.plugins.timesnet_gen.scenario.features import AmplitudeModel, FeatureScaler
 
 PLUGIN = "timesnet-gen-scenario"
 VERSION = "0.1.0"
@@ -59,7 +59,7 @@ def save_scenario_model(path, model, *, scaler, amplitude, pool=None, stations=(
     Examples
     --------
     >>> import os, tempfile, torch
-    >>> from obspy_gen.plugins.timesnet_gen_scenario.model import (ScenarioTimesNetGen,
+    >>> from obspy_gen.plugins.timesnet_gen.scenario.model import (ScenarioTimesNetGen,
     ...                                                           TimesNetGenConfig)
     >>> cfg = TimesNetGenConfig(seq_len=100, d_model=4, d_ff=4, e_layers=1, d_layers=1,
     ...                         latent_channels=2, latent_stride=10, n_stations=4)
@@ -109,7 +109,7 @@ def load_scenario_model(path, device=None) -> LoadedScenarioModel:
     CheckpointError
         Not a checkpoint of this plugin, or parts missing or not fitting the architecture.
     """
-    from obspy_gen.plugins.timesnet_gen_scenario.model import (ScenarioTimesNetGen,
+    from obspy_gen.plugins.timesnet_gen.scenario.model import (ScenarioTimesNetGen,
                                                               TimesNetGenConfig)
     from obspy_gen.torchkit.base import choose_device, load_state
     ck = load_checkpoint(path, plugin=PLUGIN)

@@ -10,13 +10,13 @@ import numpy as np
 from obspy_gen.api import GeneratedRecord, Generator, StationId, build_stream
 from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
 from obspy_gen.plugins.timesnet_gen.sampling import LatentPool, record_rng
-from obspy_gen.plugins.timesnet_gen_scenario.features import (DISTANCE_KINDS, hypocentral,
+from obspy_gen.plugins.timesnet_gen.scenario.features import (DISTANCE_KINDS, hypocentral,
                                                               raw_features)
-from obspy_gen.plugins.timesnet_gen_scenario.sampler import (correction_for, draw_record,
+from obspy_gen.plugins.timesnet_gen.scenario.sampler import (correction_for, draw_record,
                                                              prior_pool)
-from obspy_gen.plugins.timesnet_gen_scenario.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
+from obspy_gen.plugins.timesnet_gen.scenario.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                                            load_scenario_model)
-from obspy_gen.plugins.timesnet_gen_scenario.train import ScenarioTrainSettings
+from obspy_gen.plugins.timesnet_gen.scenario.train import ScenarioTrainSettings
 from obspy_gen.torchkit import TorchPlugin
 from obspy_gen.torchkit.base import load_cached
 
@@ -37,7 +37,7 @@ class ScenarioTimesNetGenGenerator(TorchPlugin, Generator):
 
     The network is TimesNet-Gen with the standardised features ``[M, ln R_hyp, ln depth,
     ln Vs30]`` injected into every TimesBlock like the paper's station code
-    (:mod:`~obspy_gen.plugins.timesnet_gen_scenario.model`). A record is made of
+    (:mod:`~obspy_gen.plugins.timesnet_gen.scenario.model`). A record is made of
 
     * a latent code drawn from the Gaussian of the PGA-aligned codes of the ``k`` training
       records whose scenarios (M, R, depth, Vs30) are nearest the requested one;
@@ -86,8 +86,8 @@ class ScenarioTimesNetGenGenerator(TorchPlugin, Generator):
     @classmethod
     def train(cls, data, out, settings=None, *, device=None, resume=False, log=None) -> dict:
         """Train a checkpoint (``obspy-gen train timesnet-gen-scenario``); see
-        :func:`~obspy_gen.plugins.timesnet_gen_scenario.train.run_training`."""
-        from obspy_gen.plugins.timesnet_gen_scenario.train import run_training
+        :func:`~obspy_gen.plugins.timesnet_gen.scenario.train.run_training`."""
+        from obspy_gen.plugins.timesnet_gen.scenario.train import run_training
         return run_training(data, out, settings, device=device, resume=resume, log=log)
 
     def __init__(self, checkpoint=None, device=None):
@@ -239,7 +239,7 @@ class ScenarioTimesNetGenGenerator(TorchPlugin, Generator):
         --------
         >>> import pytest
         >>> _ = pytest.importorskip("torch")
-        >>> from obspy_gen.plugins.timesnet_gen_scenario.features import raw_features
+        >>> from obspy_gen.plugins.timesnet_gen.scenario.features import raw_features
         >>> loaded = ScenarioTimesNetGenGenerator().load()
         >>> p = ScenarioTimesNetGenGenerator.prior(loaded, raw_features(6, 20, 10, 400), k=5)
         >>> p.n_records
