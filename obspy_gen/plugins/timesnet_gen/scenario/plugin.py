@@ -85,8 +85,11 @@ class ScenarioTimesNetGenGenerator(TorchPlugin, Generator):
 
     @classmethod
     def train(cls, data, out, settings=None, *, device=None, resume=False, log=None) -> dict:
-        """Train a checkpoint (``obspy-gen train timesnet-gen-scenario``); see
-        :func:`~obspy_gen.plugins.timesnet_gen.scenario.train.run_training`."""
+        """Train a scenario-conditioned checkpoint on records with scenario labels.
+
+        The hook behind ``obspy-gen train timesnet-gen-scenario``; see
+        :func:`~obspy_gen.plugins.timesnet_gen.scenario.train.run_training`.
+        """
         from obspy_gen.plugins.timesnet_gen.scenario.train import run_training
         return run_training(data, out, settings, device=device, resume=resume, log=log)
 
