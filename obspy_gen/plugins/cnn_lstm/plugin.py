@@ -162,28 +162,73 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
         station, recs = self.one_station(records)
         _, arch, _, _, cfg = self.load(checkpoint, device)
         use = centre or arch.centre
-        from obspy_gen.plugins.cnn_lstm.windows import make_window
-        windows, notes, problems = [], [], []
+        windows, owner, notes, problems = [], [], [], []
+        n_used = 0
         for rec in recs:
             try:
-                w = make_window(rec, window=arch.window, sampling_rate=arch.sampling_rate,
-                                centre=use, pick=arch.ps_channel or use == "p_arrival")
+                ws = record_windows(rec, arch, use)
             except ValueError as exc:
                 problems.append(str(exc))
                 continue
-            windows.append(w.data)
-            notes.extend(w.notes)
+            owner += [n_used] * len(ws)
+            n_used += 1
+            for w in ws:
+                windows.append(w.data)
+            notes.extend(ws[0].notes)
         if not windows:
             raise ValueError(f"{station}: no usable record ({'; '.join(problems[:3])})")
         for line in _summarise(notes):
             warnings.warn(line)
-        values = self.predict_windows(np.stack(windows), device=device, checkpoint=checkpoint,
-                                      batch_size=batch_size)
+        per_window = self.predict_windows(np.stack(windows), device=device,
+                                          checkpoint=checkpoint, batch_size=batch_size)
+        values = aggregate_windows(per_window, owner)
         return Vs30Result.from_values(station, values, PLUGIN, len(recs), notes + [
             f"skipped: {p}" for p in problems],
             {"checkpoint": str(self.resolve(checkpoint or self._checkpoint).name),
              "centre": use, "ps_channel": arch.ps_channel,
              "synthetic_training": cfg.get("training", {}).get("synthetic")})
+
+
+def record_windows(record, arch, centre=None) -> list:
+    """The windows the model reads from one record (the checkpoint's prediction settings).
+
+    One window per shift in ``arch.test_shifts`` around ``centre`` (default the model's),
+    plus a P-centred one when ``arch.test_p_centred`` and a P arrival is known (labels or
+    picker) and the windows are not P-centred already.
+
+    Examples
+    --------
+    >>> from obspy import read
+    >>> from obspy_gen.plugins.cnn_lstm.config import CNNLSTMConfig
+    >>> arch = CNNLSTMConfig(window=5.0, test_shifts=(-1, 0, 1), test_p_centred=True)
+    >>> [w.centre for w in record_windows(read(), arch)]
+    ['pga', 'pga', 'pga', 'p_arrival']
+    """
+    from obspy_gen.plugins.cnn_lstm.windows import make_window
+    use = centre or arch.centre
+    pick = arch.ps_channel or use == "p_arrival" or arch.test_p_centred
+    kw = dict(window=arch.window, sampling_rate=arch.sampling_rate, pick=pick)
+    out = [make_window(record, centre=use, shift=s, **kw) for s in arch.test_shifts]
+    if arch.test_p_centred and use != "p_arrival" and out[0].p is not None:
+        w = make_window(record, centre="p_arrival", **kw)
+        if w.centre == "p_arrival":
+            out.append(w)
+    return out
+
+
+def aggregate_windows(values, owner) -> np.ndarray:
+    """Per-record Vs30: the median of ln Vs30 over each record's windows.
+
+    ``owner[i]`` is the record (0, 1, ...) of window ``i``.
+
+    Examples
+    --------
+    >>> aggregate_windows(np.array([100.0, 400.0, 200.0, 300.0]), [0, 0, 0, 1]).tolist()
+    [200.0, 300.0]
+    """
+    values, owner = np.asarray(values, dtype=float), np.asarray(owner, dtype=int)
+    return np.array([float(np.exp(np.median(np.log(values[owner == k]))))
+                     for k in range(int(owner.max()) + 1 if len(owner) else 0)])
 
 
 def _summarise(notes) -> list:
@@ -209,4 +254,4 @@ def clear_cache() -> None:
     clear_loaded()
 
 
-__all__ = ["CNNLSTMPredictor", "clear_cache"]
+__all__ = ["CNNLSTMPredictor", "clear_cache", "record_windows", "aggregate_windows"]

@@ -54,6 +54,13 @@ class TrainSettings:
     hidden: int = _opt(32, "LSTM hidden size.")
     lstm_layers: int = _opt(1, "Stacked LSTM layers.")
     dropout: float = _opt(0.1, "Dropout before the fully connected head.")
+    train_shift: float = _opt(0.0, "Augmentation: each training window's centre moves by a "
+                                   "random offset up to this many s either way (0: none).")
+    keep_best: bool = _opt(False, "Keep the weights of the epoch of lowest validation loss.")
+    test_shifts: tuple = _opt((0.0,), "Prediction: a record's windows are centred this many s "
+                                      "after the PGA/P arrival (comma-separated); its Vs30 is "
+                                      "their median.", type=float)
+    test_p_centred: bool = _opt(False, "Prediction: add a P-centred window per record.")
     amp: str = _opt(None, "Mixed precision on CUDA.", choices=("bf16", "fp16"))
     synthetic: bool = _opt(None, "Whether the data are synthetic (recorded in the checkpoint).")
     description: str = _opt("", "Free text on the data (recorded in the checkpoint).")
@@ -72,6 +79,9 @@ class TrainSettings:
             raise ValueError("val_fraction + test_fraction must leave stations to train on")
         if self.width < 1:
             raise ValueError(f"width must be positive, got {self.width!r}")
+        if not 0 <= self.train_shift <= self.window / 2:
+            raise ValueError(f"train_shift must be in [0, window / 2], got {self.train_shift!r}")
+        self.test_shifts = tuple(float(v) for v in self.test_shifts)
         self.architecture()  # validates window/segment/kernel/hidden/dropout
 
     def fractions(self) -> tuple:
@@ -86,10 +96,18 @@ class TrainSettings:
                               ps_channel=bool(self.ps_channel), centre=self.centre,
                               conv_channels=(self.width, 2 * self.width, 2 * self.width),
                               kernel=int(self.kernel), hidden=int(self.hidden),
-                              lstm_layers=int(self.lstm_layers), dropout=float(self.dropout))
+                              lstm_layers=int(self.lstm_layers), dropout=float(self.dropout),
+                              test_shifts=self.test_shifts,
+                              test_p_centred=bool(self.test_p_centred))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["test_shifts"] = list(self.test_shifts)
+        return d
+
+    def margin(self) -> int:
+        """Samples loaded on each side of the window for the random shifts."""
+        return int(round(self.train_shift * self.architecture().sampling_rate))
 
 
 def settings_help() -> dict:
@@ -103,19 +121,49 @@ def settings_help() -> dict:
     return {f.name: f.metadata.get("help", "") for f in fields(TrainSettings)}
 
 
-def torch_dataset(ws: WindowSet, idx, in_channels, mu, sigma):
-    """A torch Dataset of ``{"x": (C, samples), "y": normalised ln Vs30}`` items."""
+def torch_dataset(ws: WindowSet, idx, in_channels, mu, sigma, margin=0, shuffle_shift=False):
+    """A torch Dataset of ``{"x": (C, samples), "y": normalised ln Vs30}`` items.
+
+    With ``margin`` > 0 the windows of ``ws`` are ``2 * margin`` samples longer than the
+    model's: each item is cut out of its wider window and renormalised
+    (:func:`~.data.renormalise`) -- at a random offset of up to ``margin`` samples either way
+    when ``shuffle_shift`` (torch's global generator, which :func:`~obspy_gen.torchkit.fit`
+    seeds every epoch: runs and resumes are reproducible), else centred.
+
+    Examples
+    --------
+    >>> import torch
+    >>> ws = WindowSet(np.random.default_rng(0).normal(size=(2, 4, 14)).astype(np.float32),
+    ...                np.array([300.0, 600.0]), ["A", "B"])
+    >>> d = torch_dataset(ws, [0, 1], 4, 6.0, 0.5, margin=2, shuffle_shift=True)
+    >>> tuple(d[0]["x"].shape), round(float(d[1]["y"]), 3)
+    ((4, 10), 0.794)
+    """
     import torch
+
+    from obspy_gen.plugins.cnn_lstm.data import renormalise
     idx = np.asarray(list(idx), dtype=int)
     x = torch.from_numpy(np.ascontiguousarray(ws.data[idx, :in_channels]))
     y = torch.from_numpy(((np.log(ws.vs30[idx]) - mu) / sigma).astype(np.float32))
+    if margin:
+        samples = x.shape[-1] - 2 * margin
+        if samples < 1:
+            raise ValueError(f"windows of {x.shape[-1]} samples are too short for a margin of "
+                             f"{margin} samples")
+        if not shuffle_shift:  # fixed centred cuts: cut once
+            x = torch.from_numpy(renormalise(x[..., margin:margin + samples].numpy()))
+            margin = 0
 
     class _Windows(torch.utils.data.Dataset):
         def __len__(self):
             return len(idx)
 
         def __getitem__(self, i):
-            return {"x": x[i], "y": y[i]}
+            if not margin:
+                return {"x": x[i], "y": y[i]}
+            o = int(torch.randint(0, 2 * margin + 1, ()))
+            return {"x": torch.from_numpy(renormalise(x[i, :, o:o + samples].numpy())),
+                    "y": y[i]}
 
     return _Windows()
 
@@ -132,7 +180,10 @@ def _checkpoint_config(arch, mu, sigma, training) -> dict:
                 "ln_vs30_mean": mu, "ln_vs30_std": sigma,
                 "input": "per record: window of `window` s centred as `centre`; N, E, Z "
                          "demeaned and divided by one common RMS; 4th channel = P/S mask "
-                         "(1 between P and S arrivals) when ps_channel"},
+                         "(1 between P and S arrivals) when ps_channel",
+                "prediction": "one window per shift in architecture.test_shifts (s after "
+                              "the centre) plus a P-centred one when test_p_centred; a "
+                              "record's Vs30 is the median of its windows' (ln) values"},
             "training": training}
 
 
@@ -156,8 +207,8 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
     quiet : bool, optional
         No progress bars (default: quiet when ``log`` is given).
     windows : WindowSet, optional
-        Already loaded windows (skips reading ``data``; must match the settings' window and
-        centre).
+        Already loaded windows (skips reading ``data``; must match the settings' centre and
+        be ``window + 2 * train_shift`` s long).
     created : str, optional
         Value of the checkpoint's ``created`` field (default: now); a fixed value makes a
         rerun's JSON byte-identical too.
@@ -195,14 +246,16 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
     if quiet is None:
         quiet = log is not None
     arch = settings.architecture()
+    margin = settings.margin()
     if windows is None:
-        windows = load_windows(data, window=arch.window, sampling_rate=arch.sampling_rate,
+        windows = load_windows(data, window=arch.window + 2 * margin / arch.sampling_rate,
+                               sampling_rate=arch.sampling_rate,
                                centre=arch.centre, pattern=settings.pattern,
                                cache_path=settings.cache_dir, quiet=quiet)
     ws = windows
-    if ws.data.shape[2] != arch.samples:
+    if ws.data.shape[2] != arch.samples + 2 * margin:
         raise ValueError(f"{data}: windows of {ws.data.shape[2]} samples, the settings need "
-                         f"{arch.samples}")
+                         f"{arch.samples + 2 * margin}")
     train_st, val_st, test_st = split_stations(ws.station_vs30(), settings.fractions(),
                                                settings.seed)
     tr_idx, va_idx = ws.indices(train_st), ws.indices(val_st)
@@ -216,7 +269,8 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
     model = CNNLSTM(arch)
     fit_settings = FitSettings(epochs=settings.epochs, batch_size=settings.batch_size,
                                lr=settings.lr, weight_decay=settings.weight_decay,
-                               seed=settings.seed, amp=settings.amp)
+                               seed=settings.seed, amp=settings.amp,
+                               keep_best=bool(settings.keep_best))
     vs_train = ws.station_vs30()
     training = {
         "synthetic": settings.synthetic, "description": settings.description,
@@ -242,6 +296,8 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
                 for e in history["epochs"]]
         cfg = dict(config_base)
         cfg["training"] = {**training, "epochs_done": epoch, "history": hist}
+        if "best_epoch" in history:
+            cfg["training"]["best_epoch"] = history["best_epoch"]
         save_checkpoint(path, state_dict_numpy(m, "model."), cfg, plugin=PLUGIN,
                         plugin_version=VERSION)
 
@@ -250,8 +306,9 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
         from obspy_gen.torchkit import load_state
         load_state(m, load_checkpoint(path, plugin=PLUGIN), "model.")
 
-    history = fit(model, torch_dataset(ws, tr_idx, arch.in_channels, mu, sigma),
-                  torch_dataset(ws, va_idx, arch.in_channels, mu, sigma) if va_idx else None,
+    history = fit(model, torch_dataset(ws, tr_idx, arch.in_channels, mu, sigma, margin, True),
+                  torch_dataset(ws, va_idx, arch.in_channels, mu, sigma, margin)
+                  if va_idx else None,
                   loss_fn, out=out, save_fn=save, settings=fit_settings, device=device,
                   resume=resume, quiet=quiet, log=log, load_fn=load)
     history["split"] = {"train": train_st, "validation": val_st, "test": test_st}
