@@ -41,6 +41,10 @@ sys.path.insert(0, str(ROOT))
 
 #: The training corpus: ``obspy-gen simulate --catalog corpus --seed 1`` (its defaults).
 CORPUS = dict(n_stations=300, records_per_station=20, seed=1)
+#: The extra TRAINING-ONLY corpus (more stations: the oracle of scripts/vs30_oracle.py shows
+#: that the error falls with the number of training stations): ``obspy-gen simulate --catalog
+#: corpus --seed 11 --n-stations 900 --records-per-station 8``.
+EXTRA = dict(n_stations=900, records_per_station=8, seed=11)
 NAME = "cnn-lstm-synthetic"
 #: Torch threads (fixed: the thread count can change floating-point reduction order).
 THREADS = 1

@@ -90,6 +90,28 @@ class WindowSet:
         wanted = set(stations)
         return [i for i, s in enumerate(self.station) if s in wanted]
 
+    def concat(self, other: "WindowSet", prefix: str = "") -> "WindowSet":
+        """These records followed by ``other``'s (its station codes prefixed with ``prefix``,
+        so that equal codes of two corpora stay two stations).
+
+        Examples
+        --------
+        >>> a = WindowSet(np.zeros((1, 4, 10), np.float32), np.array([300.0]), ["A"])
+        >>> a.concat(a, "x:").station
+        ['A', 'x:A']
+        """
+        def both(mine, theirs, n_mine, n_theirs, fill=""):
+            if not mine and not theirs:
+                return []
+            return (list(mine) or [fill] * n_mine) + (list(theirs) or [fill] * n_theirs)
+        n, m = len(self), len(other)
+        return WindowSet(np.concatenate([self.data, other.data]),
+                         np.concatenate([self.vs30, other.vs30]),
+                         list(self.station) + [prefix + s for s in other.station],
+                         both(self.centre, other.centre, n, m),
+                         both(self.ps_source, other.ps_source, n, m, "none"),
+                         both(self.files, other.files, n, m), self.source)
+
     def subset(self, idx) -> "WindowSet":
         """The records at positions ``idx``."""
         idx = list(idx)

@@ -130,6 +130,52 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
         y = np.concatenate(out) if out else np.zeros(0, np.float32)
         return np.exp(y.astype(np.float64) * sigma + mu)
 
+    def predict_labelled(self, data, *, stations=None, device=None, checkpoint=None,
+                         cache_path=None, batch_size=256):
+        """Per-record Vs30 of a folder of labelled records, from cached windows (evaluation).
+
+        The same windows as :meth:`predict` makes (the checkpoint's ``test_shifts`` and
+        ``test_p_centred``), cut out of one cached wider window per record
+        (:func:`~.data.load_windows`, :func:`~.data.crop_windows`); a record's value is the
+        median of its windows' ln Vs30.
+
+        Parameters
+        ----------
+        data : str or Path
+            Folder of labelled records (as :func:`~.data.load_windows`).
+        stations : list of str, optional
+            Only these stations' records.
+
+        Returns
+        -------
+        (WindowSet, numpy.ndarray)
+            The records (labels, stations, files) and their predicted Vs30 (m/s).
+        """
+        from obspy_gen.plugins.cnn_lstm.data import crop_windows, load_windows
+        _, arch, _, _, _ = self.load(checkpoint, device)
+        sr = arch.sampling_rate
+        margin = int(round(max(abs(v) for v in arch.test_shifts) * sr))
+        ws = load_windows(data, window=arch.window + 2 * margin / sr, sampling_rate=sr,
+                          centre=arch.centre, cache_path=cache_path)
+        if stations is not None:
+            ws = ws.subset(ws.indices(stations))
+        windows, owner = [], []
+        for v in arch.test_shifts:
+            windows.append(crop_windows(ws.data, arch.samples, margin + int(round(v * sr))))
+            owner.append(np.arange(len(ws)))
+        if arch.test_p_centred and arch.centre != "p_arrival":
+            wp = load_windows(data, window=arch.window, sampling_rate=sr, centre="p_arrival",
+                              cache_path=cache_path)
+            where = {f: i for i, f in enumerate(wp.files)}
+            rows = [(k, where[f]) for k, f in enumerate(ws.files)
+                    if f in where and wp.centre[where[f]] == "p_arrival"]
+            if rows:
+                windows.append(wp.data[[j for _, j in rows]])
+                owner.append(np.array([k for k, _ in rows]))
+        per_window = self.predict_windows(np.concatenate(windows), device=device,
+                                          checkpoint=checkpoint, batch_size=batch_size)
+        return ws, aggregate_windows(per_window, np.concatenate(owner))
+
     def predict(self, records, *, device=None, checkpoint=None, centre=None,
                 batch_size=256) -> Vs30Result:
         """Vs30 of ONE station from its records (median of the per-record predictions).

@@ -16,6 +16,8 @@ from obspy_gen.plugins.cnn_lstm.data import WindowSet, load_windows, split_stati
 PLUGIN = "cnn-lstm"
 VERSION = "1.0"
 DEFAULT_CHECKPOINT = "cnn-lstm-synthetic"
+#: Prefix of the station codes of ``extra_data`` (training only) in a run.
+EXTRA_PREFIX = "extra:"
 
 
 def _opt(default, help, **extra):
@@ -65,6 +67,9 @@ class TrainSettings:
     synthetic: bool = _opt(None, "Whether the data are synthetic (recorded in the checkpoint).")
     description: str = _opt("", "Free text on the data (recorded in the checkpoint).")
     pattern: str = _opt("*.mseed", "File name pattern inside the data folder.")
+    extra_data: str = _opt(None, "Folder of more labelled records used for TRAINING only "
+                                 "(their stations never validate or test; e.g. a second "
+                                 "simulated corpus).")
     cache_dir: str = _opt(None, "Folder for cached windows (default $OBSPY_GEN_CACHE or "
                                 "<tmp>/obspy-gen-cache).")
 
@@ -188,7 +193,7 @@ def _checkpoint_config(arch, mu, sigma, training) -> dict:
 
 
 def train(data, out, settings=None, *, device=None, resume=False, log=None, quiet=None,
-          windows=None, created=None) -> dict:
+          windows=None, extra_windows=None, created=None) -> dict:
     """Train the CNN-LSTM on a folder of labelled records; checkpoint ``out`` every epoch.
 
     Parameters
@@ -209,6 +214,8 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
     windows : WindowSet, optional
         Already loaded windows (skips reading ``data``; must match the settings' centre and
         be ``window + 2 * train_shift`` s long).
+    extra_windows : WindowSet, optional
+        Already loaded windows of ``settings.extra_data``.
     created : str, optional
         Value of the checkpoint's ``created`` field (default: now); a fixed value makes a
         rerun's JSON byte-identical too.
@@ -253,12 +260,24 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
                                centre=arch.centre, pattern=settings.pattern,
                                cache_path=settings.cache_dir, quiet=quiet)
     ws = windows
+    n_main = len(ws)
+    if settings.extra_data:
+        if extra_windows is None:
+            extra_windows = load_windows(settings.extra_data,
+                                         window=arch.window + 2 * margin / arch.sampling_rate,
+                                         sampling_rate=arch.sampling_rate, centre=arch.centre,
+                                         pattern=settings.pattern,
+                                         cache_path=settings.cache_dir, quiet=quiet)
+        ws = ws.concat(extra_windows, EXTRA_PREFIX)
     if ws.data.shape[2] != arch.samples + 2 * margin:
         raise ValueError(f"{data}: windows of {ws.data.shape[2]} samples, the settings need "
                          f"{arch.samples + 2 * margin}")
-    train_st, val_st, test_st = split_stations(ws.station_vs30(), settings.fractions(),
+    # A view of the main records (no copy): only they are split.
+    main = WindowSet(ws.data[:n_main], ws.vs30[:n_main], ws.station[:n_main])
+    train_st, val_st, test_st = split_stations(main.station_vs30(), settings.fractions(),
                                                settings.seed)
-    tr_idx, va_idx = ws.indices(train_st), ws.indices(val_st)
+    extra_st = sorted(set(ws.station[n_main:]))
+    tr_idx, va_idx = ws.indices(train_st + extra_st), ws.indices(val_st)
     if not tr_idx:
         raise ValueError(f"{data}: no training stations left after the split")
     ln = np.log(ws.vs30[tr_idx])
@@ -275,16 +294,21 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
     training = {
         "synthetic": settings.synthetic, "description": settings.description,
         "source": ws.source or str(data), "n_records": len(tr_idx),
-        "n_stations": len(train_st),
+        "n_stations": len(train_st) + len(extra_st),
         "split": {"kind": "station-wise, stratified by NEHRP class",
                   "fractions": list(settings.fractions()), "seed": settings.seed,
                   "train": train_st, "validation": val_st, "test": test_st},
-        "training_median_vs30": float(np.median([vs_train[s] for s in train_st])),
+        "training_median_vs30": float(np.median([vs_train[s] for s in train_st + extra_st])),
         "ps_sources": {k: int(sum(1 for i in tr_idx if ws.ps_source[i] == k))
                        for k in ("labels", "picker", "none")} if ws.ps_source else {},
         "loss": "MSE of normalised ln Vs30",
         "settings": settings.to_dict(), "fit": fit_settings.to_dict(),
         "n_parameters": n_parameters(model)}
+    if extra_st:
+        training["extra_training"] = {
+            "source": extra_windows.source or str(settings.extra_data),
+            "n_stations": len(extra_st), "n_records": len(ws) - n_main,
+            "station_prefix": EXTRA_PREFIX, "use": "training only"}
     config_base = _checkpoint_config(arch, mu, sigma, training)
     if created is not None:
         config_base["created"] = created
