@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 VARIANTS = {"cnn-lstm P/S, PGA (default)": {},
             "cnn-lstm previous default (one window, no shifts, last epoch, corpus only)":
                 {"train_shift": 0.0, "keep_best": False, "test_shifts": (0.0,),
-                 "extra_data": None},
+                 "test_p_centred": False, "extra_data": None},
             "cnn-lstm no P/S, PGA": {"ps_channel": False},
             "cnn-lstm P/S, P-centred": {"centre": "p_arrival"},
             "cnn-lstm no P/S, P-centred": {"ps_channel": False, "centre": "p_arrival"}}

@@ -85,7 +85,7 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
         Examples
         --------
         >>> CNNLSTMPredictor.TrainSettings().epochs
-        12
+        24
         """
         from obspy_gen.plugins.cnn_lstm.train import train
         return train(data, out, settings, device=device, resume=resume, log=log)

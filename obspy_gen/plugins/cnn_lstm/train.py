@@ -28,6 +28,9 @@ def _opt(default, help, **extra):
 class TrainSettings:
     """Settings of ``obspy-gen train cnn-lstm`` (one CLI flag per field; help in metadata).
 
+    The defaults are the shipped ``cnn-lstm-synthetic``'s settings (its training data aside:
+    ``--extra-data`` names the second corpus, see ``scripts/train_default_cnn_lstm.py``).
+
     Examples
     --------
     >>> s = TrainSettings(epochs=2, ps_channel=False)
@@ -39,9 +42,9 @@ class TrainSettings:
     ValueError: centre='middle' is not one of pga, p_arrival
     """
 
-    epochs: int = _opt(12, "Training epochs.")
+    epochs: int = _opt(24, "Training epochs.")
     batch_size: int = _opt(32, "Records per batch.")
-    lr: float = _opt(2e-3, "AdamW learning rate (cosine schedule).")
+    lr: float = _opt(3e-3, "AdamW learning rate (cosine schedule).")
     weight_decay: float = _opt(1e-4, "AdamW weight decay.")
     seed: int = _opt(0, "Seed of the station split, initial weights and shuffling.")
     val_fraction: float = _opt(0.15, "Share of stations (per NEHRP class) for validation.")
@@ -51,18 +54,19 @@ class TrainSettings:
     segment: float = _opt(1.0, "Segment length in s (1-5): one CNN pass per segment.")
     centre: str = _opt("pga", "Centre of the window.", choices=("pga", "p_arrival"))
     ps_channel: bool = _opt(True, "Feed the P/S arrival mask as a 4th channel.")
-    width: int = _opt(8, "Channels of the first convolution (then 2x, 2x).")
+    width: int = _opt(12, "Channels of the first convolution (then 2x, 2x).")
     kernel: int = _opt(7, "Kernel size of the first convolution.")
-    hidden: int = _opt(32, "LSTM hidden size.")
+    hidden: int = _opt(48, "LSTM hidden size.")
     lstm_layers: int = _opt(1, "Stacked LSTM layers.")
     dropout: float = _opt(0.1, "Dropout before the fully connected head.")
-    train_shift: float = _opt(0.0, "Augmentation: each training window's centre moves by a "
+    train_shift: float = _opt(3.0, "Augmentation: each training window's centre moves by a "
                                    "random offset up to this many s either way (0: none).")
-    keep_best: bool = _opt(False, "Keep the weights of the epoch of lowest validation loss.")
-    test_shifts: tuple = _opt((0.0,), "Prediction: a record's windows are centred this many s "
-                                      "after the PGA/P arrival (comma-separated); its Vs30 is "
-                                      "their median.", type=float)
-    test_p_centred: bool = _opt(False, "Prediction: add a P-centred window per record.")
+    keep_best: bool = _opt(True, "Keep the weights of the epoch of lowest validation loss.")
+    test_shifts: tuple = _opt((0.0,),
+                              "Prediction: a record's windows are centred this many s after "
+                              "the PGA/P arrival (comma-separated); its Vs30 is their median.",
+                              type=float)
+    test_p_centred: bool = _opt(True, "Prediction: add a P-centred window per record.")
     amp: str = _opt(None, "Mixed precision on CUDA.", choices=("bf16", "fp16"))
     synthetic: bool = _opt(None, "Whether the data are synthetic (recorded in the checkpoint).")
     description: str = _opt("", "Free text on the data (recorded in the checkpoint).")
@@ -239,7 +243,8 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
     >>> with open(os.path.join(d, "labels.csv"), "w") as fh:
     ...     _ = fh.write("file,vs30\\ns0.mseed,300\\ns1.mseed,320\\ns2.mseed,800\\n"
     ...                  "s3.mseed,820\\n")
-    >>> s = TrainSettings(epochs=1, window=5.0, val_fraction=0.0, test_fraction=0.0)
+    >>> s = TrainSettings(epochs=1, window=5.0, train_shift=1.0, val_fraction=0.0,
+    ...                   test_fraction=0.0)
     >>> h = train(d, os.path.join(d, "m"), s, device="cpu", log=lambda line: None)
     >>> len(h["epochs"]), sorted(h["split"]["train"])
     (1, ['S0', 'S1', 'S2', 'S3'])
