@@ -292,6 +292,11 @@ def test_cli_train_builds_flags_from_settings(tiny_corpus, tmp_path):
     res = CliRunner().invoke(main, ["train", "cnn-lstm", "--data", str(tiny_corpus), "--out",
                                     str(out), "--segment", "7"])
     assert res.exit_code == 2 and "segment must be 1-5 s" in res.output
+    assert TrainSettings(test_shifts=("-3", "0", "1.5")).architecture().test_shifts == (
+        -3.0, 0.0, 1.5)
+    res = CliRunner().invoke(main, ["train", "cnn-lstm", "--data", str(tiny_corpus), "--out",
+                                    str(out), "--test-shifts", "-2,x"])
+    assert res.exit_code == 2 and "test_shifts must be seconds" in res.output
 
 
 def test_predict_rejects_several_stations_and_unusable_records(tiny_corpus):

@@ -64,8 +64,7 @@ class TrainSettings:
     keep_best: bool = _opt(True, "Keep the weights of the epoch of lowest validation loss.")
     test_shifts: tuple = _opt((0.0,),
                               "Prediction: a record's windows are centred this many s after "
-                              "the PGA/P arrival (comma-separated); its Vs30 is their median.",
-                              type=float)
+                              "the PGA/P arrival (comma-separated); its Vs30 is their median.")
     test_p_centred: bool = _opt(True, "Prediction: add a P-centred window per record.")
     amp: str = _opt(None, "Mixed precision on CUDA.", choices=("bf16", "fp16"))
     synthetic: bool = _opt(None, "Whether the data are synthetic (recorded in the checkpoint).")
@@ -90,7 +89,11 @@ class TrainSettings:
             raise ValueError(f"width must be positive, got {self.width!r}")
         if not 0 <= self.train_shift <= self.window / 2:
             raise ValueError(f"train_shift must be in [0, window / 2], got {self.train_shift!r}")
-        self.test_shifts = tuple(float(v) for v in self.test_shifts)
+        try:
+            self.test_shifts = tuple(float(v) for v in self.test_shifts)
+        except (TypeError, ValueError):
+            raise ValueError(f"test_shifts must be seconds (numbers), got "
+                             f"{self.test_shifts!r}") from None
         self.architecture()  # validates window/segment/kernel/hidden/dropout
 
     def fractions(self) -> tuple:
