@@ -40,9 +40,19 @@ def test_builtin_cvae_generator_conforms():
     assert check_plugin(cls)["trainable"] is True
 
 
+def test_builtin_scenario_timesnet_generator_conforms():
+    pytest.importorskip("torch")
+    cls = registry.load("generators", "timesnet-gen-scenario")
+    info = check_generator(cls, station="4628", magnitude=6.0, distance=20.0)
+    assert info["records"] == 2
+    assert info["conditions"] == ("magnitude", "distance", "depth", "vs30")
+    assert check_plugin(cls)["trainable"] is True
+
+
 def test_every_registered_builtin_is_covered():
     # A new built-in must be added to the tests above.
-    assert set(registry.available("generators")) >= {"stochastic", "timesnet-gen", "cvae"}
+    assert set(registry.available("generators")) >= {"stochastic", "timesnet-gen", "cvae",
+                                                     "timesnet-gen-scenario"}
     for group in registry.GROUPS:
         for info, state in registry.status(group):
             if info.distribution == "obspy-gen":
