@@ -5,12 +5,16 @@ For the held-out test stations of the shipped checkpoint's corpus (simulate('cor
 stations never trained on), for the stations of a FRESH corpus seed never used in training,
 and for the six real labelled AFAD records in ``shared/data/afad_mat``, it scores:
 
-* CNN-LSTM, four variants trained identically (same split, seed, epochs): with / without the
-  P/S mask channel x PGA- / P-centred windows (the shipped default is P/S + PGA);
+* CNN-LSTM, variants trained identically (same split, seed, epochs, extra training corpus):
+  with / without the P/S mask channel x PGA- / P-centred windows (the shipped default is
+  P/S + PGA), and the previous default's recipe (one window per record, no window-shift
+  augmentation, last epoch, no extra training corpus);
 * ``hvsr-f0`` with the published relation (Vs30 = 120 m x f0, module notes);
 * the same f0 with ``ln Vs30 = a + b ln f0`` refitted on the TRAINING stations (a fairer
   empirical baseline);
-* the training-median Vs30 (trivial baseline).
+* the training-median Vs30 (trivial baseline);
+* the oracle of ``scripts/vs30_oracle.py``: the TRUE transfer functions instead of records
+  (what any record-based method could reach at best).
 
 Scores: MAPE per NEHRP class of the true Vs30 and overall, station level (median of a
 station's record predictions), 95 % bootstrap intervals over stations, and paired bootstrap
@@ -36,6 +40,9 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 #: Variant name -> settings overrides (the default first).
 VARIANTS = {"cnn-lstm P/S, PGA (default)": {},
+            "cnn-lstm previous default (one window, no shifts, last epoch, corpus only)":
+                {"train_shift": 0.0, "keep_best": False, "test_shifts": (0.0,),
+                 "test_p_centred": False, "extra_data": None},
             "cnn-lstm no P/S, PGA": {"ps_channel": False},
             "cnn-lstm P/S, P-centred": {"centre": "p_arrival"},
             "cnn-lstm no P/S, P-centred": {"ps_channel": False, "centre": "p_arrival"}}
@@ -99,7 +106,10 @@ def main(argv=None):
                         help="The default model (shipped name or path).")
     parser.add_argument("--report", default=str(ROOT / "docs" / "vs30_evaluation"))
     parser.add_argument("--variants", default="all",
-                        help="'all' or 'default' (skip training the three other variants).")
+                        help="'all', 'default' (skip training the other variants) or "
+                             "'previous' (the default and the previous default only).")
+    parser.add_argument("--no-oracle", action="store_true",
+                        help="Skip the transfer-function oracle rows (needs scikit-learn).")
     parser.add_argument("--epochs", type=int, default=None,
                         help="Epochs of the other variants (default: as the default model).")
     args = parser.parse_args(argv)
@@ -112,12 +122,13 @@ def main(argv=None):
     from obspy_gen.plugins.cnn_lstm.data import load_windows
     from obspy_gen.plugins.cnn_lstm.train import train
     from obspy_gen.plugins.hvsr_f0 import fit_relation
-    from train_default_cnn_lstm import THREADS, settings, simulate_corpus
+    from train_default_cnn_lstm import EXTRA, THREADS, settings, simulate_corpus
     torch.set_num_threads(THREADS)
     work = Path(args.work)
     t_all = time.perf_counter()
     corpus = simulate_corpus(work)
     fresh = simulate_corpus(work, **FRESH)
+    extra = simulate_corpus(work, **EXTRA)
     predictor = CNNLSTMPredictor()
     default_path = predictor.resolve(args.checkpoint)
     cfg = read_config(default_path, "cnn-lstm")
@@ -126,27 +137,30 @@ def main(argv=None):
     median = cfg["training"]["training_median_vs30"]
     checkpoints = {"cnn-lstm P/S, PGA (default)": default_path}
     timings = {}
-    if args.variants == "all":
-        for name, over in list(VARIANTS.items())[1:]:
-            out = work / "runs" / ("variant-" + "-".join(f"{k}_{v}" for k, v in over.items()))
-            if args.epochs:
-                over = {**over, "epochs": args.epochs}
-            if not Path(str(out) + ".json").is_file() or read_config(out).get(
-                    "training", {}).get("epochs_done") != settings(**over).epochs:
-                t0 = time.perf_counter()
-                train(str(corpus), out, settings(**over), device="cpu", quiet=True,
-                      log=lambda line: print(name, line, flush=True), resume=True)
-                timings[name] = round(time.perf_counter() - t0, 1)
-            checkpoints[name] = out
+    wanted = {"all": list(VARIANTS)[1:], "previous": list(VARIANTS)[1:2],
+              "default": []}[args.variants]
+    for name in wanted:
+        over = VARIANTS[name]
+        out = work / "runs" / ("v2-" + "-".join(
+            f"{k}_{v}" for k, v in over.items() if k not in ("test_shifts", "extra_data")))
+        if args.epochs:
+            over = {**over, "epochs": args.epochs}
+        if "extra_data" not in over:
+            over = {**over, "extra_data": str(extra)}
+        if not Path(str(out) + ".json").is_file() or read_config(out).get(
+                "training", {}).get("epochs_done") != settings(**over).epochs:
+            t0 = time.perf_counter()
+            train(str(corpus), out, settings(**over), device="cpu", quiet=True,
+                  log=lambda line: print(name, line, flush=True), resume=True)
+            timings[name] = round(time.perf_counter() - t0, 1)
+        checkpoints[name] = out
     results = {"held_out": {}, "fresh_seed": {}, "afad_real": {}}
     truth = {}
     for part, folder, stations in (("held_out", corpus, test_st), ("fresh_seed", fresh, None)):
         for name, ck in checkpoints.items():
-            arch = CNNLSTMPredictor().load(ck, "cpu")[1]
-            ws = load_windows(str(folder), window=arch.window, centre=arch.centre)
-            if stations is not None:
-                ws = ws.subset(ws.indices(stations))
-            values = CNNLSTMPredictor().predict_windows(ws.data, checkpoint=ck, device="cpu")
+            # The checkpoint's windows per record (test_shifts, P-centred), median per record.
+            ws, values = CNNLSTMPredictor().predict_labelled(str(folder), stations=stations,
+                                                             checkpoint=ck, device="cpu")
             true, pred = _station_predictions(ws, values)
             truth[part] = true
             results[part][name] = {"table": _score(true, pred), "pred": pred}
@@ -172,6 +186,18 @@ def main(argv=None):
         pred = {s: vs30_from_f0(f, (a, b)) for s, f in f0.items()}
         results[part][f"hvsr-f0 (refit on training: ln Vs30 = {a:.2f} + {b:.2f} ln f0)"] = {
             "table": _score(truth[part], pred), "pred": pred}
+    # The oracle: true transfer functions instead of records (scripts/vs30_oracle.py).
+    oracle_choice = {}
+    if not args.no_oracle:
+        import vs30_oracle
+        t0 = time.perf_counter()
+        rows = vs30_oracle.run(work, split, FRESH,
+                               EXTRA if cfg["training"].get("extra_training") else None)
+        for name, r in rows.items():
+            oracle_choice[name] = r["choice"]
+            for part in ("held_out", "fresh_seed"):
+                results[part][name] = {"table": _score(truth[part], r[part]), "pred": r[part]}
+        timings["oracle"] = round(time.perf_counter() - t0, 1)
     # Paired differences: default vs baselines.
     diffs = {}
     for part in ("held_out", "fresh_seed"):
@@ -214,6 +240,7 @@ def main(argv=None):
     report = {"checkpoint": str(default_path), "split_seed": split.get("seed"),
               "n_test_stations": len(test_st), "fresh": FRESH,
               "refit_relation": {"a": a, "b": b}, "training_median_vs30": median,
+              "oracle_choice": oracle_choice,
               "timings_s": {**timings, "total": round(time.perf_counter() - t_all, 1)},
               "results": {p: {n: r["table"] for n, r in v.items()} for p, v in results.items()},
               "predictions": {p: {n: r["pred"] for n, r in v.items()}
@@ -221,7 +248,18 @@ def main(argv=None):
               "truth": truth, "paired_differences": diffs, "afad_rows": afad}
     md = ["# CNN-LSTM Vs30: evaluation (generated by scripts/evaluate_cnn_lstm.py)", "",
           "MAPE (%) of station Vs30 per NEHRP class of the true Vs30, 95 % bootstrap interval "
-          "over stations, n = stations. SYNTHETIC data except the AFAD part.", ""]
+          "over stations, n = stations. SYNTHETIC data except the AFAD part. CNN-LSTM: a "
+          "record's value is the median over the checkpoint's windows per record "
+          "(`test_shifts`), a station's the median over its records.", ""]
+    if oracle_choice:
+        md += ["Oracle rows (scripts/vs30_oracle.py): no records -- a regressor of ln Vs30 on "
+               "each station's TRUE noise-free transfer functions (ln |SH| and ln |SH|/|P| at "
+               "40 frequencies, 0.2-25 Hz), features and regressor chosen on the validation "
+               "stations; an upper bound on what any record-based method can reach with that "
+               "training set. Choices: " + "; ".join(
+                   f"{n}: {c['features']}, {c['regressor']} (validation MAPE "
+                   f"{c['validation_mape']:.1f} %)" for n, c in oracle_choice.items()) + ".",
+               ""]
     titles = {"held_out": f"Held-out stations of the training corpus (seed 1, "
                           f"{len(test_st)} stations never trained on)",
               "fresh_seed": f"Fresh corpus seed {FRESH['seed']} ({FRESH['n_stations']} "

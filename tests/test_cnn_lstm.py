@@ -188,6 +188,91 @@ def test_training_smoke_resume_and_prediction(tiny_corpus, tmp_path):
     assert r.spread >= 0 and r.nehrp_class in "ABCDE"
 
 
+def test_shifted_windows_are_cut_from_wider_ones(tiny_corpus, tmp_path):
+    from obspy_gen.plugins.cnn_lstm.data import crop_windows
+    wide = load_windows(tiny_corpus, window=19.0, centre="pga", cache_path=tmp_path)
+    rec = read(str(wide.files[3]))
+    import csv
+    with open(tiny_corpus / "records.csv") as fh:
+        labels = {r["file"]: r for r in csv.DictReader(fh)}[os.path.basename(wide.files[3])]
+    for shift in (-2.0, 0.0, 1.5):
+        ref = make_window(rec, centre="pga", shift=shift, labels=labels).data
+        cut = crop_windows(wide.data[3:4], 1500, 200 + int(shift * 100))[0]
+        np.testing.assert_allclose(cut, ref, atol=2e-4)
+        assert np.sqrt((cut[:3] ** 2).mean()) == pytest.approx(1.0, abs=1e-5)
+    # A later centre moves the PGA earlier in the window.
+    late = make_window(rec, centre="pga", shift=2.0).data
+    peak = np.argmax(np.maximum(np.abs(late[0]), np.abs(late[1])))
+    assert peak == 750 - 200
+    with pytest.raises(ValueError, match="leave the 1900-sample windows"):
+        crop_windows(wide.data[:1], 1500, 401)
+
+
+def test_random_shift_augmentation_is_seeded(tiny_corpus, tmp_path):
+    from obspy_gen.plugins.cnn_lstm.data import crop_windows
+    from obspy_gen.plugins.cnn_lstm.train import torch_dataset
+    wide = load_windows(tiny_corpus, window=19.0, centre="pga", cache_path=tmp_path)
+    d = torch_dataset(wide, range(4), 4, 6.0, 0.5, margin=200, shuffle_shift=True)
+    fixed = torch_dataset(wide, range(4), 4, 6.0, 0.5, margin=200)
+    cuts = {o: crop_windows(wide.data[:1], 1500, o)[0] for o in range(401)}
+
+    def offset(x):  # which cut an item is
+        return [o for o, c in cuts.items() if np.allclose(c, x, atol=1e-5)]
+    torch.manual_seed(1)
+    a = [offset(d[0]["x"].numpy()) for _ in range(6)]
+    torch.manual_seed(1)
+    b = [offset(d[0]["x"].numpy()) for _ in range(6)]
+    assert a == b and all(len(o) == 1 for o in a) and len({o[0] for o in a}) > 1
+    assert offset(fixed[0]["x"].numpy()) == [200]  # validation: the centred window
+    assert d[0]["x"].shape == (4, 1500)
+
+
+def test_multi_window_training_and_prediction(tiny_corpus, tmp_path):
+    """Window-shift augmentation, best-epoch keeping, an extra training-only corpus and the
+    median over several windows per record, end to end on simulated records."""
+    from obspy import Stream
+
+    from obspy_gen.plugins.cnn_lstm.plugin import aggregate_windows, record_windows
+    s = TrainSettings(epochs=3, batch_size=8, val_fraction=0.25, test_fraction=0.25, width=4,
+                      hidden=8, train_shift=2.0, keep_best=True, test_shifts=(-2.0, 0.0, 2.0),
+                      test_p_centred=True, extra_data=str(tiny_corpus), synthetic=True,
+                      cache_dir=str(tmp_path / "cache"))
+    out = tmp_path / "mw"
+    h = train(str(tiny_corpus), out, s, device="cpu", log=lambda line: None)
+    cfg = json.load(open(str(out) + ".json"))
+    vals = [e["val_loss"] for e in h["epochs"]]
+    assert cfg["training"]["best_epoch"] == h["best_epoch"] == int(np.argmin(vals)) + 1
+    assert cfg["architecture"]["test_shifts"] == [-2.0, 0.0, 2.0]
+    split = cfg["training"]["split"]
+    extra = cfg["training"]["extra_training"]
+    assert extra["n_stations"] == 12 and extra["n_records"] == 24
+    assert not any(st.startswith("extra:") for part in ("train", "validation", "test")
+                   for st in split[part])
+    assert cfg["training"]["n_records"] == 2 * len(split["train"]) + 24
+    # predict(): 3 shifted windows + 1 P-centred per record, median of ln per record.
+    pred = CNNLSTMPredictor(checkpoint=str(out))
+    st = Stream()
+    files = sorted(tiny_corpus.glob("SY.C0002.00_*.mseed"))
+    for f in files:
+        st += read(str(f))
+    r = pred.predict(st, device="cpu")
+    arch = pred.load(device="cpu")[1]
+    manual = []
+    for f in files:
+        ws = record_windows(read(str(f)), arch)
+        assert [w.centre for w in ws] == ["pga"] * 3 + ["p_arrival"]
+        v = pred.predict_windows(np.stack([w.data for w in ws]), device="cpu")
+        manual.append(float(np.exp(np.median(np.log(v)))))
+        assert min(v) <= manual[-1] <= max(v)
+    np.testing.assert_allclose(r.per_record, manual, rtol=1e-6)
+    # predict_labelled (cached wide windows, evaluation) gives the same values.
+    ws, values = pred.predict_labelled(str(tiny_corpus), stations=["C0002"], device="cpu",
+                                       cache_path=str(tmp_path / "cache"))
+    order = [files.index(type(files[0])(f)) for f in ws.files]
+    np.testing.assert_allclose(values, np.asarray(manual)[order], rtol=2e-3)
+    assert aggregate_windows(np.array([1.0, 100.0, 10.0]), [0, 0, 0]) == pytest.approx([10.0])
+
+
 def test_cli_train_builds_flags_from_settings(tiny_corpus, tmp_path):
     from click.testing import CliRunner
 
@@ -207,6 +292,11 @@ def test_cli_train_builds_flags_from_settings(tiny_corpus, tmp_path):
     res = CliRunner().invoke(main, ["train", "cnn-lstm", "--data", str(tiny_corpus), "--out",
                                     str(out), "--segment", "7"])
     assert res.exit_code == 2 and "segment must be 1-5 s" in res.output
+    assert TrainSettings(test_shifts=("-3", "0", "1.5")).architecture().test_shifts == (
+        -3.0, 0.0, 1.5)
+    res = CliRunner().invoke(main, ["train", "cnn-lstm", "--data", str(tiny_corpus), "--out",
+                                    str(out), "--test-shifts", "-2,x"])
+    assert res.exit_code == 2 and "test_shifts must be seconds" in res.output
 
 
 def test_predict_rejects_several_stations_and_unusable_records(tiny_corpus):

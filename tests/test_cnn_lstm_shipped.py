@@ -47,10 +47,10 @@ def fresh_corpus(tmp_path_factory):
 def test_fresh_seed_stations_beat_the_median_baseline(fresh_corpus, tmp_path):
     """Stations of a seed never used in training: CNN-LSTM beats the training median."""
     from obspy_gen.evaluate.vs30 import mape_by_class
-    from obspy_gen.plugins.cnn_lstm.data import load_windows
-    ws = load_windows(fresh_corpus, cache_path=tmp_path)
-    assert len(ws.stations) == 16
-    values = CNNLSTMPredictor().predict_windows(ws.data, device="cpu")
+    # The checkpoint's windows per record (test_shifts), median per record, as predict().
+    ws, values = CNNLSTMPredictor().predict_labelled(fresh_corpus, device="cpu",
+                                                     cache_path=tmp_path)
+    assert len(ws.stations) == 16 and len(values) == 48
     true, pred = [], []
     for s in ws.stations:
         idx = ws.indices([s])
@@ -59,8 +59,10 @@ def test_fresh_seed_stations_beat_the_median_baseline(fresh_corpus, tmp_path):
     median = _config()["training"]["training_median_vs30"]
     model = mape_by_class(true, pred, n_boot=200)
     base = mape_by_class(true, [median] * len(true), n_boot=200)
-    assert model["all"]["mape"] < 0.6 * base["all"]["mape"]
-    assert model["all"]["mape"] < 30.0
+    # Measured: 20.7 % (median baseline 79 %); the previous default (no extra corpus, no
+    # window shifts) was at 25.2 % here and would fail.
+    assert model["all"]["mape"] < 0.4 * base["all"]["mape"]
+    assert model["all"]["mape"] < 24.0
     for cls in ("B", "C", "D", "E"):
         assert model[cls]["n"] == 4
 

@@ -165,6 +165,77 @@ def test_resume_equals_uninterrupted(tmp_path):
         assert torch.equal(a, b), k
 
 
+def _anti_loss(m, b):
+    return ((m(b["x"]) - b.get("y", b["x"])) ** 2).mean()
+
+
+def test_keep_best_ends_with_the_best_validation_epoch(tmp_path):
+    # Training learns y = x; validation asks for y = -x, so validation gets worse as training
+    # goes on and the best epoch is an early one, not the last.
+    data = _problem(2)
+    val = [{"x": d["x"], "y": -d["x"]} for d in _problem(3)[:8]]
+    snapshots = {}
+
+    def save(m, out, epoch, history):
+        snapshots.setdefault(epoch, []).append({k: v.clone() for k, v in
+                                                m.state_dict().items()})
+        _save(m, out, epoch, history)
+
+    settings = TB.TrainSettings(epochs=5, batch_size=6, lr=2e-2, keep_best=True)
+    model = _model()
+    lines = []
+    hist = TB.fit(model, data, val, _anti_loss, out=tmp_path / "k", save_fn=save,
+                  settings=settings, device="cpu", log=lines.append)
+    vals = [e["val_loss"] for e in hist["epochs"]]
+    best = int(np.argmin(vals)) + 1
+    assert hist["best_epoch"] == best and best < 5 and vals[-1] > vals[best - 1]
+    assert f"kept the weights of epoch {best}" in lines[-1]
+    # One more save after the last epoch, with the best epoch's weights (model and file).
+    assert len(snapshots[5]) == 2
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, snapshots[best][0][k]), k
+        assert not torch.equal(v, snapshots[5][0][k]), k
+    saved = load_checkpoint(tmp_path / "k", plugin="demo")
+    for k, v in model.state_dict().items():
+        assert np.array_equal(saved.tensors["model." + k], v.numpy()), k
+    # Off by default: same path as before, settings recorded without the new key.
+    assert "keep_best" not in TB.TrainSettings().to_dict()
+    plain = _model()
+    h2 = TB.fit(plain, data, val, _anti_loss, out=tmp_path / "p", save_fn=_save,
+                settings=TB.TrainSettings(epochs=5, batch_size=6, lr=2e-2), device="cpu",
+                quiet=True)
+    assert "best_epoch" not in h2
+    for k, v in plain.state_dict().items():
+        assert torch.equal(v, snapshots[5][0][k]), k
+
+
+def test_keep_best_survives_a_resume(tmp_path):
+    data = _problem(2)
+    val = [{"x": d["x"], "y": -d["x"]} for d in _problem(3)[:8]]
+    settings = TB.TrainSettings(epochs=5, batch_size=6, lr=2e-2, keep_best=True)
+    straight = _model()
+    h1 = TB.fit(straight, data, val, _anti_loss, out=tmp_path / "a", save_fn=_save,
+                settings=settings, device="cpu", quiet=True)
+
+    class Stop(Exception):
+        pass
+
+    def save_then_stop(m, out, epoch, history):
+        if epoch == 4:
+            raise Stop
+        _save(m, out, epoch, history)
+
+    with pytest.raises(Stop):
+        TB.fit(_model(), data, val, _anti_loss, out=tmp_path / "b", save_fn=save_then_stop,
+               settings=settings, device="cpu", quiet=True)
+    resumed = _model()
+    h2 = TB.fit(resumed, data, val, _anti_loss, out=tmp_path / "b", save_fn=_save,
+                settings=settings, device="cpu", quiet=True, resume=True)
+    assert h1["best_epoch"] == h2["best_epoch"] < 4
+    for k, v in straight.state_dict().items():
+        assert torch.equal(v, resumed.state_dict()[k]), k
+
+
 def test_resume_without_state_starts_afresh(tmp_path):
     lines = []
     TB.fit(_model(), _problem(), None, _loss, out=tmp_path / "c", save_fn=_save,

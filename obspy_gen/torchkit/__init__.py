@@ -8,7 +8,9 @@
   :func:`load_state`;
 * :func:`fit` with :class:`FitSettings` (alias of ``TrainSettings``) -- AdamW, epochs,
   checkpoint every epoch, exact resume, progress, validation, mixed precision, and
-  DistributedDataParallel under ``torchrun`` (:func:`setup_distributed`, :class:`DistInfo`).
+  DistributedDataParallel under ``torchrun`` (:func:`setup_distributed`, :class:`DistInfo`);
+  opt-in ``keep_best=True``: end with the weights of the epoch of lowest validation loss
+  (kept across a resume; off by default, so a plugin that does not ask is unchanged).
 
 The package is named ``torchkit`` so that it can never shadow the real ``torch``; torch itself
 is imported inside functions, so importing this package is cheap.

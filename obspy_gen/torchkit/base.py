@@ -406,6 +406,8 @@ class TrainSettings:
     amp: str | bool | None = None
     num_workers: int = 0
     optimizer: str = "AdamW"
+    #: Opt-in: end with the weights of the epoch of lowest validation loss (see :func:`fit`).
+    keep_best: bool = False
 
     def __post_init__(self):
         if int(self.epochs) != self.epochs or self.epochs < 1:
@@ -423,6 +425,9 @@ class TrainSettings:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["betas"] = list(self.betas)
+        if not self.keep_best:
+            # Off by default: runs without it record the same settings as before it existed.
+            d.pop("keep_best")
         return d
 
 
@@ -464,8 +469,9 @@ def state_paths(out) -> tuple:
     return checkpoint_paths(base.with_name(base.name + ".state"))
 
 
-def _save_state(out, optimizer, model, epoch, step, history, settings):
-    # Optimizer moments as named tensors (no pickles); scalars in the JSON.
+def _save_state(out, optimizer, model, epoch, step, history, settings, best=None):
+    # Optimizer moments as named tensors (no pickles); scalars in the JSON. ``best``:
+    # (epoch, val_loss, state_dict) of the best epoch so far when ``keep_best``.
     names = {id(p): n for n, p in model.named_parameters()}
     tensors, scalars = {}, {}
     for group in optimizer.param_groups:
@@ -477,11 +483,35 @@ def _save_state(out, optimizer, model, epoch, step, history, settings):
                     tensors[f"optim.{name}.{key}"] = value
                 else:
                     scalars[f"{name}.{key}"] = float(value)
+    config = {"epoch": epoch, "step": step, "history": history,
+              "optimizer_scalars": scalars, "settings": settings.to_dict()}
+    if best is not None:
+        # ``out`` ends with the best weights: the last ones travel here for a resume.
+        tensors.update({f"best.{k}": v for k, v in best[2].items()})
+        tensors.update({f"last.{k}": v for k, v in model.state_dict().items()})
+        config["best"] = {"epoch": best[0], "val_loss": best[1]}
     weights, _ = state_paths(out)
-    save_checkpoint(weights.with_suffix(""), tensors,
-                    {"epoch": epoch, "step": step, "history": history,
-                     "optimizer_scalars": scalars, "settings": settings.to_dict()},
-                    plugin="training-state")
+    save_checkpoint(weights.with_suffix(""), tensors, config, plugin="training-state")
+
+
+def _load_best(out, model):
+    """(epoch, val_loss, state_dict) of the best epoch stored in the training state; the
+    model gets the last epoch's weights stored there (``out`` may hold the best ones)."""
+    import torch
+    weights, _ = state_paths(out)
+    ck = load_checkpoint(weights.with_suffix(""), plugin="training-state")
+    info = ck.config.get("best")
+    if not info:
+        return None
+    ref = model.state_dict()
+
+    def tensors(prefix):
+        return {k: torch.from_numpy(np.array(v)).to(ref[k].device, ref[k].dtype)
+                for k, v in ck.with_prefix(prefix).items() if k in ref}
+    last = tensors("last.")
+    if last:
+        model.load_state_dict(last)
+    return int(info["epoch"]), float(info["val_loss"]), tensors("best.")
 
 
 def _load_state(out, optimizer, model):
@@ -548,7 +578,16 @@ def fit(model, train_data, val_data, loss_fn, *, out, save_fn, settings=None, de
     -------
     dict
         ``{"epochs": [{"epoch", "train_loss", "val_loss", "seconds", "records_per_s"}, ...],
-        "settings": ..., "world_size": ...}``.
+        "settings": ..., "world_size": ...}``; with ``settings.keep_best`` also
+        ``"best_epoch"``.
+
+    Notes
+    -----
+    ``settings.keep_best`` (opt-in, off by default): a copy of the weights of the epoch of
+    lowest validation loss is kept (in memory and in the training state, so that ``resume``
+    keeps it too); after the last epoch the model gets those weights back and ``save_fn`` is
+    called once more with ``history["best_epoch"]`` set, so ``out`` holds the best epoch's
+    weights. Without validation data it changes nothing.
 
     Examples
     --------
@@ -587,6 +626,7 @@ def fit(model, train_data, val_data, loss_fn, *, out, save_fn, settings=None, de
          {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr,
         betas=tuple(settings.betas))
     start_epoch, step = 0, 0
+    best = None  # (epoch, val_loss, state_dict) when settings.keep_best
     state_weights, _ = state_paths(out)
     if resume and state_weights.is_file():
         if load_fn is not None:
@@ -603,6 +643,8 @@ def fit(model, train_data, val_data, loss_fn, *, out, save_fn, settings=None, de
                                   f"state after epoch {start_epoch} (a run stopped between "
                                   f"the two writes); start afresh or restore a matching pair")
         history["epochs"] = list(state.get("history", {}).get("epochs", []))
+        if settings.keep_best:
+            best = _load_best(out, model)
         say(f"resuming from {out} after epoch {start_epoch}")
     elif resume:
         say(f"no training state next to {out}: starting afresh")
@@ -687,9 +729,13 @@ def fit(model, train_data, val_data, loss_fn, *, out, save_fn, settings=None, de
                      "seconds": round(seconds, 3),
                      "records_per_s": round(n_train / seconds, 3) if seconds > 0 else None}
             history["epochs"].append(entry)
+            if settings.keep_best and val_loss is not None and (best is None
+                                                                or val_loss < best[1]):
+                best = (epoch + 1, val_loss, {k: v.detach().clone()
+                                              for k, v in model.state_dict().items()})
             if info.is_main:
                 save_fn(model, out, epoch + 1, history)
-                _save_state(out, optimizer, model, epoch + 1, step, history, settings)
+                _save_state(out, optimizer, model, epoch + 1, step, history, settings, best)
             if info.distributed:
                 import torch.distributed as dist
                 dist.barrier()
@@ -697,6 +743,14 @@ def fit(model, train_data, val_data, loss_fn, *, out, save_fn, settings=None, de
             say(f"epoch {epoch + 1}/{settings.epochs}: train loss {train_loss:.4g}, "
                 f"validation loss {val_text}, {seconds:.1f} s "
                 f"({entry['records_per_s'] or 0:.1f} records/s)")
+        if settings.keep_best and best is not None:
+            # The training state keeps the last epoch's weights and moments (for a resume
+            # with more epochs); ``out`` gets the best epoch's weights.
+            model.load_state_dict(best[2])
+            history["best_epoch"] = best[0]
+            if info.is_main:
+                save_fn(model, out, len(history["epochs"]), history)
+            say(f"kept the weights of epoch {best[0]} (validation loss {best[1]:.4g})")
     finally:
         if info.initialised_here:
             import torch.distributed as dist

@@ -33,6 +33,13 @@ class CNNLSTMConfig:
         Stacked LSTM layers.
     dropout : float
         Dropout before the head.
+    test_shifts : tuple of float
+        Prediction: seconds by which the centre of each of a record's windows moves from the
+        PGA (or P arrival); the record's value is the median of its windows' ln Vs30. ``(0,)``:
+        one window.
+    test_p_centred : bool
+        Prediction: one more window per record centred on the P arrival (when a P-centred
+        ``centre`` is not already the model's; skipped without a P arrival).
 
     Examples
     --------
@@ -51,8 +58,13 @@ class CNNLSTMConfig:
     hidden: int = 32
     lstm_layers: int = 1
     dropout: float = 0.1
+    test_shifts: tuple = (0.0,)
+    test_p_centred: bool = False
 
     def __post_init__(self):
+        object.__setattr__(self, "test_shifts", tuple(float(v) for v in self.test_shifts))
+        if not self.test_shifts:
+            raise ValueError("test_shifts needs at least one value (0: the centred window)")
         if not 1.0 <= self.segment <= 5.0:
             raise ValueError(f"segment must be 1-5 s (the paper's range), got {self.segment}")
         if self.window < self.segment:
@@ -94,6 +106,7 @@ class CNNLSTMConfig:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["conv_channels"] = list(self.conv_channels)
+        d["test_shifts"] = list(self.test_shifts)
         return d
 
     @classmethod
@@ -101,6 +114,8 @@ class CNNLSTMConfig:
         d = dict(d)
         if "conv_channels" in d:
             d["conv_channels"] = tuple(int(c) for c in d["conv_channels"])
+        if "test_shifts" in d:
+            d["test_shifts"] = tuple(float(v) for v in d["test_shifts"])
         return cls(**d)
 
     def replace(self, **kw) -> "CNNLSTMConfig":

@@ -90,6 +90,28 @@ class WindowSet:
         wanted = set(stations)
         return [i for i, s in enumerate(self.station) if s in wanted]
 
+    def concat(self, other: "WindowSet", prefix: str = "") -> "WindowSet":
+        """These records followed by ``other``'s (its station codes prefixed with ``prefix``,
+        so that equal codes of two corpora stay two stations).
+
+        Examples
+        --------
+        >>> a = WindowSet(np.zeros((1, 4, 10), np.float32), np.array([300.0]), ["A"])
+        >>> a.concat(a, "x:").station
+        ['A', 'x:A']
+        """
+        def both(mine, theirs, n_mine, n_theirs, fill=""):
+            if not mine and not theirs:
+                return []
+            return (list(mine) or [fill] * n_mine) + (list(theirs) or [fill] * n_theirs)
+        n, m = len(self), len(other)
+        return WindowSet(np.concatenate([self.data, other.data]),
+                         np.concatenate([self.vs30, other.vs30]),
+                         list(self.station) + [prefix + s for s in other.station],
+                         both(self.centre, other.centre, n, m),
+                         both(self.ps_source, other.ps_source, n, m, "none"),
+                         both(self.files, other.files, n, m), self.source)
+
     def subset(self, idx) -> "WindowSet":
         """The records at positions ``idx``."""
         idx = list(idx)
@@ -256,6 +278,73 @@ def load_windows(data, *, window=15.0, sampling_rate=100.0, centre="pga", patter
     return ws
 
 
+def renormalise(x: np.ndarray) -> np.ndarray:
+    """Normalise cut-out windows again, as :func:`~.windows.make_window` does.
+
+    ``x`` has shape (..., 4, samples): channels 0-2 are demeaned over their non-padded samples
+    (padding -- all three channels exactly 0 -- stays 0) and divided by their common RMS; the
+    P/S mask (channel 3) is left as it is. A window cut out of a wider window this way equals
+    the window :func:`~.windows.make_window` makes with the matching ``shift`` (up to float32
+    rounding).
+
+    Examples
+    --------
+    >>> x = np.zeros((1, 4, 6), np.float32)
+    >>> x[0, :3, 1:] = [[1, 2, 3, 4, 5], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1]]
+    >>> y = renormalise(x)
+    >>> y[0, 0].round(3).tolist(), float(np.sqrt((y[0, :3, 1:] ** 2).mean()))
+    ([0.0, -2.449, -1.225, 0.0, 1.225, 2.449], 1.0)
+    """
+    x = np.array(x, dtype=np.float32, copy=True)
+    sig = x[..., :3, :].astype(np.float64)
+    valid = np.any(sig != 0, axis=-2, keepdims=True)
+    n = np.maximum(valid.sum(axis=-1, keepdims=True), 1)
+    sig = np.where(valid, sig - (sig * valid).sum(axis=-1, keepdims=True) / n, 0.0)
+    rms = np.sqrt((sig ** 2).sum(axis=(-2, -1), keepdims=True) / (3 * n))
+    x[..., :3, :] = np.where(rms > 0, sig / np.where(rms > 0, rms, 1.0), 0.0)
+    return x
+
+
+def crop_windows(data: np.ndarray, samples: int, offsets) -> np.ndarray:
+    """Windows of ``samples`` cut out of wider windows at ``offsets`` and renormalised.
+
+    Parameters
+    ----------
+    data : numpy.ndarray, shape (n, 4, wide)
+        Windows made with a longer ``window`` (e.g. by :func:`load_windows`).
+    samples : int
+        Length of the windows to cut.
+    offsets : int or array_like of int, shape (n,)
+        First sample of each cut; ``(wide - samples) // 2`` is the centred window, and
+        ``(wide - samples) // 2 + round(shift * sampling_rate)`` the window
+        :func:`~.windows.make_window` makes with ``shift``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, 4, samples), float32
+
+    Examples
+    --------
+    >>> from obspy import read
+    >>> from obspy_gen.plugins.cnn_lstm.windows import make_window
+    >>> wide = make_window(read(), window=20.0, centre="p_arrival").data[None]
+    >>> cut = crop_windows(wide, 1000, 500 + 150)
+    >>> ref = make_window(read(), window=10.0, centre="p_arrival", shift=1.5).data
+    >>> bool(np.allclose(cut[0], ref, atol=1e-4))
+    True
+    """
+    data = np.asarray(data)
+    n, wide = len(data), data.shape[-1]
+    offsets = np.broadcast_to(np.asarray(offsets, dtype=int), (n,))
+    if np.any(offsets < 0) or np.any(offsets + samples > wide):
+        raise ValueError(f"cuts of {samples} samples at offsets {offsets.min()}-"
+                         f"{offsets.max()} leave the {wide}-sample windows")
+    out = np.empty((n, data.shape[1], samples), dtype=np.float32)
+    for i, o in enumerate(offsets):
+        out[i] = data[i, :, o:o + samples]
+    return renormalise(out)
+
+
 def split_stations(station_vs30: dict, fractions=(0.65, 0.15, 0.2), seed=0) -> tuple:
     """Station-wise split, stratified by NEHRP class: lists of station codes, one per part.
 
@@ -291,4 +380,5 @@ def split_stations(station_vs30: dict, fractions=(0.65, 0.15, 0.2), seed=0) -> t
     return tuple(sorted(p) for p in parts)
 
 
-__all__ = ["WindowSet", "load_windows", "split_stations", "cache_dir", "WINDOW_FORMAT"]
+__all__ = ["WindowSet", "load_windows", "split_stations", "cache_dir", "crop_windows",
+           "renormalise", "WINDOW_FORMAT"]

@@ -85,7 +85,7 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
         Examples
         --------
         >>> CNNLSTMPredictor.TrainSettings().epochs
-        12
+        24
         """
         from obspy_gen.plugins.cnn_lstm.train import train
         return train(data, out, settings, device=device, resume=resume, log=log)
@@ -130,6 +130,52 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
         y = np.concatenate(out) if out else np.zeros(0, np.float32)
         return np.exp(y.astype(np.float64) * sigma + mu)
 
+    def predict_labelled(self, data, *, stations=None, device=None, checkpoint=None,
+                         cache_path=None, batch_size=256):
+        """Per-record Vs30 of a folder of labelled records, from cached windows (evaluation).
+
+        The same windows as :meth:`predict` makes (the checkpoint's ``test_shifts`` and
+        ``test_p_centred``), cut out of one cached wider window per record
+        (:func:`~.data.load_windows`, :func:`~.data.crop_windows`); a record's value is the
+        median of its windows' ln Vs30.
+
+        Parameters
+        ----------
+        data : str or Path
+            Folder of labelled records (as :func:`~.data.load_windows`).
+        stations : list of str, optional
+            Only these stations' records.
+
+        Returns
+        -------
+        (WindowSet, numpy.ndarray)
+            The records (labels, stations, files) and their predicted Vs30 (m/s).
+        """
+        from obspy_gen.plugins.cnn_lstm.data import crop_windows, load_windows
+        _, arch, _, _, _ = self.load(checkpoint, device)
+        sr = arch.sampling_rate
+        margin = int(round(max(abs(v) for v in arch.test_shifts) * sr))
+        ws = load_windows(data, window=arch.window + 2 * margin / sr, sampling_rate=sr,
+                          centre=arch.centre, cache_path=cache_path)
+        if stations is not None:
+            ws = ws.subset(ws.indices(stations))
+        windows, owner = [], []
+        for v in arch.test_shifts:
+            windows.append(crop_windows(ws.data, arch.samples, margin + int(round(v * sr))))
+            owner.append(np.arange(len(ws)))
+        if arch.test_p_centred and arch.centre != "p_arrival":
+            wp = load_windows(data, window=arch.window, sampling_rate=sr, centre="p_arrival",
+                              cache_path=cache_path)
+            where = {f: i for i, f in enumerate(wp.files)}
+            rows = [(k, where[f]) for k, f in enumerate(ws.files)
+                    if f in where and wp.centre[where[f]] == "p_arrival"]
+            if rows:
+                windows.append(wp.data[[j for _, j in rows]])
+                owner.append(np.array([k for k, _ in rows]))
+        per_window = self.predict_windows(np.concatenate(windows), device=device,
+                                          checkpoint=checkpoint, batch_size=batch_size)
+        return ws, aggregate_windows(per_window, np.concatenate(owner))
+
     def predict(self, records, *, device=None, checkpoint=None, centre=None,
                 batch_size=256) -> Vs30Result:
         """Vs30 of ONE station from its records (median of the per-record predictions).
@@ -162,28 +208,73 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
         station, recs = self.one_station(records)
         _, arch, _, _, cfg = self.load(checkpoint, device)
         use = centre or arch.centre
-        from obspy_gen.plugins.cnn_lstm.windows import make_window
-        windows, notes, problems = [], [], []
+        windows, owner, notes, problems = [], [], [], []
+        n_used = 0
         for rec in recs:
             try:
-                w = make_window(rec, window=arch.window, sampling_rate=arch.sampling_rate,
-                                centre=use, pick=arch.ps_channel or use == "p_arrival")
+                ws = record_windows(rec, arch, use)
             except ValueError as exc:
                 problems.append(str(exc))
                 continue
-            windows.append(w.data)
-            notes.extend(w.notes)
+            owner += [n_used] * len(ws)
+            n_used += 1
+            for w in ws:
+                windows.append(w.data)
+            notes.extend(ws[0].notes)
         if not windows:
             raise ValueError(f"{station}: no usable record ({'; '.join(problems[:3])})")
         for line in _summarise(notes):
             warnings.warn(line)
-        values = self.predict_windows(np.stack(windows), device=device, checkpoint=checkpoint,
-                                      batch_size=batch_size)
+        per_window = self.predict_windows(np.stack(windows), device=device,
+                                          checkpoint=checkpoint, batch_size=batch_size)
+        values = aggregate_windows(per_window, owner)
         return Vs30Result.from_values(station, values, PLUGIN, len(recs), notes + [
             f"skipped: {p}" for p in problems],
             {"checkpoint": str(self.resolve(checkpoint or self._checkpoint).name),
              "centre": use, "ps_channel": arch.ps_channel,
              "synthetic_training": cfg.get("training", {}).get("synthetic")})
+
+
+def record_windows(record, arch, centre=None) -> list:
+    """The windows the model reads from one record (the checkpoint's prediction settings).
+
+    One window per shift in ``arch.test_shifts`` around ``centre`` (default the model's),
+    plus a P-centred one when ``arch.test_p_centred`` and a P arrival is known (labels or
+    picker) and the windows are not P-centred already.
+
+    Examples
+    --------
+    >>> from obspy import read
+    >>> from obspy_gen.plugins.cnn_lstm.config import CNNLSTMConfig
+    >>> arch = CNNLSTMConfig(window=5.0, test_shifts=(-1, 0, 1), test_p_centred=True)
+    >>> [w.centre for w in record_windows(read(), arch)]
+    ['pga', 'pga', 'pga', 'p_arrival']
+    """
+    from obspy_gen.plugins.cnn_lstm.windows import make_window
+    use = centre or arch.centre
+    pick = arch.ps_channel or use == "p_arrival" or arch.test_p_centred
+    kw = dict(window=arch.window, sampling_rate=arch.sampling_rate, pick=pick)
+    out = [make_window(record, centre=use, shift=s, **kw) for s in arch.test_shifts]
+    if arch.test_p_centred and use != "p_arrival" and out[0].p is not None:
+        w = make_window(record, centre="p_arrival", **kw)
+        if w.centre == "p_arrival":
+            out.append(w)
+    return out
+
+
+def aggregate_windows(values, owner) -> np.ndarray:
+    """Per-record Vs30: the median of ln Vs30 over each record's windows.
+
+    ``owner[i]`` is the record (0, 1, ...) of window ``i``.
+
+    Examples
+    --------
+    >>> aggregate_windows(np.array([100.0, 400.0, 200.0, 300.0]), [0, 0, 0, 1]).tolist()
+    [200.0, 300.0]
+    """
+    values, owner = np.asarray(values, dtype=float), np.asarray(owner, dtype=int)
+    return np.array([float(np.exp(np.median(np.log(values[owner == k]))))
+                     for k in range(int(owner.max()) + 1 if len(owner) else 0)])
 
 
 def _summarise(notes) -> list:
@@ -209,4 +300,4 @@ def clear_cache() -> None:
     clear_loaded()
 
 
-__all__ = ["CNNLSTMPredictor", "clear_cache"]
+__all__ = ["CNNLSTMPredictor", "clear_cache", "record_windows", "aggregate_windows"]

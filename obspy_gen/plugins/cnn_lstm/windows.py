@@ -164,7 +164,7 @@ def arrivals(record, labels=None, pick=True):
 
 
 def make_window(record, *, window=15.0, sampling_rate=100.0, centre="pga", labels=None,
-                pick=True) -> Window:
+                pick=True, shift=0.0) -> Window:
     """Prepare one 3-component record for the model (see the module notes).
 
     Parameters
@@ -180,6 +180,9 @@ def make_window(record, *, window=15.0, sampling_rate=100.0, centre="pga", label
         ``p_arrival``/``s_arrival`` overriding the trace headers (e.g. a label-table row).
     pick : bool
         Run the picker when no P label is found (the mask and a P centre need it).
+    shift : float
+        Seconds the window's centre moves after the PGA or P arrival (negative: before);
+        the model's several windows per record (:attr:`CNNLSTMConfig.test_shifts`).
 
     Returns
     -------
@@ -198,6 +201,12 @@ def make_window(record, *, window=15.0, sampling_rate=100.0, centre="pga", label
     ((4, 1500), 'p_arrival', 'picker')
     >>> float(w.data[3].max()), round(float(np.sqrt((w.data[:3] ** 2).mean())), 3)
     (1.0, 1.0)
+
+    A window shifted by 2 s starts 200 samples later (the P/S mask moves 200 samples earlier):
+
+    >>> later = make_window(read(), centre="p_arrival", shift=2.0)
+    >>> int(np.argmax(w.data[3])) - int(np.argmax(later.data[3]))
+    200
     """
     if centre not in CENTRES:
         raise ValueError(f"centre={centre!r} is not one of {', '.join(CENTRES)}")
@@ -227,6 +236,7 @@ def make_window(record, *, window=15.0, sampling_rate=100.0, centre="pga", label
                                           np.abs(x[1] - x[1].mean()))))
     else:
         middle = int(round(p * sampling_rate))
+    middle += int(round(float(shift) * sampling_rate))
     first = middle - seq // 2
     lo, hi = max(first, 0), min(first + seq, n)
     if n < seq:
