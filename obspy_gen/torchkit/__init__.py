@@ -4,6 +4,8 @@
 * :func:`seed_everything`, :func:`derived_seed` -- Python, numpy and torch generators;
 * :class:`TorchPlugin` -- mixin: ``list_pretrained()``, ``from_pretrained(name_or_path)``
   (shipped checkpoints first), ``save(path)`` (safetensors + JSON);
+  :class:`CheckpointModelPlugin` adds the cached ``load()``/``stations()`` of a plugin whose
+  loader returns a :class:`LoadedCheckpoint` (:class:`LoadedStations`);
   :func:`list_pretrained`, :func:`resolve_checkpoint`, :func:`state_dict_numpy`,
   :func:`load_state`;
 * :func:`fit` with :class:`FitSettings` (alias of ``TrainSettings``) -- AdamW, epochs,
@@ -21,7 +23,8 @@ Examples
 >>> tk.FitSettings(epochs=2).epochs
 2
 """
-from obspy_gen.torchkit.base import (SHARED_CHECKPOINTS, DistInfo, TorchPlugin,  # noqa: F401
+from obspy_gen.torchkit.base import (SHARED_CHECKPOINTS, CheckpointModelPlugin,  # noqa: F401
+                                     DistInfo, LoadedCheckpoint, LoadedStations, TorchPlugin,
                                      TrainSettings, choose_device, derived_seed,
                                      evaluate_loss, fit, history_json, list_pretrained,
                                      load_state, resolve_checkpoint, seed_everything,
@@ -32,7 +35,8 @@ from obspy_gen.torchkit.base import (SHARED_CHECKPOINTS, DistInfo, TorchPlugin, 
 #: plugin's own ``TrainSettings`` for ``obspy-gen train`` is a different dataclass).
 FitSettings = TrainSettings
 
-__all__ = ["SHARED_CHECKPOINTS", "DistInfo", "TorchPlugin", "TrainSettings", "FitSettings",
+__all__ = ["SHARED_CHECKPOINTS", "CheckpointModelPlugin", "DistInfo", "LoadedCheckpoint",
+           "LoadedStations", "TorchPlugin", "TrainSettings", "FitSettings",
            "choose_device", "derived_seed", "evaluate_loss", "fit", "history_json",
            "list_pretrained", "load_state", "resolve_checkpoint", "seed_everything",
            "setup_distributed", "shipped_checkpoint_dirs", "shipped_checkpoints",

@@ -25,7 +25,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -328,6 +328,100 @@ class TorchPlugin:
     def _load_checkpoint(self, checkpoint, device):  # pragma: no cover - hook
         raise NotImplementedError
 
+
+
+class CheckpointModelPlugin(TorchPlugin):
+    """A :class:`TorchPlugin` whose checkpoint is loaded on first use and cached.
+
+    Subclasses set ``_load_model = staticmethod(loader)`` with ``loader(path, device)``
+    returning a :class:`LoadedCheckpoint` (or anything with ``station_codes``); they get the
+    constructor, :meth:`load`, :meth:`stations` and the ``from_pretrained`` hook.
+
+    Examples
+    --------
+    >>> from obspy_gen.api import Plugin
+    >>> import os, tempfile
+    >>> base = os.path.join(tempfile.mkdtemp(), "tiny")
+    >>> open(base + ".json", "w").close()
+    >>> class Tiny(CheckpointModelPlugin, Plugin):
+    ...     name, version = "tiny", "1"
+    ...     _load_model = staticmethod(lambda path, device: LoadedStations(
+    ...         path, {}, None, None, [{"station": "4628"}]))
+    >>> Tiny(base).stations()
+    ['4628']
+    >>> Tiny(base).load() is Tiny(base).load()     # cached per file and device
+    True
+    """
+
+    _load_model = None
+
+    def __init__(self, checkpoint=None, device=None):
+        self._checkpoint = checkpoint
+        self._device = device
+
+    def _load_checkpoint(self, checkpoint, device):
+        self._checkpoint = str(checkpoint.path)
+        self._device = device
+
+    def load(self, checkpoint=None, device=None):
+        """The loaded ``checkpoint`` (default: this instance's, else the shipped default),
+        cached per file, modification time and device (:func:`load_cached`)."""
+        path = self.resolve(checkpoint or self._checkpoint)
+        return load_cached(self._load_model, path,
+                           device if device is not None else self._device)
+
+    def stations(self, checkpoint=None) -> list:
+        """Station codes the checkpoint knows (its conditioning or latent pools)."""
+        return self.load(checkpoint).station_codes
+
+
+@dataclass
+class LoadedCheckpoint:
+    """A checkpoint ready to run: the fields every torch plugin's loaded model has.
+
+    Subclasses add their own fields (latent pools, scalers, ...) and a ``stations`` list of
+    dicts with a ``"station"`` key.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        Base path of the checkpoint.
+    config : dict
+        Its JSON description.
+    arch : object
+        The architecture (a config dataclass).
+    model : torch.nn.Module
+        In eval mode.
+    """
+
+    path: Path
+    config: dict
+    arch: object
+    model: object
+
+    @property
+    def name(self) -> str:
+        """File name of the checkpoint (without suffix)."""
+        return Path(self.path).name
+
+    @property
+    def station_codes(self) -> list:
+        """Codes of :attr:`stations`, in order."""
+        return [s["station"] for s in getattr(self, "stations", ())]
+
+
+@dataclass
+class LoadedStations(LoadedCheckpoint):
+    """A :class:`LoadedCheckpoint` with a station list and a device (the common case).
+
+    Examples
+    --------
+    >>> LoadedStations("m", {}, None, None, [{"station": "2020"}]).station_codes
+    ['2020']
+    """
+
+    stations: list = field(default_factory=list)
+    device: object = None
 
 # -- distributed -----------------------------------------------------------------------------
 @dataclass

@@ -12,8 +12,8 @@ from obspy_gen.api import (CHANNELS, GeneratedRecord, Generator, StationId, buil
                            record_rng)
 from obspy_gen.plugins.cvae.store import DEFAULT_CHECKPOINT, PLUGIN, VERSION, load_model
 from obspy_gen.plugins.cvae.train import CVAETrainSettings
-from obspy_gen.torchkit import TorchPlugin
-from obspy_gen.torchkit.base import clear_loaded, load_cached
+from obspy_gen.torchkit import CheckpointModelPlugin
+from obspy_gen.torchkit.base import clear_loaded
 
 #: Start of the first generated record unless ``starttime`` is given.
 DEFAULT_START = UTCDateTime(2000, 1, 1)
@@ -25,11 +25,7 @@ OPTION_DEFAULTS = {"checkpoint": None, "temperature": 1.0, "starttime": None, "n
 OPTIONS = tuple(OPTION_DEFAULTS)
 
 
-def _load(path, device):
-    return load_cached(load_model, path, device)
-
-
-class CVAEGenerator(TorchPlugin, Generator):
+class CVAEGenerator(CheckpointModelPlugin, Generator):
     """Conditional VAE on STFT images (the TimesNet-Gen paper's baseline).
 
     ``generate(station="4628", n=50)`` samples the station's prior N(tiled one-hot, I) and
@@ -61,17 +57,9 @@ class CVAEGenerator(TorchPlugin, Generator):
     options = OPTION_DEFAULTS
     checkpoint_package = "obspy_gen.plugins.cvae"
     default_checkpoint = DEFAULT_CHECKPOINT
+    _load_model = staticmethod(load_model)
     #: The training settings (``obspy-gen train cvae`` builds its flags from them).
     TrainSettings = CVAETrainSettings
-
-    def __init__(self, checkpoint=None, device=None):
-        self._checkpoint = checkpoint
-        self._device = device
-
-    # TorchPlugin hooks
-    def _load_checkpoint(self, checkpoint, device):
-        self._checkpoint = str(checkpoint.path)
-        self._device = device
 
     def _checkpoint_content(self):
         from obspy_gen.torchkit.base import state_dict_numpy
@@ -98,32 +86,6 @@ class CVAEGenerator(TorchPlugin, Generator):
         from obspy_gen.plugins.cvae.train import train
         return train(data, out, settings, device=device, resume=resume,
                      log=log if log is not None else (lambda line: None), quiet=log is None)
-
-    def load(self, checkpoint=None, device=None):
-        """The :class:`~.store.LoadedModel` of ``checkpoint`` (default: this instance's or the
-        shipped default), cached per file and device.
-
-        Examples
-        --------
-        >>> import pytest
-        >>> _ = pytest.importorskip("torch")
-        >>> CVAEGenerator().load().station_codes
-        ['2020', '4628', '0205', '1716', '3130']
-        """
-        path = self.resolve(checkpoint or self._checkpoint)
-        return _load(path, device if device is not None else self._device)
-
-    def stations(self, checkpoint=None) -> list:
-        """Station codes a conditioned checkpoint can generate for.
-
-        Examples
-        --------
-        >>> import pytest
-        >>> _ = pytest.importorskip("torch")
-        >>> "3130" in CVAEGenerator().stations()
-        True
-        """
-        return self.load(checkpoint).station_codes
 
     def generate(self, records=None, *, station=None, n=1, seed=None, device=None,
                  checkpoint=None, temperature=1.0, **options) -> Stream:

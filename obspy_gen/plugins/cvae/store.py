@@ -8,10 +8,11 @@ JSON: ``architecture`` (:class:`~.model.CVAEConfig`), ``conditioned``, ``normali
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from obspy_gen.io.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from obspy_gen.torchkit.base import LoadedStations
 
 #: Registered plugin name and its version (recorded in checkpoints and outputs).
 PLUGIN = "cvae"
@@ -81,7 +82,7 @@ def save_model(path, model, *, stations=(), training=None, base=None) -> tuple:
 
 
 @dataclass
-class LoadedModel:
+class LoadedModel(LoadedStations):
     """A CVAE checkpoint ready to run (see :func:`load_model`).
 
     Attributes
@@ -95,21 +96,6 @@ class LoadedModel:
     stations : list of dict
     device : torch.device
     """
-
-    path: Path
-    config: dict
-    arch: object
-    model: object
-    stations: list = field(default_factory=list)
-    device: object = None
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def station_codes(self) -> list:
-        return [s["station"] for s in self.stations]
 
 
 def load_model(path, device=None) -> LoadedModel:

@@ -18,8 +18,8 @@ from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, N
 from obspy_gen.plugins.timesnet_gen.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                                   load_model)
 from obspy_gen.plugins.timesnet_gen.train import TimesNetGenTrainSettings
-from obspy_gen.torchkit import TorchPlugin
-from obspy_gen.torchkit.base import clear_loaded, load_cached
+from obspy_gen.torchkit import CheckpointModelPlugin
+from obspy_gen.torchkit.base import clear_loaded
 
 #: Channel codes of generated records (accelerometer, N/E/Z), in output order.
 CHANNELS = ("HNN", "HNE", "HNZ")
@@ -38,16 +38,12 @@ LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
                    "sampling": "mix"}
 
 
-def _load(path, device):
-    return load_cached(load_model, path, device)
-
-
 def _centre(loaded) -> str:
     """Where the checkpoint's training windows were centred (older ones: the record's middle)."""
     return (loaded.config.get("normalisation") or {}).get("centre") or "record"
 
 
-class TimesNetGenGenerator(TorchPlugin, Generator):
+class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
     """TimesNet-Gen: station-conditioned strong-motion generation (Yilmaz et al.).
 
     ``generate(station="4628", n=50)`` draws records of a station the checkpoint knows
@@ -79,6 +75,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
     options = OPTION_DEFAULTS
     checkpoint_package = "obspy_gen.plugins.timesnet_gen"
     default_checkpoint = DEFAULT_CHECKPOINT
+    _load_model = staticmethod(load_model)
 
     #: Settings of :meth:`train` (each field is an ``obspy-gen train timesnet-gen`` flag).
     TrainSettings = TimesNetGenTrainSettings
@@ -94,15 +91,6 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         from obspy_gen.plugins.timesnet_gen.train import run_training
         return run_training(data, out, settings, device=device, resume=resume, log=log)
 
-    def __init__(self, checkpoint=None, device=None):
-        self._checkpoint = checkpoint
-        self._device = device
-
-    # TorchPlugin hooks: from_pretrained()/save() go through the same loader.
-    def _load_checkpoint(self, checkpoint, device):
-        self._checkpoint = str(checkpoint.path)
-        self._device = device
-
     def _checkpoint_content(self):
         from obspy_gen.torchkit.base import state_dict_numpy
         loaded = self.load()
@@ -113,32 +101,6 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
         return tensors, {k: v for k, v in ck.config.items()}
 
     # -- loading ---------------------------------------------------------------------------
-    def load(self, checkpoint=None, device=None):
-        """The :class:`~.store.LoadedModel` of ``checkpoint`` (default: this instance's or the
-        shipped default), cached per file and device.
-
-        Examples
-        --------
-        >>> import pytest
-        >>> _ = pytest.importorskip("torch")
-        >>> TimesNetGenGenerator().load().station_codes
-        ['2020', '4628', '0205', '1716', '3130']
-        """
-        path = self.resolve(checkpoint or self._checkpoint)
-        return _load(path, device if device is not None else self._device)
-
-    def stations(self, checkpoint=None) -> list:
-        """Station codes a conditioned checkpoint can generate for.
-
-        Examples
-        --------
-        >>> import pytest
-        >>> _ = pytest.importorskip("torch")
-        >>> "4628" in TimesNetGenGenerator().stations()
-        True
-        """
-        return self.load(checkpoint).station_codes
-
     def _zero_shot_model(self, loaded, device):
         if not loaded.arch.conditioned:
             return loaded
@@ -149,7 +111,7 @@ class TimesNetGenGenerator(TorchPlugin, Generator):
                                   f"checkpoint=<an unconditioned checkpoint>")
         sibling = loaded.path.with_name(base)
         target = sibling if sibling.with_name(base + ".json").is_file() else base
-        return _load(self.resolve(target), device)
+        return self.load(target, device)
 
     # -- generation ------------------------------------------------------------------------
     def generate(self, records=None, *, station=None, n=1, seed=None, device=None,

@@ -14,6 +14,7 @@ import numpy as np
 
 from obspy_gen.io.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from obspy_gen.plugins.timesnet_gen.sampling import LatentPool
+from obspy_gen.torchkit.base import LoadedCheckpoint
 
 #: Registered plugin name and its version (recorded in checkpoints and outputs).
 PLUGIN = "timesnet-gen"
@@ -135,7 +136,7 @@ def save_model(path, model, arch, *, stations=(), pools=None, training=None, bas
 
 
 @dataclass
-class LoadedModel:
+class LoadedModel(LoadedCheckpoint):
     """A TimesNet-Gen checkpoint ready to run (see :func:`load_model`, :func:`save_model`).
 
     Attributes
@@ -152,21 +153,9 @@ class LoadedModel:
     device : torch.device
     """
 
-    path: Path
-    config: dict
-    arch: object
-    model: object
     pools: dict = field(default_factory=dict)
     stations: list = field(default_factory=list)
     device: object = None
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def station_codes(self) -> list:
-        return [s["station"] for s in self.stations]
 
 
 def load_model(path, device=None) -> LoadedModel:

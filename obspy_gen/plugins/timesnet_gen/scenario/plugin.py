@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from obspy_gen.api import GeneratedRecord, Generator, StationId, build_stream
+from obspy_gen.api import GeneratedRecord, Generator, build_stream
 from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
 from obspy_gen.plugins.timesnet_gen.sampling import LatentPool, record_rng
 from obspy_gen.plugins.timesnet_gen.scenario.features import (DISTANCE_KINDS, hypocentral,
@@ -17,8 +17,7 @@ from obspy_gen.plugins.timesnet_gen.scenario.sampler import (correction_for, dra
 from obspy_gen.plugins.timesnet_gen.scenario.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                                            load_scenario_model)
 from obspy_gen.plugins.timesnet_gen.scenario.train import ScenarioTrainSettings
-from obspy_gen.torchkit import TorchPlugin
-from obspy_gen.torchkit.base import load_cached
+from obspy_gen.torchkit import CheckpointModelPlugin
 
 CHANNELS = ("HNN", "HNE", "HNZ")
 #: Depth (km) of a request that gives none (the middle of the simulator's default range).
@@ -28,11 +27,7 @@ OPTION_DEFAULTS = {"checkpoint": None, "k": None, "own_records": False, "noise_s
                    "starttime": None, "network": None, "location": None}
 
 
-def _load(path, device):
-    return load_cached(load_scenario_model, path, device)
-
-
-class ScenarioTimesNetGenGenerator(TorchPlugin, Generator):
+class ScenarioTimesNetGenGenerator(CheckpointModelPlugin, Generator):
     """TimesNet-Gen conditioned on a scenario: magnitude, distance, depth and Vs30.
 
     The network is TimesNet-Gen with the standardised features ``[M, ln R_hyp, ln depth,
@@ -81,6 +76,7 @@ class ScenarioTimesNetGenGenerator(TorchPlugin, Generator):
     distance_kinds = DISTANCE_KINDS
     options = OPTION_DEFAULTS
     default_checkpoint = DEFAULT_CHECKPOINT
+    _load_model = staticmethod(load_scenario_model)
     TrainSettings = ScenarioTrainSettings
 
     @classmethod
@@ -93,31 +89,10 @@ class ScenarioTimesNetGenGenerator(TorchPlugin, Generator):
         from obspy_gen.plugins.timesnet_gen.scenario.train import run_training
         return run_training(data, out, settings, device=device, resume=resume, log=log)
 
-    def __init__(self, checkpoint=None, device=None):
-        self._checkpoint = checkpoint
-        self._device = device
-
-    def _load_checkpoint(self, checkpoint, device):
-        self._checkpoint = str(checkpoint.path)
-        self._device = device
-
     def _checkpoint_content(self):
         from obspy_gen.io.checkpoints import load_checkpoint
         ck = load_checkpoint(self.load().path, plugin=PLUGIN)
         return dict(ck.tensors), dict(ck.config)
-
-    def load(self, checkpoint=None, device=None):
-        """The loaded checkpoint (default this instance's or the shipped one), cached.
-
-        Examples
-        --------
-        >>> import pytest
-        >>> _ = pytest.importorskip("torch")
-        >>> "4628" in ScenarioTimesNetGenGenerator().load().station_codes
-        True
-        """
-        path = self.resolve(checkpoint or self._checkpoint)
-        return _load(path, device if device is not None else self._device)
 
     def generate(self, records=None, *, station=None, n=1, seed=None, device=None,
                  **options):
@@ -262,18 +237,5 @@ class ScenarioTimesNetGenGenerator(TorchPlugin, Generator):
         if out:
             warnings.warn(f"{loaded.name}: {'; '.join(out)} (the training labels' range): "
                           f"extrapolated, check the records", stacklevel=3)
-
-    def stations(self, checkpoint=None) -> list:
-        """Station codes whose site term and records the checkpoint knows.
-
-        Examples
-        --------
-        >>> import pytest
-        >>> _ = pytest.importorskip("torch")
-        >>> "3130" in ScenarioTimesNetGenGenerator().stations()
-        True
-        """
-        return self.load(checkpoint).station_codes
-
 
 __all__ = ["ScenarioTimesNetGenGenerator", "CHANNELS", "DEFAULT_DEPTH"]

@@ -19,6 +19,7 @@ import numpy as np
 from obspy_gen.io.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from obspy_gen.plugins.timesnet_gen.store import normalisation
 from obspy_gen.plugins.timesnet_gen.scenario.features import AmplitudeModel, FeatureScaler
+from obspy_gen.torchkit.base import LoadedCheckpoint
 
 PLUGIN = "timesnet-gen-scenario"
 VERSION = "0.1.0"
@@ -29,26 +30,14 @@ POOL_KEYS = ("codes", "mean", "std", "onset", "extent", "raw", "station")
 
 
 @dataclass
-class LoadedScenarioModel:
+class LoadedScenarioModel(LoadedCheckpoint):
     """A loaded checkpoint: network (eval mode), scaler, amplitude model, latent source."""
 
-    path: Path
-    config: dict
-    arch: object
-    model: object
     scaler: FeatureScaler
     amplitude: AmplitudeModel
     pool: dict
     stations: list = field(default_factory=list)
     device: object = None
-
-    @property
-    def name(self) -> str:
-        return self.path.name
-
-    @property
-    def station_codes(self) -> list:
-        return [s["station"] for s in self.stations]
 
 
 def save_scenario_model(path, model, *, scaler, amplitude, pool=None, stations=(),
