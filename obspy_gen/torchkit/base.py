@@ -256,6 +256,70 @@ def load_state(module, checkpoint, prefix: str = "model.") -> None:
                             for k in own})
 
 
+def load_network(path, plugin, config_cls, model_cls, device=None, *, station_inputs=True):
+    """A plugin's network from its checkpoint, in eval mode on ``device``.
+
+    Reads the checkpoint (``plugin`` must match its JSON), builds ``config_cls.from_dict`` of
+    its ``"architecture"`` and ``model_cls(arch)``, loads the ``model.*`` tensors. With
+    ``station_inputs`` a conditioned architecture (``arch.conditioned``) must list as many
+    stations as it has station inputs (``arch.n_stations``).
+
+    Returns
+    -------
+    checkpoint : obspy_gen.io.checkpoints.Checkpoint
+    arch : the config dataclass
+    model : torch.nn.Module
+        In eval mode, on ``device``.
+    stations : list of dict
+        The checkpoint's ``"stations"`` (empty when none).
+    device : torch.device
+
+    Raises
+    ------
+    CheckpointError
+        Not a checkpoint of ``plugin``, a bad architecture description, a station list that
+        does not fit it, or tensors that do not fit the network.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import pytest
+    >>> torch = pytest.importorskip("torch")
+    >>> class Arch:
+    ...     def __init__(self, n):
+    ...         self.n = n
+    ...     @classmethod
+    ...     def from_dict(cls, d):
+    ...         return cls(**d)
+    >>> class Net(torch.nn.Linear):
+    ...     def __init__(self, arch):
+    ...         super().__init__(arch.n, 1)
+    >>> path = os.path.join(tempfile.mkdtemp(), "net")
+    >>> _ = save_checkpoint(path, state_dict_numpy(Net(Arch(2)), "model."),
+    ...                     {"architecture": {"n": 2}}, plugin="demo")
+    >>> ck, arch, model, stations, dev = load_network(path, "demo", Arch, Net, "cpu")
+    >>> arch.n, model.training, stations, str(dev)
+    (2, False, [], 'cpu')
+    >>> load_network(path, "demo", Arch, lambda arch: Net(Arch(3)), "cpu")
+    Traceback (most recent call last):
+    ...
+    obspy_gen.io.checkpoints.CheckpointError: ...
+    """
+    ck = load_checkpoint(path, plugin=plugin)
+    try:
+        arch = config_cls.from_dict(ck.config["architecture"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{ck.path}.json: bad architecture description: {exc}") from None
+    stations = list(ck.config.get("stations") or [])
+    if station_inputs and getattr(arch, "conditioned", False) and \
+            len(stations) != arch.n_stations:
+        raise CheckpointError(f"{ck.path}.json: {arch.n_stations} conditioned stations but "
+                              f"{len(stations)} listed")
+    model = model_cls(arch)
+    load_state(model, ck, "model.")
+    dev = choose_device(device)
+    return ck, arch, model.to(dev).eval(), stations, dev
+
 class TorchPlugin:
     """Mixin for torch plugin classes: shipped/pretrained checkpoints, save, device.
 

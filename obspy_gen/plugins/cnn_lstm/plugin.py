@@ -13,17 +13,10 @@ from obspy_gen.torchkit.base import clear_loaded, load_cached
 
 
 def _load_model(path: str, device: str):
-    import torch
-
-    from obspy_gen.io.checkpoints import load_checkpoint
     from obspy_gen.plugins.cnn_lstm.config import CNNLSTMConfig
     from obspy_gen.plugins.cnn_lstm.model import CNNLSTM
-    from obspy_gen.torchkit import load_state
-    ck = load_checkpoint(path, plugin=PLUGIN)
-    arch = CNNLSTMConfig.from_dict(ck.config["architecture"])
-    model = CNNLSTM(arch)
-    load_state(model, ck, "model.")
-    model.to(torch.device(device)).eval()
+    from obspy_gen.torchkit.base import load_network
+    ck, arch, model, _, _ = load_network(path, PLUGIN, CNNLSTMConfig, CNNLSTM, device)
     norm = ck.config["normalisation"]
     return model, arch, float(norm["ln_vs30_mean"]), float(norm["ln_vs30_std"]), ck.config
 

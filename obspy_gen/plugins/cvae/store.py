@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from obspy_gen.io.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from obspy_gen.io.checkpoints import save_checkpoint
 from obspy_gen.torchkit.base import LoadedStations
 
 #: Registered plugin name and its version (recorded in checkpoints and outputs).
@@ -107,20 +107,9 @@ def load_model(path, device=None) -> LoadedModel:
         Not a CVAE checkpoint, or tensors that do not fit its architecture.
     """
     from obspy_gen.plugins.cvae.model import CVAE, CVAEConfig
-    from obspy_gen.torchkit.base import choose_device, load_state
-    ck = load_checkpoint(path, plugin=PLUGIN)
-    try:
-        arch = CVAEConfig.from_dict(ck.config["architecture"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{ck.path}.json: bad architecture description: {exc}") from None
-    stations = list(ck.config.get("stations") or [])
-    if arch.conditioned and len(stations) != arch.n_stations:
-        raise CheckpointError(f"{ck.path}.json: {arch.n_stations} conditioned stations but "
-                              f"{len(stations)} listed")
-    model = CVAE(arch)
-    load_state(model, ck, "model.")
-    dev = choose_device(device)
-    return LoadedModel(ck.path, ck.config, arch, model.to(dev).eval(), stations, dev)
+    from obspy_gen.torchkit.base import load_network
+    ck, arch, model, stations, dev = load_network(path, PLUGIN, CVAEConfig, CVAE, device)
+    return LoadedModel(ck.path, ck.config, arch, model, stations, dev)
 
 
 __all__ = ["PLUGIN", "VERSION", "DEFAULT_CHECKPOINT", "save_model", "load_model",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from obspy_gen.io.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from obspy_gen.io.checkpoints import CheckpointError, save_checkpoint
 from obspy_gen.plugins.timesnet_gen.sampling import LatentPool
 from obspy_gen.torchkit.base import LoadedCheckpoint
 
@@ -167,21 +167,10 @@ def load_model(path, device=None) -> LoadedModel:
         Not a TimesNet-Gen checkpoint, or tensors that do not fit its architecture.
     """
     from obspy_gen.plugins.timesnet_gen.model import TimesNetGen, TimesNetGenConfig
-    from obspy_gen.torchkit.base import choose_device, load_state
+    from obspy_gen.torchkit.base import load_network
 
-    ck = load_checkpoint(path, plugin=PLUGIN)
-    try:
-        arch = TimesNetGenConfig.from_dict(ck.config["architecture"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"{ck.path}.json: bad architecture description: {exc}") from None
-    stations = list(ck.config.get("stations") or [])
-    if arch.conditioned and len(stations) != arch.n_stations:
-        raise CheckpointError(f"{ck.path}.json: {arch.n_stations} conditioned stations but "
-                              f"{len(stations)} listed")
-    model = TimesNetGen(arch)
-    load_state(model, ck, "model.")
-    dev = choose_device(device)
-    model = model.to(dev).eval()
+    ck, arch, model, stations, dev = load_network(path, PLUGIN, TimesNetGenConfig,
+                                                  TimesNetGen, device)
     pools = {}
     for k, meta in enumerate(stations):
         if f"pool.{k}.codes" not in ck.tensors:

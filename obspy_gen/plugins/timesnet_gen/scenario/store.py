@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from obspy_gen.io.checkpoints import CheckpointError, load_checkpoint, save_checkpoint
+from obspy_gen.io.checkpoints import CheckpointError, save_checkpoint
 from obspy_gen.plugins.timesnet_gen.store import normalisation
 from obspy_gen.plugins.timesnet_gen.scenario.features import AmplitudeModel, FeatureScaler
 from obspy_gen.torchkit.base import LoadedCheckpoint
@@ -100,19 +100,17 @@ def load_scenario_model(path, device=None) -> LoadedScenarioModel:
     """
     from obspy_gen.plugins.timesnet_gen.scenario.model import (ScenarioTimesNetGen,
                                                               TimesNetGenConfig)
-    from obspy_gen.torchkit.base import choose_device, load_state
-    ck = load_checkpoint(path, plugin=PLUGIN)
+    from obspy_gen.torchkit.base import load_network
+    # The network's conditioning inputs are the scenario features, not stations.
+    ck, arch, model, stations, dev = load_network(path, PLUGIN, TimesNetGenConfig,
+                                                  ScenarioTimesNetGen, device,
+                                                  station_inputs=False)
     cfg = ck.config
     try:
-        arch = TimesNetGenConfig.from_dict(cfg["architecture"])
         scaler = FeatureScaler.from_dict(cfg["features"])
         amplitude = AmplitudeModel.from_dict(cfg["amplitude"])
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{ck.path}.json: bad description: {exc}") from None
-    model = ScenarioTimesNetGen(arch)
-    load_state(model, ck, "model.")
-    dev = choose_device(device)
-    model = model.to(dev).eval()
     pool = {k: ck.tensors[f"pool.{k}"] for k in POOL_KEYS if f"pool.{k}" in ck.tensors}
     if pool:
         missing = [k for k in POOL_KEYS if k not in pool]
@@ -123,8 +121,8 @@ def load_scenario_model(path, device=None) -> LoadedScenarioModel:
         if pool["codes"].shape[1:] != arch.latent_shape:
             raise CheckpointError(f"{ck.path}.safetensors: codes {pool['codes'].shape[1:]} "
                                   f"do not fit the latent {arch.latent_shape}")
-    return LoadedScenarioModel(ck.path, cfg, arch, model, scaler, amplitude, pool,
-                               list(cfg.get("stations") or []), dev)
+    return LoadedScenarioModel(ck.path, cfg, arch, model, scaler, amplitude, pool, stations,
+                               dev)
 
 
 __all__ = ["PLUGIN", "VERSION", "DEFAULT_CHECKPOINT", "DEFAULT_SAMPLING",
