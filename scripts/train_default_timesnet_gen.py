@@ -67,6 +67,10 @@ GROW = None
 ANCHOR = "pga"
 #: Weight of the relative velocity error in the fine-tuning loss (model.velocity_loss).
 VELOCITY_LOSS = 0.0
+#: Phase 3 (optional): more fine-tuning of the phase-2 network with the spectral and H/V loss
+#: terms (model.spectral_loss, model.hv_loss); epochs 0 = none. See docs/generate.rst for
+#: what it was measured to do.
+POLISH = dict(epochs=0, lr=3e-4, spectral_loss=0.0, hv_loss=0.0)
 NAME = "timesnet-gen-synthetic"
 BASE = NAME + "-pretrain"
 DESCRIPTION = ("SYNTHETIC records from obspy-gen's stochastic simulator (Boore 2003 point "
@@ -96,6 +100,16 @@ def main(argv=None):
                              "TimesBlocks (e.g. 2,2), warm-started from phase 1.")
     parser.add_argument("--epochs", type=int, default=FINETUNE["epochs"],
                         help=f"Phase-2 epochs (default {FINETUNE['epochs']}).")
+    parser.add_argument("--polish-epochs", type=int, default=POLISH["epochs"],
+                        help=f"Phase-3 epochs with the spectral / H/V loss terms (default "
+                             f"{POLISH['epochs']}).")
+    parser.add_argument("--polish-lr", type=float, default=POLISH["lr"],
+                        help=f"Phase-3 learning rate (default {POLISH['lr']}).")
+    parser.add_argument("--spectral-loss", type=float, default=POLISH["spectral_loss"],
+                        help=f"Phase-3 weight of the ln spectra error (default "
+                             f"{POLISH['spectral_loss']}).")
+    parser.add_argument("--hv-loss", type=float, default=POLISH["hv_loss"],
+                        help=f"Phase-3 weight of the ln H/V error (default {POLISH['hv_loss']}).")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -155,6 +169,24 @@ def main(argv=None):
                **{**FINETUNE, "epochs": args.epochs}, **common)
     t_ft = time.perf_counter() - t0
     say(f"phase 2 (fine-tuning) took {t_ft / 60:.1f} min")
+    t_pol = 0.0
+    if args.polish_epochs:
+        t0 = time.perf_counter()
+        phase2 = NAME + "-phase2"
+        for suffix in (".safetensors", ".json"):
+            shutil.move(runs / (NAME + suffix), runs / (phase2 + suffix))
+        history = T.finetune(
+            str(paper5_dir), runs / NAME, init=runs / phase2, stations=targets,
+            base_name=BASE, anchor=ANCHOR, spectral_loss=args.spectral_loss,
+            hv_loss=args.hv_loss,
+            description=DESCRIPTION + f"Phase 2: simulate('paper5', seed={PAPER5_SEED}), the "
+                                      f"five virtual stations of the TimesNet-Gen paper's "
+                                      f"Table I; phase 3: {args.polish_epochs} more epochs "
+                                      f"with the spectral / H/V loss terms.",
+            source=f"obspy_gen.plugins.stochastic.simulate('paper5', seed={PAPER5_SEED})",
+            **{**FINETUNE, "epochs": args.polish_epochs, "lr": args.polish_lr}, **common)
+        t_pol = time.perf_counter() - t0
+        say(f"phase 3 (spectral fine-tuning) took {t_pol / 60:.1f} min")
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -166,7 +198,7 @@ def main(argv=None):
     summary = {"val_loss": [round(v, 5) for v in val],
                "val_loss_change_last_epoch": round(val[-1] / val[-2] - 1, 4),
                "simulation_s": round(t_sim, 1), "pretrain_s": round(t_pre, 1),
-               "finetune_s": round(t_ft, 1), "total_s": round(time.perf_counter() - t_all, 1),
+               "finetune_s": round(t_ft, 1), "polish_s": round(t_pol, 1), "total_s": round(time.perf_counter() - t_all, 1),
                "torch": torch.__version__, "threads": torch.get_num_threads(),
                "files": sizes, "total_mb": round(sum(sizes.values()) / 1e6, 2)}
     say(json.dumps(summary, indent=1))
