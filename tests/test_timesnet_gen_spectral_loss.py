@@ -116,3 +116,16 @@ def test_finetune_with_spectral_and_hv_loss_end_to_end(tmp_path):
     assert "0.5 x MSE of ln smoothed amplitude spectra" in text and "0.5 x MSE of ln H/V" in text
     with pytest.raises(ValueError, match="spectral_loss must be >= 0"):
         T.TimesNetGenTrainSettings(spectral_loss=-1)
+
+
+def test_windowed_spectral_loss_sees_energy_moved_in_time(smoother):
+    rng = np.random.default_rng(0)
+    x = torch.zeros(1, 3, N)
+    burst = torch.from_numpy(rng.standard_normal((3, 1000)).astype(np.float32))
+    x[0, :, 1500:2500] = burst
+    y = torch.zeros_like(x)
+    y[0, :, 3500:4500] = burst               # the same burst 20 s later
+    whole = float(spectral_loss(y, x, smoother))
+    windowed = float(spectral_loss(y, x, SpectralSmoother(2000, FS, **T.SPECTRAL_BAND)))
+    assert whole < 1e-3 and windowed > 1.0
+    assert float(spectral_loss(x, x, SpectralSmoother(2000, FS, **T.SPECTRAL_BAND))) == 0.0

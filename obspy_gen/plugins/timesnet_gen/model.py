@@ -656,6 +656,7 @@ class SpectralSmoother:
         import scipy.signal
 
         from obspy_gen.core.smoothing import konno_ohmachi
+        self.seq_len = int(seq_len)
         freq = np.fft.rfftfreq(int(seq_len), 1.0 / float(sampling_rate))
         fmax = min(float(fmax), float(freq[-1]))
         self.centres = np.geomspace(fmin, fmax, int(nfreq))
@@ -692,6 +693,19 @@ def _log_water(s_y, s_x, water):
     return torch.log(s_y + level), torch.log(s_x + level)
 
 
+def _frames(x, length):
+    """(B, C, T) -> (B, C * W, length): windows of ``length`` samples overlapping by half
+    (the last one ends at the record's end)."""
+    b, c, t = x.shape
+    if length >= t:
+        return x
+    hop = length // 2
+    starts = list(range(0, t - length + 1, hop))
+    if starts[-1] != t - length:
+        starts.append(t - length)
+    return torch.stack([x[..., s:s + length] for s in starts], dim=2).reshape(b, -1, length)
+
+
 def spectral_loss(y, x, smoother: SpectralSmoother, water: float = 0.01):
     """Mean squared difference of the ln smoothed amplitude spectra (every channel) of ``y``
     and ``x`` (B, 3, T), each with a water level of ``water`` times the target's peak.
@@ -699,6 +713,10 @@ def spectral_loss(y, x, smoother: SpectralSmoother, water: float = 0.01):
     Scale-free (a ratio per frequency), so every record counts alike. It weights every
     frequency band alike, where the time-domain MSE is carried by the strongest part of the
     spectrum and leaves the weak bands -- where a spurious H/V peak comes from -- to chance.
+    With a ``smoother`` for windows shorter than the records, the spectra are those of
+    half-overlapping windows (a spectrogram; the water level is the target's peak over all
+    windows of a channel): energy moved in time -- into the coda, lengthening the record --
+    costs as much as energy at the wrong frequency.
 
     Examples
     --------
@@ -709,7 +727,10 @@ def spectral_loss(y, x, smoother: SpectralSmoother, water: float = 0.01):
     >>> float(spectral_loss(0.5 * x, x, sm)) > 0
     True
     """
-    ly, lx = _log_water(smoother.channels(y), smoother.channels(x), water)
+    b, c = x.shape[:2]
+    sy = smoother.channels(_frames(y, smoother.seq_len)).reshape(b, c, -1)
+    sx = smoother.channels(_frames(x, smoother.seq_len)).reshape(b, c, -1)
+    ly, lx = _log_water(sy, sx, water)
     return ((ly - lx) ** 2).mean()
 
 

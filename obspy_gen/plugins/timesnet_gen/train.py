@@ -37,6 +37,9 @@ DEFAULT_SAMPLING = {"sampling": "prior", "n_mix": 5, "noise_scale": 1.0, "noise"
 #: Centres of the spectral and H/V loss terms (:class:`.model.SpectralSmoother`): the band
 #: of the HVSR preset ``timesnet-gen-paper`` (0.5-25 Hz, Konno-Ohmachi b=40), 64 log-spaced.
 SPECTRAL_BAND = dict(fmin=0.5, fmax=25.0, nfreq=64, bandwidth=40.0)
+#: Window (s) of the spectral loss term's spectrogram (half-overlapping windows; None = the
+#: whole record). The H/V term always takes the whole record, as the HVSR does.
+SPECTRAL_WINDOW = None
 #: Water level of the spectral and H/V loss terms: a fraction of the target's peak.
 SPECTRAL_WATER = 0.01
 #: Fewest records of a station that training accepts without a warning.
@@ -182,12 +185,16 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
         if velocity_weight:
             loss = loss + velocity_weight * velocity_loss(y.float(), raw, mean, std)
         if spectral_weight or hv_weight:
-            key = (raw.shape[-1], float(net.config.sampling_rate))
-            if key not in smoothers:
-                smoothers[key] = SpectralSmoother(*key, **SPECTRAL_BAND)
-            sm = smoothers[key]
+            fs = float(net.config.sampling_rate)
+            n = raw.shape[-1]
+            frame = min(n, int(round(SPECTRAL_WINDOW * fs))) if SPECTRAL_WINDOW else n
+            for key in {(n, fs), (frame, fs)}:
+                if key not in smoothers:
+                    smoothers[key] = SpectralSmoother(*key, **SPECTRAL_BAND)
+            sm = smoothers[(n, fs)]
             if spectral_weight:
-                loss = loss + spectral_weight * spectral_loss(y.float(), raw, sm,
+                loss = loss + spectral_weight * spectral_loss(y.float(), raw,
+                                                              smoothers[(frame, fs)],
                                                               SPECTRAL_WATER)
             if hv_weight:
                 loss = loss + hv_weight * hv_loss(y.float(), raw, sm, SPECTRAL_WATER)
