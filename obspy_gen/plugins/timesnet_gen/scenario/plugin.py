@@ -129,8 +129,9 @@ class ScenarioTimesNetGenGenerator(CheckpointModelPlugin, Generator):
             scatter; ``"total"``: within + between stations, the records of any site with
             this Vs30), ``baseline`` (``"quadratic"``, default: zero final velocity;
             ``"highpass"``: also high-pass at the signal-to-noise corner -- it doubles the
-            long-period spread; ``"none"``), ``trim`` (default True: the lead record's recorded span;
-            False: the model's whole window), ``starttime``, ``network``, ``location``.
+            long-period spread; ``"none"``), ``trim`` (default True: the lead record's
+            recorded span; False: the model's whole window), ``starttime``, ``network``,
+            ``location``.
 
         Returns
         -------
