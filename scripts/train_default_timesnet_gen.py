@@ -14,7 +14,11 @@ Steps (all seeded; see the constants below):
    sampler: ``train.DEFAULT_SAMPLING``). ``--grow 2,2`` fine-tunes a larger network instead:
    the phase-1 blocks plus one new TimesBlock in the encoder and one in the decoder that
    start as the identity (:meth:`~obspy_gen.plugins.timesnet_gen.model.TimesNetGen.grown`);
-4. copy both pairs of files into ``obspy_gen/plugins/timesnet_gen/checkpoints/``.
+4. optional phase 3 (``--polish-epochs N``, off in the shipped default): N more epochs of the
+   phase-2 network with the spectral / H/V loss terms (``--spectral-loss``, ``--hv-loss``).
+   Measured 2026-12-02 (``scripts/spectral_loss_ablation.py``, docs/generate.rst): they improve
+   some f0 figures but lengthen the records (D5-75/D5-95 distances fail), so not shipped;
+5. copy both pairs of files into ``obspy_gen/plugins/timesnet_gen/checkpoints/``.
 
 Run from the repository root (about 5 minutes of phase 1 and 2 of phase 2 on 2 idle CPU cores;
 ``--grow 2,2`` about 2x phase 2's time; many times that on a shared machine). Measured
