@@ -200,7 +200,8 @@ def main(argv=None):
     sizes = {p.name: p.stat().st_size for p in sorted(out.glob("timesnet-gen-synthetic*"))}
     val = [e["val_loss"] for e in history["epochs"]]
     summary = {"val_loss": [round(v, 5) for v in val],
-               "val_loss_change_last_epoch": round(val[-1] / val[-2] - 1, 4),
+               "val_loss_change_last_epoch": round(val[-1] / val[-2] - 1, 4)
+               if len(val) > 1 else None,
                "simulation_s": round(t_sim, 1), "pretrain_s": round(t_pre, 1),
                "finetune_s": round(t_ft, 1), "polish_s": round(t_pol, 1), "total_s": round(time.perf_counter() - t_all, 1),
                "torch": torch.__version__, "threads": torch.get_num_threads(),

@@ -304,7 +304,8 @@ def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0) -> str:
         text += f" + {velocity} x relative velocity MSE"
     if spectral:
         text += (f" + {spectral} x MSE of ln smoothed amplitude spectra ({SPECTRAL_BAND}, "
-                 f"water {SPECTRAL_WATER})")
+                 f"water {SPECTRAL_WATER}"
+                 + (f", {SPECTRAL_WINDOW}-s windows" if SPECTRAL_WINDOW else "") + ")")
     if hv:
         text += f" + {hv} x MSE of ln H/V ({SPECTRAL_BAND}, water {SPECTRAL_WATER})"
     return text
