@@ -663,7 +663,7 @@ def _load_weights(model, path):
 __all__ = ["pretrain", "finetune", "train", "materialise", "load_records", "encode_pools",
            "warn_small_stations", "DEFAULT_SAMPLING", "MIN_STATION_RECORDS", "repool",
            "station_split", "record_split", "Materialised", "DEFAULT_ARCH", "PHASES",
-           "VERSION"]
+           "VERSION", "make_loss", "SPECTRAL_BAND", "SPECTRAL_WINDOW", "SPECTRAL_WATER"]
 
 
 # -- the training hook of the plugin (``obspy-gen train timesnet-gen``) ------------------------
