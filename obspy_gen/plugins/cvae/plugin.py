@@ -5,11 +5,10 @@ import math
 import warnings
 
 import numpy as np
-from obspy import Stream, Trace, UTCDateTime
-from obspy.core.util import AttribDict
+from obspy import Stream, UTCDateTime
 
 from obspy_gen.api import (CHANNELS, GeneratedRecord, Generator, StationId, build_stream,
-                           record_rng)
+                           reconstruction_stream, record_rng)
 from obspy_gen.plugins.cvae.store import DEFAULT_CHECKPOINT, PLUGIN, VERSION, load_model
 from obspy_gen.plugins.cvae.train import CVAETrainSettings
 from obspy_gen.torchkit import CheckpointModelPlugin
@@ -277,22 +276,10 @@ class CVAEGenerator(CheckpointModelPlugin, Generator):
                 img = loaded.model.decode(torch.tensor(mus, dtype=torch.float32,
                                                        device=loaded.device))
                 data = loaded.model.records(img)[0].cpu().numpy()
-            first = rec[0].stats
-            t_start = max(tr.stats.starttime for tr in rec)
             npts = windows[0]
-            lead = npts // 2 - seq_len // 2
-            lo, hi = max(lead, 0), min(lead + seq_len, npts)
-            for ch, trace_data in zip(CHANNELS, data):
-                tr = Trace(np.ascontiguousarray(trace_data[lo - lead:hi - lead],
-                                                dtype=np.float32), header={
-                    "network": first.network, "station": first.station,
-                    "location": first.location, "channel": ch, "sampling_rate": fs,
-                    "starttime": t_start + lo / fs})
-                tr.stats.units = first.get("units") or "m/s**2"
-                tr.stats.obspy_gen = AttribDict(model=PLUGIN, version=VERSION, record=k,
-                                                synthetic=True, reconstructed=True,
-                                                checkpoint=loaded.name)
-                out.append(tr)
+            out += reconstruction_stream(rec, data, npts // 2 - seq_len // 2, npts,
+                                         sampling_rate=fs, model=PLUGIN, version=VERSION,
+                                         index=k, checkpoint=loaded.name, dtype=np.float32)
         return out
 
 

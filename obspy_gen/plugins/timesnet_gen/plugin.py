@@ -5,11 +5,11 @@ import math
 import warnings
 
 import numpy as np
-from obspy import Stream, Trace, UTCDateTime
-from obspy.core.util import AttribDict
+from obspy import Stream, UTCDateTime
 
 from obspy_gen.io.checkpoints import CheckpointError
-from obspy_gen.api import GeneratedRecord, Generator, StationId, build_stream
+from obspy_gen.api import (GeneratedRecord, Generator, StationId, build_stream,
+                           reconstruction_stream)
 from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
                                                      SAMPLING_KINDS, LatentPool,
@@ -366,22 +366,12 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                 y = model.model(torch.from_numpy(data[None]).to(dev), label,
                                 torch.tensor(mean[None], dtype=torch.float32, device=dev),
                                 torch.tensor(std[None], dtype=torch.float32, device=dev))
-            first = rec[0].stats
-            fs = float(arch.sampling_rate)
             # Back onto the original's time axis: the model's window, without the zero padding
             # a short record got (so reconstructions overlap nothing the originals did not).
-            t_start = max(tr.stats.starttime for tr in rec)
-            npts = min(int(round((tr.stats.endtime - t_start) * fs)) + 1 for tr in rec)
-            lo, hi = max(lead, 0), min(lead + arch.seq_len, npts)
-            for ch, trace_data in zip(CHANNELS, y[0].float().cpu().numpy()):
-                tr = Trace(np.ascontiguousarray(trace_data[lo - lead:hi - lead]), header={
-                    "network": first.network, "station": code, "location": first.location,
-                    "channel": ch, "sampling_rate": fs, "starttime": t_start + lo / fs})
-                tr.stats.units = first.get("units") or "m/s**2"
-                tr.stats.obspy_gen = AttribDict(model=PLUGIN, version=VERSION, record=k,
-                                                synthetic=True, reconstructed=True,
-                                                checkpoint=model.name)
-                out.append(tr)
+            out += reconstruction_stream(rec, y[0].float().cpu().numpy(), lead,
+                                         sampling_rate=float(arch.sampling_rate),
+                                         model=PLUGIN, version=VERSION,
+                                         index=k, checkpoint=model.name, station=code)
         return out
 
 
