@@ -591,6 +591,43 @@ class Generator(Plugin):
                                         device=device, distance_kind=distance_kind,
                                         options=options, **conditions)
 
+    @staticmethod
+    def station_records(records, station=None) -> tuple:
+        """``(NET.STA.LOC, records)``: the records (one Stream each, input order) of the one
+        station in ``records``, e.g. for zero-shot generation. Among several stations,
+        ``station`` (code or ``NET.STA[.LOC]``) picks one; several left, or none of
+        ``station``: a one-line ValueError. No records: ``(None, [])``.
+
+        Examples
+        --------
+        >>> from obspy import read
+        >>> other = read()
+        >>> for tr in other:
+        ...     tr.stats.station = "NEW"
+        >>> key, recs = Generator.station_records(read() + other, station="NEW")
+        >>> key, len(recs), recs[0][0].stats.station
+        ('BW.NEW.', 1, 'NEW')
+        >>> Generator.station_records(read() + other)
+        Traceback (most recent call last):
+        ...
+        ValueError: records of 2 stations (BW.NEW., BW.RJOB.); give one station's records or pick one with station=
+        """
+        groups = records_by_station(records)
+        if station is not None and len(groups) > 1:
+            sid = StationId.parse(station)
+            groups = {k: v for k, v in groups.items()
+                      if v[0][0].stats.station == sid.code
+                      and sid.network in (None, v[0][0].stats.network)
+                      and sid.location in (None, v[0][0].stats.location)}
+            if not groups:
+                raise ValueError(f"no records of station {str(station)!r} in the given "
+                                 f"records")
+        keys = sorted(groups)
+        if len(keys) > 1:
+            raise ValueError(f"records of {len(keys)} stations ({', '.join(keys[:5])}); give "
+                             f"one station's records or pick one with station=")
+        return (keys[0], groups[keys[0]]) if keys else (None, [])
+
     def generate(self, records=None, *, station=None, n=1, seed=None, device=None, **kwargs):
         """Generate ``n`` records: validates the call (see :meth:`request`), then runs
         :meth:`generate_request`.

@@ -122,3 +122,22 @@ def test_reconstruction_stream_cuts_the_window_onto_the_record_time_axis():
     st = reconstruction_stream(rec, np.ones((3, 4000)), -500, sampling_rate=100.0,
                                model="m", version="2", index=0, checkpoint="ck")
     assert st[0].stats.npts == 2950 and st[0].stats.starttime == t0
+
+
+def test_generator_station_records_picks_one_station():
+    def station(code, net="BW", later=0.0):
+        st = read()
+        for tr in st:
+            tr.stats.station, tr.stats.network = code, net
+            tr.stats.starttime += later
+        return st
+    both = station("A") + station("B") + station("A", net="XX") + station("A", later=100.0)
+    key, recs = Generator.station_records(both, station="BW.A")
+    assert key == "BW.A." and len(recs) == 2 and all(r[0].stats.network == "BW" for r in recs)
+    assert Generator.station_records(station("B") + station("B", later=50.0))[0] == "BW.B."
+    assert Generator.station_records(both, station="B")[0] == "BW.B."
+    with pytest.raises(ValueError, match=r"records of 2 stations \(BW.A., XX.A.\)"):
+        Generator.station_records(both, station="A")
+    with pytest.raises(ValueError, match="no records of station 'C' in the given records"):
+        Generator.station_records(both, station="C")
+    assert Generator.station_records(Stream()) == (None, [])

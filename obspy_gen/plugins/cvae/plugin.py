@@ -223,25 +223,11 @@ class CVAEGenerator(CheckpointModelPlugin, Generator):
         return np.stack(mus), np.stack(sigmas), windows
 
     def _posteriors(self, loaded, records, station):
-        from obspy_gen.core.records import split_records, station_key
-        recs = [r for r in split_records(records) if len(r)]
-        keys = sorted({station_key(r[0]) for r in recs})
-        if station is not None and len(keys) > 1:
-            sid = StationId.parse(station)
-            recs = [r for r in recs if r[0].stats.station == sid.code
-                    and sid.network in (None, r[0].stats.network)
-                    and sid.location in (None, r[0].stats.location)]
-            keys = sorted({station_key(r[0]) for r in recs})
-            if not keys:
-                raise ValueError(f"no records of station {str(station)!r} in the given "
-                                 f"records")
-        if len(keys) > 1:
-            raise ValueError(f"records of {len(keys)} stations ({', '.join(keys[:5])}); give "
-                             f"one station's records or pick one with station=")
+        key, recs = self.station_records(records, station)
         if len(recs) < MIN_POOL:
             raise ValueError(f"zero-shot generation needs at least {MIN_POOL} records of the "
                              f"station, got {len(recs)}")
-        mus, sigmas, _ = self._encode(loaded, recs, keys[0])
+        mus, sigmas, _ = self._encode(loaded, recs, key)
         first = recs[0][0].stats
         units = {r[0].stats.get("units") for r in recs} - {None}
         meta = {"station": StationId.parse(station).code if station else first.station,

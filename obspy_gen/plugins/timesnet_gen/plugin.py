@@ -268,22 +268,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
     def _zero_shot_pool(self, loaded, records, station, anchor="pga") -> LatentPool:
         import torch
 
-        from obspy_gen.core.records import split_records, station_key
         from obspy_gen.io.dataset import preprocess
-        recs = [r for r in split_records(records) if len(r)]
-        keys = sorted({station_key(r[0]) for r in recs})
-        if station is not None and len(keys) > 1:
-            sid = StationId.parse(station)
-            recs = [r for r in recs if r[0].stats.station == sid.code
-                    and sid.network in (None, r[0].stats.network)
-                    and sid.location in (None, r[0].stats.location)]
-            keys = sorted({station_key(r[0]) for r in recs})
-            if not keys:
-                raise ValueError(f"no records of station {str(station)!r} in the given "
-                                 f"records")
-        if len(keys) > 1:
-            raise ValueError(f"records of {len(keys)} stations ({', '.join(keys[:5])}); give "
-                             f"one station's records or pick one with station=")
+        key, recs = self.station_records(records, station)
         if len(recs) < MIN_POOL:
             raise ValueError(f"zero-shot generation needs at least {MIN_POOL} records of the "
                              f"station for its pool, got {len(recs)}")
@@ -291,7 +277,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         fs, seq_len = float(arch.sampling_rate), arch.seq_len
         rates = sorted({tr.stats.sampling_rate for r in recs for tr in r} - {fs})
         if rates:
-            warnings.warn(f"{keys[0]}: records at {', '.join(f'{r:g}' for r in rates)} Hz "
+            warnings.warn(f"{key}: records at {', '.join(f'{r:g}' for r in rates)} Hz "
                           f"resampled to {fs:g} Hz for {loaded.name}")
         from obspy_gen.plugins.timesnet_gen.train import record_fidelity
         codes, means, stds, short, onsets, extents, corners = [], [], [], [], [], [], []
@@ -315,7 +301,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                 onsets.append(record_anchor(data, std, anchor, fs))
                 extents.append(recorded_extent(data))
         if short:  # one warning per pool, not one per record
-            warnings.warn(f"{keys[0]}: {len(short)} of {len(recs)} records shorter than the "
+            warnings.warn(f"{key}: {len(short)} of {len(recs)} records shorter than the "
                           f"model's {seq_len / fs:.1f} s (shortest {min(short):.1f} s); "
                           f"zero-padded")
         first = recs[0][0].stats
