@@ -14,8 +14,10 @@ def scripts(monkeypatch):
     """Import the scripts (they put the repository and scripts/ on sys.path: undone after)."""
     monkeypatch.setattr(sys, "path", [str(ROOT / "scripts")] + sys.path)
     import train_common
+    import train_default_cnn_lstm
     import train_default_timesnet_gen
-    return argparse.Namespace(common=train_common, timesnet_gen=train_default_timesnet_gen)
+    return argparse.Namespace(common=train_common, cnn_lstm=train_default_cnn_lstm,
+                              timesnet_gen=train_default_timesnet_gen)
 
 
 def _training(path):
@@ -34,6 +36,10 @@ def test_shipped_checkpoints_name_their_data_as_the_scripts_do(scripts):
         assert _training(f"{base}-pretrain.json")["source"] == corpus
         tr = _training(f"{base}.json")
         assert tr["source"] == paper5 and tr["pretraining"]["source"] == corpus
+    tr = _training(plugins / "cnn_lstm" / "checkpoints" / "cnn-lstm-synthetic.json")
+    assert tr["source"] == scripts.cnn_lstm.corpus_name()
+    assert tr["extra_training"]["source"] == scripts.cnn_lstm.corpus_name(
+        **scripts.cnn_lstm.EXTRA)
 
 
 def test_command_line_work_folder_ship_and_finish(scripts, tmp_path, capsys):
