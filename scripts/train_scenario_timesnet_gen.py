@@ -12,11 +12,18 @@ Steps (all seeded; constants below):
 2. ``obspy-gen train timesnet-gen-scenario`` on them (the plugin's training hook through
    :func:`obspy_gen.torchkit.fit`), starting from the shipped unconditioned
    ``timesnet-gen-synthetic-pretrain`` (itself trained on another corpus, seed 1);
+   (training ends with the sampler's spectral-shape and lnPSA calibrations on the training
+   records);
 3. copy the pair into ``obspy_gen/plugins/timesnet_gen/scenario/checkpoints/``.
+
+``--recalibrate`` redoes only the lnPSA calibration of the shipped checkpoint (the last step
+of training: network, latent source and the other calibrations unchanged; about 10 minutes)
+on the same simulated corpus.
 
 Run from the repository root (about 15 minutes on 2 shared CPU cores)::
 
     python scripts/train_scenario_timesnet_gen.py [--out DIR] [--work DIR] [--epochs N]
+    python scripts/train_scenario_timesnet_gen.py --recalibrate [--work DIR] [--out DIR]
 
 The same from the command line::
 
@@ -76,6 +83,8 @@ def main(argv=None):
     parser.add_argument("--work", default=None)
     parser.add_argument("--epochs", type=int, default=TRAIN["epochs"])
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--recalibrate", action="store_true",
+                        help="Only redo the lnPSA calibration of the checkpoint in --out.")
     args = parser.parse_args(argv)
     import torch
     torch.set_num_threads(1)
@@ -87,6 +96,12 @@ def main(argv=None):
     if not (folder / "labels.csv").is_file():
         folder = simulate_corpus(work)
     print(f"corpus: {folder} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    if args.recalibrate:
+        from obspy_gen.plugins.timesnet_gen.scenario.train import recalibrate
+        path = Path(args.out) / NAME
+        psa = recalibrate(str(path), str(folder), seed=TRAIN["seed"], log=print)
+        print(f"lnPSA calibration rewritten in {path}.json ({psa['seconds']} s)")
+        return
     settings = ScenarioTimesNetGenGenerator.TrainSettings(
         **{**TRAIN, "epochs": args.epochs}, synthetic=True, description=DESCRIPTION)
     t1 = time.perf_counter()

@@ -151,3 +151,31 @@ def test_cli_target_vs30_is_the_target_site(tmp_path):
     assert "target asb14 for M6.5 R20km Vs30=400" in res.output
     row = next(csv.DictReader(open(tmp_path / "s" / "suite.csv")))
     assert float(row["vs30"]) == 400.0
+
+
+def test_missed_tolerance_generates_more_candidates_bounded(tmp_path):
+    kw = dict(station="4628", magnitude=6.5, distance=20.0, n=3, pool=12, periods="0.1-2",
+              n_periods=6, seed=3)
+    first = record_suite(**kw, max_pool=12, tolerance=10)
+    assert first.pool_size == 12
+    # A tolerance the first 12 candidates miss: more batches (other seeds) until one is met.
+    tol = 0.9 * first.misfit
+    s = record_suite(**kw, tolerance=tol)
+    assert 12 < s.pool_size <= 48 and s.pool_size % 12 == 0
+    assert s.misfit <= tol < first.misfit
+    seeds = {tr.stats.obspy_gen.seed for tr in s.stream}
+    assert seeds <= {3 + 1000003 * b for b in range(4)}
+    names = [p.name for p in write_suite(s, tmp_path) if p.suffix == ".mseed"]
+    assert len(set(names)) == 3
+    # Bounded: never more than max_pool; then the miss is reported and nothing returned.
+    with pytest.raises(SuiteError, match=r"best suite of 3 from 24 candidates misses it"):
+        record_suite(**kw, max_pool=24, tolerance=0.01)
+    with pytest.raises(ValueError, match="max_pool=6 must be at least pool=12"):
+        record_suite(**kw, max_pool=6)
+
+
+def test_unreachable_level_is_not_retried():
+    # The target asks for far more than the bounds allow: more candidates cannot help.
+    with pytest.raises(SuiteError, match=r"from 4 candidates .* need about x"):
+        record_suite(station="4628", magnitude=7.9, distance=2.0, n=2, pool=4, n_periods=4,
+                     seed=0, scale_bounds=(0.9, 1.1))

@@ -189,6 +189,55 @@ def test_training_smoke(tmp_path):
                       seed=0)
     assert len(st) == 6 and st[0].stats.obspy_gen.site_term is True
     assert all(np.isfinite(tr.data).all() for tr in st)
+    # Training ends with the lnPSA calibration on every record (two passes, both modes).
+    psa = loaded.config["psa_calibration"]
+    assert psa["n_records"] == 8 and set(psa["station_terms"]) == {"3130", "4628"}
+    assert set(psa["history"]) == {"known_pass1", "known_pass2", "new_pass1", "new_pass2"}
+    assert st[0].stats.obspy_gen.psa_correction is True
+
+
+def test_psa_filter_moves_lnpsa_by_its_gain():
+    """The correcting filter changes a simulated record's lnPSA by about its gain."""
+    from obspy_gen.plugins.timesnet_gen.scenario.psa import PSA_PERIODS, ln_psa
+    from obspy_gen.plugins.timesnet_gen.scenario.sampler import apply_correction
+    rec = split_records(StochasticGenerator().generate(station="4628", magnitude=6.0,
+                                                       distance=25, n=1, seed=5))[0]
+    x = np.stack([tr.data.astype(np.float64) for tr in rec])
+    lnT = np.log(PSA_PERIODS)
+    mid = (PSA_PERIODS >= 0.1) & (PSA_PERIODS <= 3.0)
+    for cycles, tol in ((1.0, 0.1), (2.0, 0.16)):
+        g = 0.3 * np.sin(cycles * lnT)              # +-0.3, smooth in log period
+        y = apply_correction(x, 100.0, g[::-1], (1.0 / PSA_PERIODS)[::-1])
+        d = ln_psa(y, 100.0) - ln_psa(x, 100.0)
+        assert np.abs(d - g)[mid].max() < tol
+        assert np.corrcoef(d[mid], g[mid])[0, 1] > 0.95
+    # A faster ripple moves lnPSA by less than its gain (a response ordinate averages over a
+    # band): why the calibration runs in passes.
+    assert np.abs(d)[mid].sum() < np.abs(g)[mid].sum()
+
+
+def test_psa_correction_of_the_shipped_checkpoint(gen):
+    from obspy_gen.plugins.timesnet_gen.scenario.psa import PsaCorrection, ln_psa
+    loaded = gen.load()
+    cal = loaded.config["psa_calibration"]
+    corr = PsaCorrection.from_dict(cal)
+    # Every training station has its (shrunk) term; learned on all 750 training records.
+    assert set(corr.station_terms) == set(loaded.station_codes) and cal["n_records"] == 750
+    # Mean residual of the sampler on the training records: second pass within 0.05.
+    for mode in ("known", "new"):
+        assert np.abs(cal["history"][f"{mode}_pass2"]["mean_residual"]).max() < 0.05
+    kw = dict(station="4628", magnitude=6.0, distance=30, n=3, seed=4)
+    on, off = (split_records(gen.generate(psa_correction=flag, **kw)) for flag in (True, False))
+    assert on[0][0].stats.obspy_gen.psa_correction is True
+    assert off[0][0].stats.obspy_gen.psa_correction is False
+    # Same draws, filtered: the lnPSA moves by about the stored gain (periods 0.1-3 s).
+    z = loaded.scaler(raw_features(6.0, hypocentral(30, 10), 10, on[0][0].stats.obspy_gen.vs30))
+    want = -corr.predict(z, "4628")
+    sel = (corr.periods >= 0.1) & (corr.periods <= 3.0)
+    got = np.mean([ln_psa(np.stack([t.data for t in a]), 100.0, corr.periods)
+                   - ln_psa(np.stack([t.data for t in b]), 100.0, corr.periods)
+                   for a, b in zip(on, off)], axis=0)
+    assert np.abs(got - want)[sel].max() < 0.15
 
 
 @pytest.mark.slow
@@ -208,3 +257,19 @@ def test_evidence_script_small(tmp_path):
     assert len(known["bias"]) == len(res["periods_s"]) == 12
     assert all(abs(b) < 1.0 for b in known["bias"])
     assert res["pga_trend"]["known_station_4628"]["generated"]["grows_with_M"]
+
+
+def test_new_site_scatter_within_or_total(gen):
+    amp = gen.load().amplitude
+    z = np.zeros((4000, 4))
+    rng = np.random.default_rng(0)
+    within = amp.sample(z, rng, None, site_scatter="within").std(axis=0)
+    total = amp.sample(z, rng, None, site_scatter="total").std(axis=0)
+    np.testing.assert_allclose(within, np.sqrt(np.diag(amp.within)), rtol=0.06)
+    np.testing.assert_allclose(total, np.sqrt(np.diag(amp.total)), rtol=0.06)
+    assert np.all(total > within * 1.1)
+    kw = dict(station="NEW2", vs30=300.0, magnitude=6.0, distance=30, n=1, seed=1)
+    assert gen.generate(**kw)[0].stats.obspy_gen.site_scatter == "within"
+    assert gen.generate(site_scatter="total", **kw)[0].stats.obspy_gen.site_scatter == "total"
+    with pytest.raises(ValueError, match="site_scatter='all' is not one of total, within"):
+        gen.generate(site_scatter="all", **kw)

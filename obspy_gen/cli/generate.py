@@ -36,7 +36,8 @@ synthetic, units, conditions; miniSEED cannot hold it; `obspy-gen evaluate --gmp
 scenario back from it) and prints a summary table. Scenario conditions
 (--magnitude, --distance, --depth, --vs30) go to generators that declare them; without
 --model they pick the first such generator (stochastic). With --target, a candidate pool
-(--pool) is generated and N records are selected and amplitude-scaled (--scale-bounds) so
+(--pool; more batches, up to 4x, while the best suite misses the tolerance) is generated
+and N records are selected and amplitude-scaled (--scale-bounds) so
 that their median Sa matches the GMPE's median over --periods; the misfit is printed and
 OUT/suite.csv lists each record's factor and IMs. A target no suite within the bounds meets
 (--tolerance) is reported and nothing is written. Several stations (--station A,B or
@@ -270,7 +271,8 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
 @click.option("--n-periods", type=click.IntRange(2), default=20, show_default=True,
               help="Log-spaced periods in the --periods range.")
 @click.option("--pool", "pool_size", type=click.IntRange(1), default=None,
-              help="Candidates generated for --target (default max(10 N, 50)).")
+              help="Candidates generated for --target (default max(10 N, 50); up to 4 times "
+                   "as many, batch by batch, while the best suite misses --tolerance).")
 @click.option("--scale-bounds", default="0.5,2", show_default=True,
               help="Smallest and largest amplitude factor of --target, LOW,HIGH.")
 @click.option("--tolerance", type=click.FloatRange(min=0, min_open=True), default=0.2,

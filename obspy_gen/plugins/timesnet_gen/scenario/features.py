@@ -181,10 +181,19 @@ class AmplitudeModel:
             out = out + self.station_terms[station]
         return out
 
-    def sample(self, z, rng, station=None, scale: float = 1.0) -> np.ndarray:
-        """One ``ln std`` per row of ``z``: the median plus residual scatter (x ``scale``)."""
+    def sample(self, z, rng, station=None, scale: float = 1.0,
+               site_scatter: str = "total") -> np.ndarray:
+        """One ``ln std`` per row of ``z``: the median plus residual scatter (x ``scale``).
+
+        The scatter is the within-station one for a station the model knows; for another one
+        ``site_scatter`` says which: ``"total"`` (within + between stations: the record of
+        any site with this Vs30) or ``"within"`` (the records of one median site).
+        """
+        if site_scatter not in ("total", "within"):
+            raise ValueError(f"site_scatter={site_scatter!r} is not one of total, within")
         mu = self.predict(z, station)
-        cov = self.within if station in self.station_terms else self.total
+        cov = (self.within if station in self.station_terms or site_scatter == "within"
+               else self.total)
         eps = rng.multivariate_normal(np.zeros(cov.shape[0]), cov, size=len(mu),
                                       method="eigh")
         return mu + scale * eps

@@ -8,14 +8,15 @@ import warnings
 import numpy as np
 
 from obspy_gen.api import GeneratedRecord, Generator, build_stream
-from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
+from obspy_gen.plugins.timesnet_gen.baseline import BASELINES
 from obspy_gen.plugins.timesnet_gen.sampling import LatentPool, record_rng
 from obspy_gen.plugins.timesnet_gen.scenario.features import (DISTANCE_KINDS, hypocentral,
                                                               raw_features)
-from obspy_gen.plugins.timesnet_gen.scenario.sampler import (correction_for, draw_record,
-                                                             prior_pool)
-from obspy_gen.plugins.timesnet_gen.scenario.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
-                                                           load_scenario_model)
+from obspy_gen.plugins.timesnet_gen.scenario.psa import PsaCorrection
+from obspy_gen.plugins.timesnet_gen.scenario.sampler import (correction_for, prior_pool,
+                                                             scenario_record)
+from obspy_gen.plugins.timesnet_gen.scenario.store import (DEFAULT_CHECKPOINT, DEFAULT_SAMPLING,
+                                                           PLUGIN, VERSION, load_scenario_model)
 from obspy_gen.plugins.timesnet_gen.scenario.train import ScenarioTrainSettings
 from obspy_gen.torchkit import CheckpointModelPlugin
 
@@ -24,6 +25,7 @@ CHANNELS = ("HNN", "HNE", "HNZ")
 DEFAULT_DEPTH = 10.0
 OPTION_DEFAULTS = {"checkpoint": None, "k": None, "own_records": False, "noise_scale": None,
                    "amplitude_scatter": None, "baseline": "quadratic", "trim": True,
+                   "psa_correction": True, "site_scatter": None,
                    "starttime": None, "network": None, "location": None}
 
 
@@ -41,8 +43,11 @@ class ScenarioTimesNetGenGenerator(CheckpointModelPlugin, Generator):
       the training records at the end of training; see ``sampler``);
     * an amplitude (per-channel standard deviation) from the amplitude model: median from the
       scenario, plus the station's term when the checkpoint knows the station, and the
-      training residual scatter (within-station for a known station, within + between
-      stations for a new one);
+      training residual scatter (within-station; ``site_scatter="total"`` adds the
+      between-station one for a new station);
+    * the lnPSA correction (a zero-phase filter) learned on the training records: what the
+      sampler's response spectra still get wrong on average, from the scenario, plus the
+      station's shrunk term for a known station (``psa``);
     * the recorded span of the lead record and a baseline correction (zero final velocity).
 
     The shipped checkpoint ``timesnet-gen-scenario-synthetic`` was trained on SYNTHETIC
@@ -116,10 +121,17 @@ class ScenarioTimesNetGenGenerator(CheckpointModelPlugin, Generator):
             (multiplies the amplitude residual scatter, default 1; 0 = median amplitude),
             ``own_records`` (True: the latent prior from the known station's own records
             only; default False: measured worse, their magnitudes are too far apart),
-            ``baseline`` (``"quadratic"``, default: zero final velocity; ``"highpass"``:
-            also high-pass at the signal-to-noise corner -- it doubles the long-period
-            spread; ``"none"``), ``trim`` (default True: the lead record's recorded span;
-            False: the model's whole window), ``starttime``, ``network``, ``location``.
+            ``psa_correction`` (default True: the lnPSA correction learned on the training
+            records, with the station's term for a known station and the Vs30 terms for a
+            new one, see ``psa``; False: without it), ``site_scatter`` (amplitude scatter for
+            a station the checkpoint does not know: ``"within"``, default, the
+            record-to-record scatter of one site, as the simulator's records of one station
+            scatter; ``"total"``: within + between stations, the records of any site with
+            this Vs30), ``baseline`` (``"quadratic"``, default: zero final velocity;
+            ``"highpass"``: also high-pass at the signal-to-noise corner -- it doubles the
+            long-period spread; ``"none"``), ``trim`` (default True: the lead record's
+            recorded span; False: the model's whole window), ``starttime``, ``network``,
+            ``location``.
 
         Returns
         -------
@@ -127,7 +139,8 @@ class ScenarioTimesNetGenGenerator(CheckpointModelPlugin, Generator):
             Traces ``HNN, HNE, HNZ`` at 100 Hz in m/s**2, record by record, each with
             ``stats.obspy_gen`` (model, version, seed, record, synthetic, checkpoint,
             magnitude, distance, distance_kind, hypo_distance, depth, vs30, site_term,
-            ln_std_median, spectral_correction, k, noise_scale, amplitude_scatter, baseline).
+            ln_std_median, spectral_correction, psa_correction, site_scatter, k,
+            noise_scale, amplitude_scatter, baseline).
         """
         return super().generate(records, station=station, n=n, seed=seed, device=device,
                                 **options)
@@ -179,6 +192,15 @@ class ScenarioTimesNetGenGenerator(CheckpointModelPlugin, Generator):
         z = loaded.scaler(raw)
         ln_median = loaded.amplitude.predict(z[None], station_key)[0]
         correction = correction_for(loaded.config.get("calibration"), z)
+        psa_cal = loaded.config.get("psa_calibration")
+        psa_gain = None
+        if psa_cal and opts["psa_correction"]:
+            psa_gain = PsaCorrection.from_dict(psa_cal).gain(
+                z, station_key if st_meta is not None else None, new=st_meta is None)
+        site_scatter = opts["site_scatter"] or sampling.get("site_scatter",
+                                                            DEFAULT_SAMPLING["site_scatter"])
+        if site_scatter not in ("total", "within"):
+            raise ValueError(f"site_scatter={site_scatter!r} is not one of total, within")
         arch = loaded.arch
         fs = float(arch.sampling_rate)
         slot = math.ceil(arch.seq_len / fs / 60.0 + 1.0) * 60.0
@@ -188,14 +210,16 @@ class ScenarioTimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     site_term=station_key is not None, k=k, noise_scale=noise_scale,
                     amplitude_scatter=scatter, baseline=baseline,
                     spectral_correction=correction is not None,
+                    psa_correction=psa_gain is not None, site_scatter=site_scatter,
                     ln_std_median=[round(float(v), 4) for v in ln_median])
         recs = []
         for i in range(request.n):
             rng = record_rng(request.seed, i)
-            std = np.exp(loaded.amplitude.sample(z[None], rng, station_key, scatter)[0])
-            data, _ = draw_record(loaded.model, prior, z, std, rng, noise_scale=noise_scale,
-                                  correction=correction, fs=fs, trim=bool(opts["trim"]))
-            data, corner = process(data, 1.0 / fs, baseline)
+            data, corner = scenario_record(
+                loaded.model, prior, z, loaded.amplitude, rng, station=station_key,
+                scatter=scatter, noise_scale=noise_scale, correction=correction,
+                psa_gain=psa_gain, fs=fs, trim=bool(opts["trim"]), baseline=baseline,
+                site_scatter=site_scatter)
             recs.append(GeneratedRecord(data, fs, {**meta, "highpass": corner}))
         net = opts["network"] or (st_meta or {}).get("network") or "SY"
         loc = opts["location"] if opts["location"] is not None else (

@@ -34,7 +34,7 @@ def prior_pool(pool, scaler, raw, latent_stride, k=8, station_index=None, own=Fa
     """The latent pool of the ``k`` records of ``pool`` nearest the scenario ``raw``.
 
     With ``own`` and a ``station_index``, only that station's records are candidates (when it
-    has at least 3); ``exclude`` leaves one record out (calibration).
+    has at least 3); ``exclude`` (a row or an array of rows) leaves records out (calibration).
 
     Examples
     --------
@@ -50,7 +50,7 @@ def prior_pool(pool, scaler, raw, latent_stride, k=8, station_index=None, own=Fa
     """
     cand = np.arange(len(pool["codes"]))
     if exclude is not None:
-        cand = cand[cand != exclude]
+        cand = cand[~np.isin(cand, np.asarray(exclude, dtype=int).ravel())]
     if own and station_index is not None:
         mine = cand[np.asarray(pool["station"])[cand] == station_index]
         if len(mine) >= 3:
@@ -127,11 +127,12 @@ def decode(model, code, z, device=None) -> np.ndarray:
 
 
 def draw_record(model, prior: LatentPool, z, std, rng, *, noise_scale=1.0, correction=None,
-                fs=100.0, trim=True) -> tuple:
+                fs=100.0, trim=True, psa_gain=None) -> tuple:
     """One record (3, n) in physical units and its lead position in ``prior``.
 
     ``z``: standardised features (4,); ``std``: per-channel amplitude (3,); ``correction``:
-    ln gains at :data:`BANDS` (or None).
+    ln gains at :data:`BANDS` (or None); ``psa_gain``: ``(frequencies Hz ascending, ln
+    gains)`` of the lnPSA correction (:mod:`~.psa`), applied to the scaled record (or None).
     """
     code, _, _, lead = prior.draw(rng, 1, noise_scale, "covariance", "prior",
                                   return_lead=True)
@@ -141,7 +142,29 @@ def draw_record(model, prior: LatentPool, z, std, rng, *, noise_scale=1.0, corre
     if correction is not None:
         data = _standardise(apply_correction(data, fs, correction), lo, hi)
     data = data * np.asarray(std, dtype=np.float64)[:, None]
+    if psa_gain is not None:
+        data = apply_correction(data, fs, np.asarray(psa_gain[1]), np.asarray(psa_gain[0]))
     return (data[:, lo:hi] if trim else data), lead
+
+
+def scenario_record(model, prior: LatentPool, z, amplitude, rng, *, station=None,
+                    scatter=1.0, noise_scale=1.0, correction=None, psa_gain=None, fs=100.0,
+                    trim=True, baseline="quadratic", site_scatter="total") -> tuple:
+    """One generated record of a scenario, as the generator makes it: ``(data (3, n) m/s**2,
+    high-pass corner or None)``.
+
+    The amplitude (per-channel std) is drawn from ``amplitude``
+    (:meth:`~.features.AmplitudeModel.sample`, with the ``station`` term when it has one and
+    ``site_scatter`` for a station it does not know), the waveform by :func:`draw_record`, then
+    the baseline correction ``baseline``
+    (:func:`~obspy_gen.plugins.timesnet_gen.baseline.process`).
+    """
+    from obspy_gen.plugins.timesnet_gen.baseline import process
+    zz = np.asarray(z, dtype=np.float64).reshape(1, -1)
+    std = np.exp(amplitude.sample(zz, rng, station, scatter, site_scatter=site_scatter)[0])
+    data, _ = draw_record(model, prior, zz[0], std, rng, noise_scale=noise_scale,
+                          correction=correction, fs=fs, trim=trim, psa_gain=psa_gain)
+    return process(data, 1.0 / fs, baseline)
 
 
 def calibrate(model, pool, scaler, windows, *, k=8, noise_scale=1.0, seed=0, draws=2,
@@ -198,4 +221,4 @@ def correction_for(calibration, z) -> np.ndarray | None:
 
 
 __all__ = ["BANDS", "WEIGHTS", "prior_pool", "spectral_shape", "apply_correction", "decode",
-           "draw_record", "calibrate", "correction_for"]
+           "draw_record", "scenario_record", "calibrate", "correction_for"]

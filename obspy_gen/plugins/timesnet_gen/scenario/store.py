@@ -7,7 +7,8 @@ sample in the window), ``pool.extent`` (recorded span), ``pool.raw`` (n x 4 raw 
 ``stations``). JSON: architecture, ``features`` (standardisation), ``amplitude``
 (:class:`~.features.AmplitudeModel`), ``stations`` (code, network, location, vs30,
 n_records), ``label_ranges``, ``sampling`` defaults, ``calibration`` (the sampler's spectral
-correction, :func:`~.sampler.calibrate`) and ``training`` (``synthetic``...).
+correction, :func:`~.sampler.calibrate`), ``psa_calibration`` (the lnPSA correction,
+:class:`~.psa.PsaCorrection`) and ``training`` (``synthetic``...).
 """
 from __future__ import annotations
 
@@ -24,8 +25,10 @@ from obspy_gen.torchkit.base import LoadedCheckpoint
 PLUGIN = "timesnet-gen-scenario"
 VERSION = "0.1.0"
 DEFAULT_CHECKPOINT = "timesnet-gen-scenario-synthetic"
-#: Sampler defaults: nearest training records whose codes form the latent prior, noise scale.
-DEFAULT_SAMPLING = {"k": 8, "noise_scale": 1.0, "amplitude_scatter": 1.0}
+#: Sampler defaults: nearest training records whose codes form the latent prior, noise scale,
+#: amplitude scatter and, for a station the checkpoint does not know, which scatter.
+DEFAULT_SAMPLING = {"k": 8, "noise_scale": 1.0, "amplitude_scatter": 1.0,
+                    "site_scatter": "within"}
 POOL_KEYS = ("codes", "mean", "std", "onset", "extent", "raw", "station")
 
 
@@ -42,7 +45,7 @@ class LoadedScenarioModel(LoadedCheckpoint):
 
 def save_scenario_model(path, model, *, scaler, amplitude, pool=None, stations=(),
                         label_ranges=None, training=None, sampling=None, centre="auto",
-                        base=None, calibration=None) -> tuple:
+                        base=None, calibration=None, psa_calibration=None) -> tuple:
     """Write a checkpoint (see the module docstring); returns the two paths.
 
     Examples
@@ -84,6 +87,7 @@ def save_scenario_model(path, model, *, scaler, amplitude, pool=None, stations=(
         "label_ranges": label_ranges or {},
         "sampling": {**DEFAULT_SAMPLING, **(sampling or {})},
         "calibration": calibration,
+        "psa_calibration": psa_calibration,
         "base_checkpoint": base,
         "training": {"synthetic": None, **(training or {})},
     }

@@ -12,7 +12,10 @@ given their standardised features (per-record weighted MSE, as TimesNet-Gen), va
 held-out records of every station; (2) the amplitude model (:class:`.features.AmplitudeModel`)
 is fitted to the records' per-channel ``ln std``; (3) at the end every record is encoded: the
 codes, with their PGA anchors and recorded spans, are the latent source generation draws from;
-(4) the sampler's spectral shape is calibrated against the records (:func:`.sampler.calibrate`).
+(4) the sampler's spectral shape is calibrated against the records (:func:`.sampler.calibrate`);
+(5) what remains of its lnPSA error is learned on every training record, per station and for
+new sites (:func:`.psa.calibrate_psa`). :func:`recalibrate` redoes (5) on a finished
+checkpoint (the network and latent source unchanged).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import numpy as np
 
 from obspy_gen.plugins.timesnet_gen.scenario.features import (AmplitudeModel, FeatureScaler,
                                                               raw_features)
+from obspy_gen.plugins.timesnet_gen.scenario.psa import calibrate_psa
 from obspy_gen.plugins.timesnet_gen.scenario.sampler import calibrate
 from obspy_gen.plugins.timesnet_gen.scenario.store import (DEFAULT_SAMPLING, PLUGIN,
                                                            save_scenario_model)
@@ -174,6 +178,8 @@ class ScenarioTrainSettings:
                           default=MAX_POOL)
     calibration_draws: int = _help("Records drawn per latent-source record for the spectral "
                                    "calibration of the sampler.", default=2)
+    psa_passes: int = _help("Passes of the lnPSA calibration over the training records (0: "
+                            "none).", default=2)
     synthetic: bool | None = _help("Say whether --data is synthetic (recorded in the "
                                    "checkpoint).")
     description: str = _help("Free text on the data (recorded in the checkpoint).",
@@ -184,7 +190,7 @@ class ScenarioTrainSettings:
 
     def __post_init__(self):
         for name, lo in (("epochs", 1), ("batch_size", 1), ("max_pool", 1),
-                         ("calibration_draws", 1)):
+                         ("calibration_draws", 1), ("psa_passes", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or int(v) != v or v < lo:
                 raise ValueError(f"{name}={v!r} must be an integer >= {lo}")
@@ -285,10 +291,10 @@ def run_training(data, out, settings=None, *, device=None, resume=False, log=Non
                 "settings": {**settings.to_dict(), "centre": s.centre}}
     t0 = time.perf_counter()
     log_line = log or (lambda line: None)
-    calib = None
+    calib = psa = None
 
     def save(m, path, epoch, history):
-        nonlocal calib
+        nonlocal calib, psa
         pool = None
         if epoch == settings.epochs:
             sub = Materialised(mat.data[keep], mat.mean[keep], mat.std[keep],
@@ -303,9 +309,11 @@ def run_training(data, out, settings=None, *, device=None, resume=False, log=Non
             calib["seconds"] = round(time.perf_counter() - t1, 1)
             log_line(f"spectral calibration: RMS ln shape error {calib['rms_before']:.3f} "
                      f"-> {calib['rms_after']:.3f} ({calib['seconds']} s)")
+            psa = psa_calibration(m, pool, scaler, amplitude, calib, mat, raw, keep, order,
+                                  seed=s.seed, passes=s.psa_passes, log=log_line)
         save_scenario_model(path, m, scaler=scaler, amplitude=amplitude, pool=pool,
                             stations=stations, label_ranges=ranges, centre=mat.centre,
-                            base=base_path.name, calibration=calib,
+                            base=base_path.name, calibration=calib, psa_calibration=psa,
                             training={**training, "epochs_done": epoch,
                                       "history": history["epochs"],
                                       "train_seconds": round(time.perf_counter() - t0, 1)})
@@ -322,5 +330,83 @@ def run_training(data, out, settings=None, *, device=None, resume=False, log=Non
     return history
 
 
+def psa_calibration(model, pool, scaler, amplitude, calib, mat, raw, keep, order, *, seed=0,
+                    passes=2, log=None) -> dict | None:
+    """Step (5): the lnPSA correction (:func:`.psa.calibrate_psa`) learned on every record of
+    ``mat`` (those in the latent source left out of their own prior), as a JSON dict with
+    ``seconds``; None with ``passes=0``."""
+    from obspy_gen.plugins.timesnet_gen.sampling import recorded_extent
+    from obspy_gen.plugins.timesnet_gen.scenario.store import DEFAULT_SAMPLING
+    if not passes:
+        return None
+    t0 = time.perf_counter()
+    records = []
+    for i in range(len(mat)):
+        lo, hi = recorded_extent(mat.data[i])
+        x = mat.data[i].astype(np.float64) * mat.std[i][:, None] + mat.mean[i][:, None]
+        records.append(x[:, lo:hi])
+    rows = np.full(len(mat), -1)
+    rows[np.asarray(keep)] = np.arange(len(keep))
+    pool_stations = np.asarray(order)[np.asarray(pool["station"], dtype=int)]
+    corr = calibrate_psa(model, pool, scaler, amplitude, records, raw, list(mat.station),
+                         rows, pool_stations=pool_stations, shape_calibration=calib,
+                         passes=passes, seed=seed, k=DEFAULT_SAMPLING["k"],
+                         noise_scale=DEFAULT_SAMPLING["noise_scale"],
+                         fs=float(model.config.sampling_rate), log=log)
+    out = corr.to_dict()
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+def recalibrate(checkpoint, data, out=None, *, seed=0, passes=2, pattern="*.mseed",
+                log=None) -> dict:
+    """Redo the lnPSA calibration (step 5) of a finished checkpoint on its training records
+    ``data`` (the folder it was trained on) and write the checkpoint to ``out`` (default: in
+    place); the network, latent source and the other calibrations are kept.
+
+    The latent source must be the one training chose (``seed`` and ``max_pool`` as then):
+    its rows are matched to the records by their features and station.
+
+    Returns
+    -------
+    dict
+        The new ``psa_calibration`` of the checkpoint.
+    """
+    import torch
+
+    from obspy_gen.io.checkpoints import load_checkpoint, save_checkpoint
+    from obspy_gen.plugins.timesnet_gen.scenario.store import load_scenario_model
+    loaded = load_scenario_model(checkpoint, "cpu")
+    ck = load_checkpoint(loaded.path, plugin=PLUGIN)
+    arch = loaded.arch
+    mat, raw, _ = labelled_records(data, arch.seq_len, sampling_rate=arch.sampling_rate,
+                                   pattern=pattern, centre=loaded.config["normalisation"].get(
+                                       "centre", "auto") if isinstance(
+                                       loaded.config.get("normalisation"), dict) else "auto")
+    order = loaded.station_codes
+    pool = loaded.pool
+    # Match each latent-source row to its record (same station, same features).
+    keep = np.full(len(pool["raw"]), -1)
+    codes = np.asarray(mat.station)
+    for j, (fr, si) in enumerate(zip(np.asarray(pool["raw"], float), pool["station"])):
+        cand = np.flatnonzero(codes == order[int(si)])
+        d = np.abs(raw[cand] - fr).max(axis=1) if len(cand) else np.array([np.inf])
+        if not len(cand) or d.min() > 1e-3:
+            raise ValueError(f"{data}: no record matches row {j} of the latent source of "
+                             f"{loaded.path.name} (not its training data?)")
+        keep[j] = cand[int(np.argmin(d))]
+    with torch.no_grad():
+        psa = psa_calibration(loaded.model, pool, loaded.scaler, loaded.amplitude,
+                              loaded.config.get("calibration"), mat, raw, keep, order,
+                              seed=seed, passes=passes, log=log)
+    config = {k: v for k, v in ck.config.items()
+              if k not in ("format", "format_version", "plugin", "plugin_version",
+                           "obspy_gen_version", "created", "tensors", "weights_sha256")}
+    config["psa_calibration"] = psa
+    save_checkpoint(out or loaded.path, dict(ck.tensors), config, plugin=PLUGIN,
+                    plugin_version=ck.config.get("plugin_version"))
+    return psa
+
+
 __all__ = ["ScenarioTrainSettings", "run_training", "labelled_records", "encode_source",
-           "scenario_loss", "DEFAULT_INIT", "MAX_POOL"]
+           "scenario_loss", "psa_calibration", "recalibrate", "DEFAULT_INIT", "MAX_POOL"]
