@@ -370,8 +370,8 @@ def build_stream(records, *, model, version, seed, station, network="SY", locati
     records : iterable of GeneratedRecord
     model, version : str
         The generator's name and version.
-    seed : int
-        Seed of the run.
+    seed : int or None
+        Seed of the run (``None``: none is recorded, e.g. for reconstructions).
     station, network, location : str
         Codes written in the traces.
     starttime : UTCDateTime or str, optional
@@ -415,8 +415,10 @@ def build_stream(records, *, model, version, seed, station, network="SY", locati
         fs = float(rec.sampling_rate)
         if slot is not None:
             start = t0 + i * float(slot)
-        meta = AttribDict(model=model, version=version, seed=int(seed), record=i,
-                          synthetic=True)
+        meta = AttribDict(model=model, version=version)
+        if seed is not None:
+            meta.seed = int(seed)
+        meta.update({"record": i, "synthetic": True})
         meta.update(rec.meta)
         for row, cha in zip(data, channels):
             row = np.ascontiguousarray(row if dtype is None else row.astype(dtype))
@@ -431,6 +433,71 @@ def build_stream(records, *, model, version, seed, station, network="SY", locati
         if slot is None:
             start = start + data.shape[1] / fs + gap
     return out
+
+
+def reconstruction_stream(record, data, lead, npts=None, *, sampling_rate, model, version, index,
+                          checkpoint, station=None, channels=CHANNELS, dtype=None):
+    """One record passed through a generator's encoder and decoder, on the record's time axis.
+
+    ``data`` is the model's window; it starts ``lead`` samples (at ``sampling_rate``) after
+    the latest trace start of ``record`` -- negative when it begins in the zero padding
+    before a short record. Only the part within the record's first ``npts`` samples is kept,
+    so a reconstruction overlaps nothing the original did not. Network, location and units
+    come from ``record[0]`` (station too unless ``station`` is given); every trace carries
+    ``stats.obspy_gen = AttribDict(model, version, record=index, synthetic=True,
+    reconstructed=True, checkpoint)`` (built by :func:`build_stream`, without a seed).
+
+    Parameters
+    ----------
+    record : obspy.Stream
+        The original record (one trace per channel).
+    data : array (n_channels, seq_len)
+        The model's output window.
+    lead : int
+        Sample of the record where the window starts.
+    npts : int, optional
+        Samples of the record (at ``sampling_rate``); default: from the latest trace start to
+        the earliest trace end.
+    sampling_rate : float
+        Hz of ``data``.
+    model, version, checkpoint : str
+        Provenance: the generator, its version and the checkpoint used.
+    index : int
+        Position of the record in the input (``stats.obspy_gen.record``).
+    station : str, optional
+        Station code of the output (default the record's).
+    channels : tuple of str
+        Channel codes, one per data row.
+    dtype : numpy dtype, optional
+        Cast the data (default: keep).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from obspy import read
+    >>> rec = read()                                        # 30 s at 100 Hz
+    >>> st = reconstruction_stream(rec, np.ones((3, 4000)), -500, 3000, sampling_rate=100.0,
+    ...                            model="demo", version="1", index=2, checkpoint="c")
+    >>> st[0].stats.npts, st[0].stats.starttime == rec[0].stats.starttime
+    (3000, True)
+    >>> st[2].id, dict(st[2].stats.obspy_gen)["record"], st[2].stats.obspy_gen.reconstructed
+    ('BW.RJOB..HNZ', 2, True)
+    """
+    import numpy as np
+
+    data = np.asarray(data)
+    first = record[0].stats
+    t_start = max(tr.stats.starttime for tr in record)
+    fs = float(sampling_rate)
+    if npts is None:
+        npts = min(int(round((tr.stats.endtime - t_start) * fs)) + 1 for tr in record)
+    lo, hi = max(lead, 0), min(lead + data.shape[1], npts)
+    cut = GeneratedRecord(data[:, lo - lead:hi - lead], fs,
+                          {"record": index, "reconstructed": True, "checkpoint": checkpoint})
+    return build_stream([cut], model=model, version=version, seed=None,
+                        station=station or first.station, network=first.network,
+                        location=first.location, starttime=t_start + lo / fs,
+                        channels=channels, units=first.get("units") or "m/s**2", dtype=dtype)
 
 
 #: Start of the first generated record unless a generator is told otherwise.
@@ -523,6 +590,43 @@ class Generator(Plugin):
         return GenerationRequest.create(records, station=station, n=n, seed=seed,
                                         device=device, distance_kind=distance_kind,
                                         options=options, **conditions)
+
+    @staticmethod
+    def station_records(records, station=None) -> tuple:
+        """``(NET.STA.LOC, records)``: the records (one Stream each, input order) of the one
+        station in ``records``, e.g. for zero-shot generation. Among several stations,
+        ``station`` (code or ``NET.STA[.LOC]``) picks one; several left, or none of
+        ``station``: a one-line ValueError. No records: ``(None, [])``.
+
+        Examples
+        --------
+        >>> from obspy import read
+        >>> other = read()
+        >>> for tr in other:
+        ...     tr.stats.station = "NEW"
+        >>> key, recs = Generator.station_records(read() + other, station="NEW")
+        >>> key, len(recs), recs[0][0].stats.station
+        ('BW.NEW.', 1, 'NEW')
+        >>> Generator.station_records(read() + other)
+        Traceback (most recent call last):
+        ...
+        ValueError: records of 2 stations (BW.NEW., BW.RJOB.); give one station's records or pick one with station=
+        """
+        groups = records_by_station(records)
+        if station is not None and len(groups) > 1:
+            sid = StationId.parse(station)
+            groups = {k: v for k, v in groups.items()
+                      if v[0][0].stats.station == sid.code
+                      and sid.network in (None, v[0][0].stats.network)
+                      and sid.location in (None, v[0][0].stats.location)}
+            if not groups:
+                raise ValueError(f"no records of station {str(station)!r} in the given "
+                                 f"records")
+        keys = sorted(groups)
+        if len(keys) > 1:
+            raise ValueError(f"records of {len(keys)} stations ({', '.join(keys[:5])}); give "
+                             f"one station's records or pick one with station=")
+        return (keys[0], groups[keys[0]]) if keys else (None, [])
 
     def generate(self, records=None, *, station=None, n=1, seed=None, device=None, **kwargs):
         """Generate ``n`` records: validates the call (see :meth:`request`), then runs
@@ -708,6 +812,7 @@ BASES = {
 
 __all__ = ["Plugin", "Generator", "Vs30Predictor", "SiteMetric", "Vs30Result", "nehrp_class",
            "records_by_station",
-           "StationId", "GenerationRequest", "GeneratedRecord", "build_stream", "fresh_seed",
+           "StationId", "GenerationRequest", "GeneratedRecord", "build_stream",
+           "reconstruction_stream", "fresh_seed",
            "record_rng",
            "is_trainable", "progress", "CONDITIONS", "DISTANCE_KINDS", "CHANNELS", "BASES"]

@@ -21,8 +21,9 @@ Run from the repository root (about 15-25 minutes on 2 busy CPU cores)::
     python scripts/train_default_cnn_lstm.py --out /tmp/ckpt --work /tmp/work
 
 With the same torch version, thread count and CPU the weights are byte-identical (the
-``weights_sha256`` in the JSON says so) and, since the JSON's ``created`` is fixed below, so
-is the JSON; elsewhere it is an equivalent model (floating-point reductions differ). The same
+``weights_sha256`` in the JSON says so) and, since the JSON's ``created`` is fixed below and
+it names the corpora by the commands that simulate them (not by their folders), so is the
+JSON, whatever ``--work`` is; elsewhere it is an equivalent model (floating-point reductions differ). The same
 training from the command line::
 
     obspy-gen simulate --catalog corpus --seed 1 --out corpus/
@@ -35,16 +36,15 @@ training from the command line::
 """
 from __future__ import annotations
 
-import argparse
-import json
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import train_common as common  # noqa: E402
 
 #: The training corpus: ``obspy-gen simulate --catalog corpus --seed 1`` (its defaults).
 CORPUS = dict(n_stations=300, records_per_station=20, seed=1)
@@ -85,59 +85,45 @@ def settings(**overrides):
 def simulate_corpus(work: Path, seed=CORPUS["seed"], n_stations=CORPUS["n_stations"],
                     records_per_station=CORPUS["records_per_station"]) -> Path:
     """Simulate (once) a corpus into ``work/corpus_seed<seed>``; returns the folder."""
-    from obspy_gen.plugins.stochastic import simulate
-    folder = work / f"corpus_seed{seed}"
-    if not (folder / "records.csv").is_file():
-        simulate("corpus", out=str(folder), seed=seed, n_stations=n_stations,
-                 records_per_station=records_per_station)
-    return folder
+    return common.simulate_once(work / f"corpus_seed{seed}", "corpus", n_stations=n_stations,
+                                records_per_station=records_per_station, seed=seed)
+
+
+def corpus_name(seed=CORPUS["seed"], n_stations=CORPUS["n_stations"],
+                records_per_station=CORPUS["records_per_station"]) -> str:
+    """How the checkpoint names a corpus: the ``simulate`` call, not the folder (so that the
+    checkpoint does not depend on ``--work``)."""
+    return common.simulation("corpus", n_stations=n_stations,
+                             records_per_station=records_per_station, seed=seed)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "obspy_gen/plugins/cnn_lstm/checkpoints"),
-                        help="Folder the checkpoint pair is copied to.")
-    parser.add_argument("--work", default=None,
-                        help="Folder for the simulated corpus and the run (default: a "
-                             "temporary folder, removed at the end).")
-    parser.add_argument("--device", default="cpu", help="Training device (default cpu).")
-    parser.add_argument("--quiet", action="store_true")
-    args = parser.parse_args(argv)
+    args = common.parser(__doc__, "obspy_gen/plugins/cnn_lstm/checkpoints",
+                         "Folder the checkpoint pair is copied to.").parse_args(argv)
 
     import torch
 
     from obspy_gen.plugins.cnn_lstm.train import train
     torch.set_num_threads(THREADS)
-    work = Path(args.work or tempfile.mkdtemp(prefix="cnn-lstm-"))
-    work.mkdir(parents=True, exist_ok=True)
-    say = print if not args.quiet else (lambda *a, **k: None)
+    work = common.work_folder(args, "cnn-lstm-")
+    say = common.sayer(args)
     t0 = time.perf_counter()
-    corpus = simulate_corpus(work)
-    extra = simulate_corpus(work, **EXTRA)
+    main_dir, extra_dir = simulate_corpus(work), simulate_corpus(work, **EXTRA)
     t_sim = time.perf_counter() - t0
-    say(f"corpus ready in {t_sim:.0f} s -> {corpus}")
+    say(f"corpus ready in {t_sim:.0f} s -> {main_dir}")
     t0 = time.perf_counter()
-    history = train(str(corpus), work / "runs" / NAME, settings(extra_data=str(extra)),
+    history = train(str(main_dir), work / "runs" / NAME, settings(extra_data=str(extra_dir)),
                     device=args.device,
                     log=None if not args.quiet else (lambda line: None), quiet=True,
-                    created=CREATED)
+                    created=CREATED, source=corpus_name(), extra_source=corpus_name(**EXTRA))
     t_train = time.perf_counter() - t0
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for suffix in (".safetensors", ".json"):
-        shutil.copy2(work / "runs" / (NAME + suffix), out / (NAME + suffix))
-    sizes = {p.name: p.stat().st_size for p in sorted(out.glob(NAME + ".*"))}
+    sizes = common.ship(work / "runs", args.out, [NAME])
     summary = {"simulation_s": round(t_sim, 1), "train_s": round(t_train, 1),
                "train_records": history["n_train_records"],
                "records_per_s": [e["records_per_s"] for e in history["epochs"]][-1],
                "final_val_loss": history["epochs"][-1]["val_loss"],
-               "best_epoch": history.get("best_epoch"),
-               "torch": torch.__version__, "threads": torch.get_num_threads(),
-               "files": sizes, "total_mb": round(sum(sizes.values()) / 1e6, 3)}
-    say(json.dumps(summary, indent=1))
-    if args.work is None:
-        shutil.rmtree(work, ignore_errors=True)
-    return summary
+               "best_epoch": history.get("best_epoch")}
+    return common.finish(args, work, summary, sizes)
 
 
 if __name__ == "__main__":

@@ -30,11 +30,7 @@ The same from the command line::
 """
 from __future__ import annotations
 
-import argparse
-import json
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -42,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import train_common as common  # noqa: E402
 from train_default_timesnet_gen import CORPUS, DESCRIPTION, PAPER5_SEED  # noqa: E402
 
 #: Architecture: the paper's layout and latent (510); narrow convolutions for 2 CPU cores.
@@ -54,39 +51,27 @@ BASE = NAME + "-pretrain"
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "obspy_gen/plugins/cvae/checkpoints"),
-                        help="Folder the two checkpoints are copied to.")
-    parser.add_argument("--work", default=None,
-                        help="Folder for the simulated records and training runs (default: "
-                             "a temporary folder, removed at the end).")
-    parser.add_argument("--device", default="cpu", help="Training device (default cpu).")
+    parser = common.parser(__doc__, "obspy_gen/plugins/cvae/checkpoints",
+                           "Folder the two checkpoints are copied to.")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: on a shared machine more threads "
                              "mostly wait for each other).")
-    parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
     import torch
     torch.set_num_threads(args.threads)
 
     from obspy_gen.plugins.cvae.train import CVAETrainSettings, train
-    from obspy_gen.plugins.stochastic import paper5, simulate
+    from obspy_gen.plugins.stochastic import paper5
 
-    work = Path(args.work or tempfile.mkdtemp(prefix="cvae-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = common.work_folder(args, "cvae-")
     runs = work / "runs"
-    say = print if not args.quiet else (lambda *a, **k: None)
+    say = common.sayer(args)
     t_all = time.perf_counter()
 
     t0 = time.perf_counter()
-    corpus_dir, paper5_dir = work / "corpus", work / "paper5"
-    if not any(corpus_dir.glob("*.mseed")):
-        simulate("corpus", out=str(corpus_dir), seed=CORPUS["seed"],
-                 n_stations=CORPUS["n_stations"],
-                 records_per_station=CORPUS["records_per_station"])
-    if not any(paper5_dir.glob("*.mseed")):
-        simulate("paper5", out=str(paper5_dir), seed=PAPER5_SEED)
+    corpus_dir = common.simulate_once(work / "corpus", "corpus", **CORPUS)
+    paper5_dir = common.simulate_once(work / "paper5", "paper5", seed=PAPER5_SEED)
     t_sim = time.perf_counter() - t0
     say(f"simulated records in {t_sim:.0f} s -> {work}")
 
@@ -97,9 +82,7 @@ def main(argv=None):
         phase="pretrain", exclude_stations=targets, synthetic=True,
         description=DESCRIPTION + f"Phase 0 corpus: simulate('corpus', {CORPUS}).",
         **ARCH, **PRETRAIN), device=args.device, quiet=args.quiet, log=log,
-        source="obspy_gen.plugins.stochastic.simulate('corpus', "
-               f"n_stations={CORPUS['n_stations']}, "
-               f"records_per_station={CORPUS['records_per_station']}, seed={CORPUS['seed']})")
+        source=common.simulation("corpus", **CORPUS))
     t_pre = time.perf_counter() - t0
     say(f"phase 0 (pre-training) took {t_pre / 60:.1f} min")
 
@@ -110,24 +93,14 @@ def main(argv=None):
                                   f"five virtual stations of the TimesNet-Gen paper's "
                                   f"Table I.",
         **FINETUNE), device=args.device, quiet=args.quiet, log=log,
-        source=f"obspy_gen.plugins.stochastic.simulate('paper5', seed={PAPER5_SEED})")
+        source=common.simulation("paper5", seed=PAPER5_SEED))
     t_ft = time.perf_counter() - t0
     say(f"fine-tuning (station priors + DEC) took {t_ft / 60:.1f} min")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in (BASE, NAME):
-        for suffix in (".safetensors", ".json"):
-            shutil.copy2(runs / (name + suffix), out / (name + suffix))
-    sizes = {p.name: p.stat().st_size for p in sorted(out.glob("cvae-synthetic*"))}
+    sizes = common.ship(runs, args.out, [BASE, NAME])
     summary = {"simulation_s": round(t_sim, 1), "pretrain_s": round(t_pre, 1),
-               "finetune_s": round(t_ft, 1), "total_s": round(time.perf_counter() - t_all, 1),
-               "torch": torch.__version__, "threads": torch.get_num_threads(),
-               "files": sizes, "total_mb": round(sum(sizes.values()) / 1e6, 2)}
-    say(json.dumps(summary, indent=1))
-    if args.work is None:
-        shutil.rmtree(work, ignore_errors=True)
-    return summary
+               "finetune_s": round(t_ft, 1), "total_s": round(time.perf_counter() - t_all, 1)}
+    return common.finish(args, work, summary, sizes)
 
 
 if __name__ == "__main__":

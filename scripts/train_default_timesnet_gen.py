@@ -45,16 +45,16 @@ line::
 """
 from __future__ import annotations
 
-import argparse
-import json
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import train_common as common  # noqa: E402
 
 #: Corpus of phase 1 (seeded): stations, records per station, master seed.
 CORPUS = dict(n_stations=150, records_per_station=12, seed=1)
@@ -82,13 +82,8 @@ DESCRIPTION = ("SYNTHETIC records from obspy-gen's stochastic simulator (Boore 2
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(ROOT / "obspy_gen/plugins/timesnet_gen/checkpoints"),
-                        help="Folder the two checkpoints are copied to.")
-    parser.add_argument("--work", default=None,
-                        help="Folder for the simulated records and training runs (default: "
-                             "a temporary folder, removed at the end).")
-    parser.add_argument("--device", default="cpu", help="Training device (default cpu).")
+    parser = common.parser(__doc__, "obspy_gen/plugins/timesnet_gen/checkpoints",
+                           "Folder the two checkpoints are copied to.")
     parser.add_argument("--pretrained", default=None,
                         help="Use this phase-1 checkpoint (name or path) instead of training "
                              "phase 1 (e.g. the shipped timesnet-gen-synthetic-pretrain).")
@@ -114,44 +109,34 @@ def main(argv=None):
                              f"{POLISH['spectral_loss']}).")
     parser.add_argument("--hv-loss", type=float, default=POLISH["hv_loss"],
                         help=f"Phase-3 weight of the ln H/V error (default {POLISH['hv_loss']}).")
-    parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
-    import torch
-
-    from obspy_gen.plugins.stochastic import paper5, simulate
+    from obspy_gen.plugins.stochastic import paper5
     from obspy_gen.plugins.timesnet_gen import train as T
 
-    work = Path(args.work or tempfile.mkdtemp(prefix="timesnet-gen-"))
-    work.mkdir(parents=True, exist_ok=True)
+    work = common.work_folder(args, "timesnet-gen-")
     runs = work / "runs"
-    say = print if not args.quiet else (lambda *a, **k: None)
+    say = common.sayer(args)
     t_all = time.perf_counter()
 
     t0 = time.perf_counter()
-    corpus_dir, paper5_dir = work / "corpus", work / "paper5"
-    if args.pretrained is None and not any(corpus_dir.glob("*.mseed")):
-        simulate("corpus", out=str(corpus_dir), seed=CORPUS["seed"],
-                 n_stations=CORPUS["n_stations"],
-                 records_per_station=CORPUS["records_per_station"])
-    if not any(paper5_dir.glob("*.mseed")):
-        simulate("paper5", out=str(paper5_dir), seed=PAPER5_SEED)
+    corpus_dir = work / "corpus"
+    if args.pretrained is None:
+        common.simulate_once(corpus_dir, "corpus", **CORPUS)
+    paper5_dir = common.simulate_once(work / "paper5", "paper5", seed=PAPER5_SEED)
     t_sim = time.perf_counter() - t0
     say(f"simulated records in {t_sim:.0f} s -> {work}")
 
     targets = [s.code for s in paper5()]
-    common = dict(device=args.device, quiet=args.quiet, synthetic=True,
+    run_options = dict(device=args.device, quiet=args.quiet, synthetic=True,
                   log=None if not args.quiet else (lambda line: None))
     t0 = time.perf_counter()
     runs.mkdir(parents=True, exist_ok=True)
     if args.pretrained is None:
         T.pretrain(str(corpus_dir), runs / BASE, arch=ARCH, exclude_stations=targets,
                    description=DESCRIPTION + f"Phase 1 corpus: simulate('corpus', {CORPUS}).",
-                   source="obspy_gen.plugins.stochastic.simulate('corpus', "
-                          f"n_stations={CORPUS['n_stations']}, "
-                          f"records_per_station={CORPUS['records_per_station']}, "
-                          f"seed={CORPUS['seed']})",
-                   **PRETRAIN, **common)
+                   source=common.simulation("corpus", **CORPUS),
+                   **PRETRAIN, **run_options)
     else:
         from obspy_gen.io.checkpoints import checkpoint_paths
         from obspy_gen.torchkit.base import resolve_checkpoint
@@ -169,8 +154,8 @@ def main(argv=None):
                description=DESCRIPTION + f"Phase 2: simulate('paper5', seed={PAPER5_SEED}), "
                                          f"the five virtual stations of the TimesNet-Gen "
                                          f"paper's Table I.",
-               source=f"obspy_gen.plugins.stochastic.simulate('paper5', seed={PAPER5_SEED})",
-               **{**FINETUNE, "epochs": args.epochs}, **common)
+               source=common.simulation("paper5", seed=PAPER5_SEED),
+               **{**FINETUNE, "epochs": args.epochs}, **run_options)
     t_ft = time.perf_counter() - t0
     say(f"phase 2 (fine-tuning) took {t_ft / 60:.1f} min")
     t_pol = 0.0
@@ -187,29 +172,20 @@ def main(argv=None):
                                       f"five virtual stations of the TimesNet-Gen paper's "
                                       f"Table I; phase 3: {args.polish_epochs} more epochs "
                                       f"with the spectral / H/V loss terms.",
-            source=f"obspy_gen.plugins.stochastic.simulate('paper5', seed={PAPER5_SEED})",
-            **{**FINETUNE, "epochs": args.polish_epochs, "lr": args.polish_lr}, **common)
+            source=common.simulation("paper5", seed=PAPER5_SEED),
+            **{**FINETUNE, "epochs": args.polish_epochs, "lr": args.polish_lr}, **run_options)
         t_pol = time.perf_counter() - t0
         say(f"phase 3 (spectral fine-tuning) took {t_pol / 60:.1f} min")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    for name in (BASE, NAME):
-        for suffix in (".safetensors", ".json"):
-            shutil.copy2(runs / (name + suffix), out / (name + suffix))
-    sizes = {p.name: p.stat().st_size for p in sorted(out.glob("timesnet-gen-synthetic*"))}
+    sizes = common.ship(runs, args.out, [BASE, NAME])
     val = [e["val_loss"] for e in history["epochs"]]
     summary = {"val_loss": [round(v, 5) for v in val],
                "val_loss_change_last_epoch": round(val[-1] / val[-2] - 1, 4)
                if len(val) > 1 else None,
                "simulation_s": round(t_sim, 1), "pretrain_s": round(t_pre, 1),
-               "finetune_s": round(t_ft, 1), "polish_s": round(t_pol, 1), "total_s": round(time.perf_counter() - t_all, 1),
-               "torch": torch.__version__, "threads": torch.get_num_threads(),
-               "files": sizes, "total_mb": round(sum(sizes.values()) / 1e6, 2)}
-    say(json.dumps(summary, indent=1))
-    if args.work is None:
-        shutil.rmtree(work, ignore_errors=True)
-    return summary
+               "finetune_s": round(t_ft, 1), "polish_s": round(t_pol, 1),
+               "total_s": round(time.perf_counter() - t_all, 1)}
+    return common.finish(args, work, summary, sizes)
 
 
 if __name__ == "__main__":

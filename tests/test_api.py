@@ -4,7 +4,7 @@ import pytest
 from obspy import Stream, read
 
 from obspy_gen.api import (GeneratedRecord, GenerationRequest, Generator, StationId,
-                           build_stream, is_trainable)
+                           build_stream, is_trainable, reconstruction_stream)
 
 
 @pytest.mark.parametrize("text,code,net,loc", [("4628", "4628", None, None),
@@ -91,3 +91,53 @@ def test_build_stream_slots_and_dtype():
     with pytest.raises(ValueError, match="expected \\(3, npts\\)"):
         build_stream([GeneratedRecord(np.ones((2, 5)), 1.0)], model="m", version="1",
                      seed=0, station="S")
+
+
+def test_reconstruction_stream_cuts_the_window_onto_the_record_time_axis():
+    rec = read()                                      # 3 x 3000 samples at 100 Hz
+    rec[1].stats.starttime += 0.5                     # the latest start is the time axis
+    for tr in rec:
+        tr.stats.units = "gal"
+    t0 = rec[1].stats.starttime
+    window = np.arange(3 * 1000, dtype=np.float64).reshape(3, 1000)
+    # A long record: the window lies inside it, nothing is cut.
+    st = reconstruction_stream(rec, window, 700, 2950, sampling_rate=100.0, model="m",
+                               version="2", index=4, checkpoint="ck", station="NEW",
+                               dtype=np.float32)
+    assert len(st) == 3 and [tr.stats.channel for tr in st] == ["HNN", "HNE", "HNZ"]
+    assert st[0].stats.starttime == t0 + 7.0 and st[0].stats.npts == 1000
+    np.testing.assert_array_equal(st[1].data, window[1].astype(np.float32))
+    assert st[0].data.dtype == np.float32 and st[0].data.flags.owndata
+    assert st[0].id == "BW.NEW..HNN" and st[0].stats.units == "gal"
+    assert dict(st[2].stats.obspy_gen) == {"model": "m", "version": "2", "record": 4,
+                                           "synthetic": True, "reconstructed": True,
+                                           "checkpoint": "ck"}
+    # A short record: the zero padding on both sides is dropped.
+    st = reconstruction_stream(rec, window, -300, 500, sampling_rate=100.0, model="m",
+                               version="2", index=0, checkpoint="ck")
+    assert st[0].stats.starttime == t0 and st[0].stats.npts == 500
+    np.testing.assert_array_equal(st[2].data, window[2, 300:800])
+    assert st[0].stats.station == "RJOB" and "seed" not in st[0].stats.obspy_gen
+    # npts by default: from the latest start to the earliest end (29.49 s + 1 sample).
+    st = reconstruction_stream(rec, np.ones((3, 4000)), -500, sampling_rate=100.0,
+                               model="m", version="2", index=0, checkpoint="ck")
+    assert st[0].stats.npts == 2950 and st[0].stats.starttime == t0
+
+
+def test_generator_station_records_picks_one_station():
+    def station(code, net="BW", later=0.0):
+        st = read()
+        for tr in st:
+            tr.stats.station, tr.stats.network = code, net
+            tr.stats.starttime += later
+        return st
+    both = station("A") + station("B") + station("A", net="XX") + station("A", later=100.0)
+    key, recs = Generator.station_records(both, station="BW.A")
+    assert key == "BW.A." and len(recs) == 2 and all(r[0].stats.network == "BW" for r in recs)
+    assert Generator.station_records(station("B") + station("B", later=50.0))[0] == "BW.B."
+    assert Generator.station_records(both, station="B")[0] == "BW.B."
+    with pytest.raises(ValueError, match=r"records of 2 stations \(BW.A., XX.A.\)"):
+        Generator.station_records(both, station="A")
+    with pytest.raises(ValueError, match="no records of station 'C' in the given records"):
+        Generator.station_records(both, station="C")
+    assert Generator.station_records(Stream()) == (None, [])

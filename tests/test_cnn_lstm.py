@@ -273,6 +273,35 @@ def test_multi_window_training_and_prediction(tiny_corpus, tmp_path):
     assert aggregate_windows(np.array([1.0, 100.0, 10.0]), [0, 0, 0]) == pytest.approx([10.0])
 
 
+def test_checkpoint_with_data_descriptions_does_not_depend_on_the_folders(tiny_corpus,
+                                                                          tmp_path):
+    """With source/extra_source the same training from copies of the data in other folders
+    writes the same bytes (weights and JSON); without them the JSON names the folders."""
+    import shutil
+    s = TrainSettings(epochs=1, batch_size=8, val_fraction=0.25, test_fraction=0.25, width=4,
+                      hidden=8, train_shift=1.0, synthetic=True,
+                      cache_dir=str(tmp_path / "cache"))
+    outs = []
+    for k in range(2):
+        data = shutil.copytree(tiny_corpus, tmp_path / f"copy{k}" / "corpus")
+        extra = shutil.copytree(tiny_corpus, tmp_path / f"copy{k}" / "extra")
+        s.extra_data = str(extra)
+        outs.append(tmp_path / f"m{k}")
+        train(str(data), outs[-1], s, device="cpu", log=lambda line: None, created="fixed",
+              source="tiny corpus", extra_source="tiny corpus again")
+    for suffix in (".safetensors", ".json"):
+        assert (tmp_path / ("m0" + suffix)).read_bytes() == \
+            (tmp_path / ("m1" + suffix)).read_bytes()
+    tr = json.load(open(str(outs[0]) + ".json"))["training"]
+    assert tr["source"] == "tiny corpus"
+    assert tr["extra_training"]["source"] == tr["settings"]["extra_data"] == "tiny corpus again"
+    train(str(tmp_path / "copy1" / "corpus"), tmp_path / "paths", s, device="cpu",
+          log=lambda line: None)
+    tr = json.load(open(str(tmp_path / "paths") + ".json"))["training"]
+    assert tr["source"] == str(tmp_path / "copy1" / "corpus")
+    assert tr["extra_training"]["source"] == tr["settings"]["extra_data"] == s.extra_data
+
+
 def test_cli_train_builds_flags_from_settings(tiny_corpus, tmp_path):
     from click.testing import CliRunner
 

@@ -36,6 +36,28 @@ def test_shipped_checkpoint_metadata_and_size():
     assert 250 < tr["training_median_vs30"] < 600
 
 
+def test_shipped_checkpoint_names_its_corpora_not_their_folders():
+    """The JSON describes the training data by the simulate() calls that make them, so that
+    scripts/train_default_cnn_lstm.py writes the same bytes from any --work folder."""
+    def strings(node):
+        if isinstance(node, dict):
+            for v in node.values():
+                yield from strings(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from strings(v)
+        elif isinstance(node, str):
+            yield node
+    cfg = _config()
+    assert not [v for v in strings(cfg) if os.path.isabs(v) or os.sep + "tmp" in v]
+    tr = cfg["training"]
+    call = "obspy_gen.plugins.stochastic.simulate('corpus', n_stations={}, " \
+           "records_per_station={}, seed={})"
+    assert tr["source"] == call.format(300, 20, 1)
+    assert tr["extra_training"]["source"] == tr["settings"]["extra_data"] == \
+        call.format(900, 8, 11)
+
+
 @pytest.fixture(scope="module")
 def fresh_corpus(tmp_path_factory):
     from obspy_gen.plugins.stochastic import simulate
@@ -83,8 +105,10 @@ def test_real_afad_record_is_predicted_with_its_labels():
 
 @pytest.mark.slow
 def test_default_checkpoint_regenerates_byte_identically(tmp_path):
-    """scripts/train_default_cnn_lstm.py gives the shipped weights bit for bit (same CPU,
-    torch and thread count; ~20-40 min on 2 busy cores)."""
+    """scripts/train_default_cnn_lstm.py gives the shipped checkpoint bit for bit, weights and
+    JSON, from any work folder (same CPU, torch and thread count; ~8 min of training on a free
+    core, more on busy ones, plus simulating the two corpora unless $OBSPY_GEN_CNN_LSTM_WORK
+    names a folder that already holds them: corpus_seed1 and corpus_seed11)."""
     import subprocess
     import sys
     work = os.environ.get("OBSPY_GEN_CNN_LSTM_WORK", str(tmp_path / "work"))

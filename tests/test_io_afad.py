@@ -4,17 +4,19 @@ import io
 import os
 import re
 import tempfile
-import traceback
 from pathlib import Path
 
 import numpy as np
 import obspy
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from obspy import UTCDateTime
 
 from obspy_gen.io.afad.core import _example_text, _is_afad, _read_afad
+
+from .fuzzing import (ALLOWED, FUZZ, check_obspy_read_probing, check_random_bytes, edits,
+                      mutate, read_file)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 AFAD = SHARED / "afad"
@@ -32,8 +34,6 @@ REAL = {
                                 173.0, "GeoSig gmsplus", "2017-07-20T22:31:58", 42516,
                                 (1.023915, 1.107856, 0.385138)),
 }
-FUZZ = settings(max_examples=60, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow])
 SMALL = _example_text(npts=50).encode("iso-8859-9")
 
 
@@ -184,9 +184,6 @@ def test_truncated_last_line_is_an_error():
 
 # ----------------------------------------------------------------------------- fuzzing
 
-ALLOWED = (ValueError, TypeError)  # TypeError: obspy's "Unknown format"
-
-
 def _check_stream(st, data):
     """A successful read is a whole record: 3 traces of NUMBER OF DATA samples each."""
     m = re.search(rb"NUMBER OF DATA\s*:\s*(\d+)", data)
@@ -200,54 +197,26 @@ def _check_stream(st, data):
 def test_fuzz_random_bytes(data, with_signature):
     if with_signature:
         data = b"STRONG GROUND MOTION RECORDS OF TURKIYE\r\n" + data
-    assert _is_afad(io.BytesIO(data)) in (True, False)
-    try:
-        st_ = _read_afad(io.BytesIO(data))
-    except ValueError:
-        return
-    _check_stream(st_, data)
+    check_random_bytes(data, _is_afad, _read_afad, _check_stream)
 
 
 @FUZZ
 @given(st.integers(0, len(SMALL) - 1))
 def test_fuzz_truncated_small_file(cut):
     data = SMALL[:cut]
-    with tempfile.TemporaryDirectory() as d:
-        path = _write(d, data)
-        for read in (_read_afad, obspy.read):
-            try:
-                st_ = read(path)
-            except ALLOWED:
-                continue
-            # Only a cut of the final line break alone can leave the record whole.
-            assert data.rstrip(b"\n") == SMALL.rstrip(b"\n")
-            _check_stream(st_, data)
+    for st_ in read_file(data, "record.txt", (_read_afad, obspy.read)):
+        # Only a cut of the final line break alone can leave the record whole.
+        assert data.rstrip(b"\n") == SMALL.rstrip(b"\n")
+        _check_stream(st_, data)
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.integers(0, len(SMALL) - 1), st.integers(0, 255),
-                          st.sampled_from(["replace", "insert", "delete"])),
-                min_size=1, max_size=8))
+@given(edits(len(SMALL)))
 def test_fuzz_mutated_small_file(mutations):
-    data = bytearray(SMALL)
-    for pos, byte, kind in mutations:
-        pos = min(pos, len(data) - 1)
-        if kind == "replace":
-            data[pos] = byte
-        elif kind == "insert":
-            data.insert(pos, byte)
-        else:
-            del data[pos]
-    data = bytes(data)
-    with tempfile.TemporaryDirectory() as d:
-        path = _write(d, data)
-        for read in (_read_afad, obspy.read):
-            try:
-                st_ = read(path)
-            except ALLOWED:
-                continue
-            if st_[0].stats._format == "AFAD":
-                _check_stream(st_, data)
+    data = mutate(SMALL, mutations)
+    for st_ in read_file(data, "record.txt", (_read_afad, obspy.read)):
+        if st_[0].stats._format == "AFAD":
+            _check_stream(st_, data)
 
 
 @needs_data
@@ -268,13 +237,4 @@ def test_fuzz_truncated_real_file(fraction):
 def test_fuzz_obspy_read_probing_never_breaks_in_our_code(data):
     """Whatever obspy.read does with junk, no exception comes out of our detectors/readers
     unless it is a ValueError/TypeError raised by a reader."""
-    with tempfile.TemporaryDirectory() as d:
-        path = _write(d, data, name="junk.bin")
-        try:
-            obspy.read(path)
-        except Exception as exc:  # noqa: BLE001 -- built-in obspy readers may raise anything
-            frames = [f.filename for f in traceback.extract_tb(exc.__traceback__)]
-            ours = [f for f in frames if f"obspy_gen{os.sep}io" in f]
-            assert not ours or isinstance(exc, ALLOWED), (type(exc), ours)
-            for frame in traceback.extract_tb(exc.__traceback__):
-                assert not frame.name.startswith("_is_afad"), "a detector raised"
+    check_obspy_read_probing(data, "junk.bin", "_is_afad")

@@ -10,18 +10,17 @@ import numpy as np
 import obspy
 import pytest
 import scipy.io
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from obspy import UTCDateTime
 
 from obspy_gen.io.afad_mat.core import _is_afad_mat, _read_afad_mat, _write_example_mat
 
+from .fuzzing import ALLOWED, FUZZ, read_file
+
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 MAT = SHARED / "afad_mat"
 needs_data = pytest.mark.skipif(not MAT.is_dir(), reason=f"shared data {MAT} not present")
-FUZZ = settings(max_examples=60, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow])
-ALLOWED = (ValueError, TypeError)  # TypeError: obspy's "Unknown format"
 
 # Record start decoded from the MATLAB datetime 'recordtime' (the file name holds the event
 # time, which is also 'date'): checked against the P/S labels in test_real_records.
@@ -205,21 +204,10 @@ def _check_stream(st_):
 
 def _read_both_ways(data, name="20120106001648_6501.mat"):
     """Read the bytes with the reader and with obspy.read; only clear errors or whole records."""
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, name)
-        with open(path, "wb") as fh:
-            fh.write(data)
-        assert _is_afad_mat(path) in (True, False)
-        assert _is_afad_mat(io.BytesIO(data)) in (True, False)
-        for read in (_read_quiet, obspy.read):
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    st_ = read(path)
-            except ALLOWED:
-                continue
-            if st_[0].stats._format == "AFADMAT":
-                _check_stream(st_)
+    for st_ in read_file(data, name, (_read_quiet, obspy.read), quiet=True,
+                         detector=_is_afad_mat):
+        if st_[0].stats._format == "AFADMAT":
+            _check_stream(st_)
 
 
 def _real_bytes():

@@ -6,14 +6,13 @@ import json
 import os
 import re
 import tempfile
-import traceback
 from pathlib import Path
 
 import numpy as np
 import obspy
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import obspy_gen
@@ -22,8 +21,8 @@ from obspy_gen.io import read_records
 from obspy_gen.io.afad.core import _is_afad
 from obspy_gen.io.peer.core import G, _example_text, _is_peer, _read_peer
 
-FUZZ = settings(max_examples=60, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow])
+from .fuzzing import FUZZ, check_obspy_read_probing, check_random_bytes, edits, mutate, read_file
+
 SMALL = _example_text(npts=23).encode()
 # Events of the simulated station, in NGA-West2's header and file-name style.
 EVENTS = [("Imperial Valley-02", "5/19/1940", "IMPVALL.I", "I"),
@@ -265,9 +264,6 @@ def test_a_value_cut_short_at_the_end_is_an_error():
 
 # ----------------------------------------------------------------------------- fuzzing
 
-ALLOWED = (ValueError, TypeError)  # TypeError: obspy's "Unknown format"
-
-
 def _check_stream(st_, data):
     """A successful read is a whole component: one trace of NPTS finite samples."""
     m = re.search(rb"NPTS\s*=\s*(\d+)", data) or re.search(rb"(\d+)\s+\S+\s+NPTS", data)
@@ -281,68 +277,30 @@ def _check_stream(st_, data):
 def test_fuzz_random_bytes(data, with_signature):
     if with_signature:
         data = b"PEER NGA STRONG MOTION DATABASE RECORD\n" + data
-    assert _is_peer(io.BytesIO(data)) in (True, False)
-    try:
-        st_ = _read_peer(io.BytesIO(data))
-    except ValueError:
-        return
-    _check_stream(st_, data)
+    check_random_bytes(data, _is_peer, _read_peer, _check_stream)
 
 
 @FUZZ
 @given(st.integers(0, len(SMALL) - 1))
 def test_fuzz_truncated_file(cut):
     data = SMALL[:cut]
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "x.AT2")
-        Path(path).write_bytes(data)
-        for read in (_read_peer, obspy.read):
-            try:
-                st_ = read(path)
-            except ALLOWED:
-                continue
-            # Only a cut of the final line break can leave the component whole.
-            assert data.rstrip(b"\n") == SMALL.rstrip(b"\n")
-            _check_stream(st_, data)
+    for st_ in read_file(data, "x.AT2", (_read_peer, obspy.read)):
+        # Only a cut of the final line break can leave the component whole.
+        assert data.rstrip(b"\n") == SMALL.rstrip(b"\n")
+        _check_stream(st_, data)
 
 
 @FUZZ
-@given(st.lists(st.tuples(st.integers(0, len(SMALL) - 1), st.integers(0, 255),
-                          st.sampled_from(["replace", "insert", "delete"])),
-                min_size=1, max_size=8))
+@given(edits(len(SMALL)))
 def test_fuzz_mutated_file(mutations):
-    data = bytearray(SMALL)
-    for pos, byte, kind in mutations:
-        pos = min(pos, len(data) - 1)
-        if kind == "replace":
-            data[pos] = byte
-        elif kind == "insert":
-            data.insert(pos, byte)
-        else:
-            del data[pos]
-    data = bytes(data)
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "x.AT2")
-        Path(path).write_bytes(data)
-        for read in (_read_peer, obspy.read):
-            try:
-                st_ = read(path)
-            except ALLOWED:
-                continue
-            if st_[0].stats._format == "PEER":
-                _check_stream(st_, data)
+    data = mutate(SMALL, mutations)
+    for st_ in read_file(data, "x.AT2", (_read_peer, obspy.read)):
+        if st_[0].stats._format == "PEER":
+            _check_stream(st_, data)
 
 
 @settings(max_examples=30, deadline=None, database=None)
 @given(st.binary(min_size=1, max_size=1500))
 def test_fuzz_obspy_read_probing_never_breaks_in_our_code(data):
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "junk.AT2")
-        Path(path).write_bytes(b"PEER NGA STRONG MOTION DATABASE RECORD\n" + data)
-        try:
-            obspy.read(path)
-        except Exception as exc:  # noqa: BLE001 -- built-in obspy readers may raise anything
-            frames = traceback.extract_tb(exc.__traceback__)
-            ours = [f for f in frames if f"obspy_gen{os.sep}io" in f.filename]
-            assert not ours or isinstance(exc, ALLOWED), (type(exc), ours)
-            assert not any(f.name == "_is_peer" for f in frames), "a detector raised"
+    check_obspy_read_probing(b"PEER NGA STRONG MOTION DATABASE RECORD\n" + data, "junk.AT2",
+                             "_is_peer")

@@ -8,9 +8,24 @@ ROOT = Path(__file__).resolve().parents[1]
 PKG = Path(obspy_gen.__file__).resolve().parent
 
 
-def _patterns():
+def _options():
     from setuptools.config.setupcfg import read_configuration
-    return read_configuration(str(ROOT / "setup.cfg"))["options"]["package_data"]["obspy_gen"]
+    return read_configuration(str(ROOT / "setup.cfg"))["options"]
+
+
+def _patterns():
+    return _options()["package_data"]["obspy_gen"]
+
+
+def test_every_folder_with_files_is_a_declared_package():
+    """A folder that ships files but is not in ``packages`` (e.g. checkpoints/, no
+    __init__.py) makes setuptools warn "Package would be ignored" on every build."""
+    folders = {p.parent.relative_to(PKG.parent).as_posix().replace("/", ".")
+               for p in PKG.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    packages = set(_options()["packages"])
+    assert "obspy_gen.plugins.cnn_lstm.checkpoints" in folders
+    assert folders - packages == set()
+    assert not [p for p in packages if "pycache" in p or not p.startswith("obspy_gen")]
 
 
 def test_every_package_data_pattern_matches_files():

@@ -180,10 +180,20 @@ def test_reconstruct_keeps_the_time_axis(gen):
         warnings.simplefilter("ignore")
         rec = gen.reconstruct(real)
     assert len(rec) == 9
-    for a, b in zip(split_records(real), split_records(rec)):
+    for k, (a, b) in enumerate(zip(split_records(real), split_records(rec))):
         assert b[0].stats.starttime == a[0].stats.starttime
         assert b[0].stats.npts == a[0].stats.npts
-        assert b[0].stats.obspy_gen.reconstructed
+        assert b[0].stats.obspy_gen.reconstructed and b[0].stats.obspy_gen.record == k
+        # An unknown station goes through the unconditioned base checkpoint.
+        assert b[0].stats.obspy_gen.checkpoint == "timesnet-gen-synthetic-pretrain"
+        assert b[0].stats.station == a[0].stats.station
+    # Named as a station the checkpoint knows: conditioned on it, and coded so.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        known = gen.reconstruct(real, station="3130")
+    assert {tr.stats.station for tr in known} == {"3130"}
+    assert known[0].stats.obspy_gen.checkpoint == "timesnet-gen-synthetic"
+    assert not np.allclose(known[0].data, rec[0].data)
 
 
 def test_stations_and_load_cache(gen):

@@ -4,7 +4,8 @@
 * :func:`seed_everything`, :func:`derived_seed` -- Python, numpy and torch generators;
 * :class:`TorchPlugin` -- mixin: ``list_pretrained()``, ``from_pretrained(name_or_path)``
   (shipped checkpoints first), ``save(path)`` (safetensors + JSON);
-  :class:`CheckpointModelPlugin` adds the cached ``load()``/``stations()`` of a plugin whose
+  :class:`CachedCheckpointPlugin` adds the constructor and the cached ``load()`` of a
+  plugin's checkpoint, :class:`CheckpointModelPlugin` also ``stations()`` for a plugin whose
   loader returns a :class:`LoadedCheckpoint` (:class:`LoadedStations`);
   :func:`list_pretrained`, :func:`resolve_checkpoint`, :func:`state_dict_numpy`,
   :func:`load_state`;
@@ -23,8 +24,8 @@ Examples
 >>> tk.FitSettings(epochs=2).epochs
 2
 """
-from obspy_gen.torchkit.base import (SHARED_CHECKPOINTS, CheckpointModelPlugin,  # noqa: F401
-                                     DistInfo, LoadedCheckpoint, LoadedStations, TorchPlugin,
+from obspy_gen.torchkit.base import (SHARED_CHECKPOINTS, CachedCheckpointPlugin,  # noqa: F401
+                                     CheckpointModelPlugin, DistInfo, LoadedCheckpoint, LoadedStations, TorchPlugin,
                                      TrainSettings, choose_device, derived_seed,
                                      evaluate_loss, fit, history_json, list_pretrained,
                                      load_state, resolve_checkpoint, seed_everything,
@@ -35,7 +36,7 @@ from obspy_gen.torchkit.base import (SHARED_CHECKPOINTS, CheckpointModelPlugin, 
 #: plugin's own ``TrainSettings`` for ``obspy-gen train`` is a different dataclass).
 FitSettings = TrainSettings
 
-__all__ = ["SHARED_CHECKPOINTS", "CheckpointModelPlugin", "DistInfo", "LoadedCheckpoint",
+__all__ = ["SHARED_CHECKPOINTS", "CachedCheckpointPlugin", "CheckpointModelPlugin", "DistInfo", "LoadedCheckpoint",
            "LoadedStations", "TorchPlugin", "TrainSettings", "FitSettings",
            "choose_device", "derived_seed", "evaluate_loss", "fit", "history_json",
            "list_pretrained", "load_state", "resolve_checkpoint", "seed_everything",

@@ -394,12 +394,13 @@ class TorchPlugin:
 
 
 
-class CheckpointModelPlugin(TorchPlugin):
+class CachedCheckpointPlugin(TorchPlugin):
     """A :class:`TorchPlugin` whose checkpoint is loaded on first use and cached.
 
     Subclasses set ``_load_model = staticmethod(loader)`` with ``loader(path, device)``
-    returning a :class:`LoadedCheckpoint` (or anything with ``station_codes``); they get the
-    constructor, :meth:`load`, :meth:`stations` and the ``from_pretrained`` hook.
+    returning what :meth:`load` gives (the network and whatever else the plugin needs); they
+    get the constructor ``(checkpoint=None, device=None)``, :meth:`load` and the
+    ``from_pretrained`` hook.
 
     Examples
     --------
@@ -407,12 +408,11 @@ class CheckpointModelPlugin(TorchPlugin):
     >>> import os, tempfile
     >>> base = os.path.join(tempfile.mkdtemp(), "tiny")
     >>> open(base + ".json", "w").close()
-    >>> class Tiny(CheckpointModelPlugin, Plugin):
+    >>> class Tiny(CachedCheckpointPlugin, Plugin):
     ...     name, version = "tiny", "1"
-    ...     _load_model = staticmethod(lambda path, device: LoadedStations(
-    ...         path, {}, None, None, [{"station": "4628"}]))
-    >>> Tiny(base).stations()
-    ['4628']
+    ...     _load_model = staticmethod(lambda path, device: (str(path), device))
+    >>> Tiny(base, device="cpu").load() == (base, "cpu")
+    True
     >>> Tiny(base).load() is Tiny(base).load()     # cached per file and device
     True
     """
@@ -433,6 +433,25 @@ class CheckpointModelPlugin(TorchPlugin):
         path = self.resolve(checkpoint or self._checkpoint)
         return load_cached(self._load_model, path,
                            device if device is not None else self._device)
+
+
+class CheckpointModelPlugin(CachedCheckpointPlugin):
+    """A :class:`CachedCheckpointPlugin` whose loader returns a :class:`LoadedCheckpoint` (or
+    anything with ``station_codes``): it adds :meth:`stations`.
+
+    Examples
+    --------
+    >>> from obspy_gen.api import Plugin
+    >>> import os, tempfile
+    >>> base = os.path.join(tempfile.mkdtemp(), "tiny")
+    >>> open(base + ".json", "w").close()
+    >>> class Tiny(CheckpointModelPlugin, Plugin):
+    ...     name, version = "tiny", "1"
+    ...     _load_model = staticmethod(lambda path, device: LoadedStations(
+    ...         path, {}, None, None, [{"station": "4628"}]))
+    >>> Tiny(base).stations()
+    ['4628']
+    """
 
     def stations(self, checkpoint=None) -> list:
         """Station codes the checkpoint knows (its conditioning or latent pools)."""

@@ -8,8 +8,8 @@ import numpy as np
 from obspy_gen.api import Vs30Predictor, Vs30Result
 from obspy_gen.plugins.cnn_lstm.train import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                               TrainSettings)
-from obspy_gen.torchkit import TorchPlugin
-from obspy_gen.torchkit.base import clear_loaded, load_cached
+from obspy_gen.torchkit import CachedCheckpointPlugin
+from obspy_gen.torchkit.base import clear_loaded
 
 
 def _load_model(path: str, device: str):
@@ -21,7 +21,7 @@ def _load_model(path: str, device: str):
     return model, arch, float(norm["ln_vs30_mean"]), float(norm["ln_vs30_std"]), ck.config
 
 
-class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
+class CNNLSTMPredictor(CachedCheckpointPlugin, Vs30Predictor):
     """CNN-LSTM Vs30 from strong-motion records (Yilmaz, Akagunduz & Tileylioglu).
 
     Each record becomes a 15-s window (centred on the PGA or on the P arrival, as the
@@ -46,6 +46,9 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
     >>> result = CNNLSTMPredictor().predict(st, device="cpu")
     >>> result.n_records, result.nehrp_class in "BCDE", result.vs30 > 0
     (3, True, True)
+    >>> _, arch, _, _, cfg = CNNLSTMPredictor().load(device="cpu")   # cached
+    >>> arch.window, cfg["training"]["synthetic"]
+    (15.0, True)
     """
 
     name = PLUGIN
@@ -56,15 +59,11 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
     #: Settings of :meth:`train` (one ``obspy-gen train cnn-lstm`` flag per field).
     TrainSettings = TrainSettings
 
-    def __init__(self, checkpoint=None, device=None):
-        self._checkpoint = checkpoint
-        self._device = device
+    #: ``(model, config, ln_mean, ln_std, checkpoint_config)`` of a checkpoint: what the
+    #: cached :meth:`load` gives.
+    _load_model = staticmethod(_load_model)
 
-    # TorchPlugin hooks
-    def _load_checkpoint(self, checkpoint, device):
-        self._checkpoint = str(checkpoint.path)
-        self._device = device
-
+    # TorchPlugin hook
     def _checkpoint_content(self):
         from obspy_gen.io.checkpoints import load_checkpoint
         ck = load_checkpoint(self.resolve(self._checkpoint), plugin=PLUGIN)
@@ -82,21 +81,6 @@ class CNNLSTMPredictor(TorchPlugin, Vs30Predictor):
         """
         from obspy_gen.plugins.cnn_lstm.train import train
         return train(data, out, settings, device=device, resume=resume, log=log)
-
-    # -- loading -----------------------------------------------------------------------------
-    def load(self, checkpoint=None, device=None):
-        """``(model, config, ln_mean, ln_std, checkpoint_config)`` of a checkpoint, cached.
-
-        Examples
-        --------
-        >>> import pytest
-        >>> _ = pytest.importorskip("torch")
-        >>> _, arch, _, _, cfg = CNNLSTMPredictor().load(device="cpu")
-        >>> arch.window, cfg["training"]["synthetic"]
-        (15.0, True)
-        """
-        path = self.resolve(checkpoint or self._checkpoint)
-        return load_cached(_load_model, path, device if device is not None else self._device)
 
     # -- prediction --------------------------------------------------------------------------
     def predict_windows(self, windows, *, device=None, checkpoint=None, batch_size=256):

@@ -200,7 +200,8 @@ def _checkpoint_config(arch, mu, sigma, training) -> dict:
 
 
 def train(data, out, settings=None, *, device=None, resume=False, log=None, quiet=None,
-          windows=None, extra_windows=None, created=None) -> dict:
+          windows=None, extra_windows=None, created=None, source=None,
+          extra_source=None) -> dict:
     """Train the CNN-LSTM on a folder of labelled records; checkpoint ``out`` every epoch.
 
     Parameters
@@ -226,6 +227,11 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
     created : str, optional
         Value of the checkpoint's ``created`` field (default: now); a fixed value makes a
         rerun's JSON byte-identical too.
+    source, extra_source : str, optional
+        How the checkpoint describes ``data`` and ``settings.extra_data`` (default: their
+        folders), e.g. the ``simulate(...)`` call that made a corpus. With path-free
+        descriptions the checkpoint does not depend on where the data lay: the same training
+        from another folder writes the same bytes.
 
     Returns
     -------
@@ -251,6 +257,11 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
     >>> h = train(d, os.path.join(d, "m"), s, device="cpu", log=lambda line: None)
     >>> len(h["epochs"]), sorted(h["split"]["train"])
     (1, ['S0', 'S1', 'S2', 'S3'])
+    >>> h = train(d, os.path.join(d, "m2"), s, device="cpu", log=lambda line: None,
+    ...           source="four copies of obspy.read()")
+    >>> import json
+    >>> json.load(open(os.path.join(d, "m2.json")))["training"]["source"]
+    'four copies of obspy.read()'
     """
     import time
 
@@ -299,9 +310,13 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
                                seed=settings.seed, amp=settings.amp,
                                keep_best=bool(settings.keep_best))
     vs_train = ws.station_vs30()
+    recorded_settings = settings.to_dict()
+    if extra_source is not None and settings.extra_data:
+        recorded_settings["extra_data"] = extra_source
     training = {
         "synthetic": settings.synthetic, "description": settings.description,
-        "source": ws.source or str(data), "n_records": len(tr_idx),
+        "source": source if source is not None else (ws.source or str(data)),
+        "n_records": len(tr_idx),
         "n_stations": len(train_st) + len(extra_st),
         "split": {"kind": "station-wise, stratified by NEHRP class",
                   "fractions": list(settings.fractions()), "seed": settings.seed,
@@ -310,11 +325,12 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
         "ps_sources": {k: int(sum(1 for i in tr_idx if ws.ps_source[i] == k))
                        for k in ("labels", "picker", "none")} if ws.ps_source else {},
         "loss": "MSE of normalised ln Vs30",
-        "settings": settings.to_dict(), "fit": fit_settings.to_dict(),
+        "settings": recorded_settings, "fit": fit_settings.to_dict(),
         "n_parameters": n_parameters(model)}
     if extra_st:
         training["extra_training"] = {
-            "source": extra_windows.source or str(settings.extra_data),
+            "source": extra_source if extra_source is not None
+            else (extra_windows.source or str(settings.extra_data)),
             "n_stations": len(extra_st), "n_records": len(ws) - n_main,
             "station_prefix": EXTRA_PREFIX, "use": "training only"}
     config_base = _checkpoint_config(arch, mu, sigma, training)

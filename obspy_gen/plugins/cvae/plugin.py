@@ -5,11 +5,10 @@ import math
 import warnings
 
 import numpy as np
-from obspy import Stream, Trace, UTCDateTime
-from obspy.core.util import AttribDict
+from obspy import Stream, UTCDateTime
 
 from obspy_gen.api import (CHANNELS, GeneratedRecord, Generator, StationId, build_stream,
-                           record_rng)
+                           reconstruction_stream, record_rng)
 from obspy_gen.plugins.cvae.store import DEFAULT_CHECKPOINT, PLUGIN, VERSION, load_model
 from obspy_gen.plugins.cvae.train import CVAETrainSettings
 from obspy_gen.torchkit import CheckpointModelPlugin
@@ -224,25 +223,11 @@ class CVAEGenerator(CheckpointModelPlugin, Generator):
         return np.stack(mus), np.stack(sigmas), windows
 
     def _posteriors(self, loaded, records, station):
-        from obspy_gen.core.records import split_records, station_key
-        recs = [r for r in split_records(records) if len(r)]
-        keys = sorted({station_key(r[0]) for r in recs})
-        if station is not None and len(keys) > 1:
-            sid = StationId.parse(station)
-            recs = [r for r in recs if r[0].stats.station == sid.code
-                    and sid.network in (None, r[0].stats.network)
-                    and sid.location in (None, r[0].stats.location)]
-            keys = sorted({station_key(r[0]) for r in recs})
-            if not keys:
-                raise ValueError(f"no records of station {str(station)!r} in the given "
-                                 f"records")
-        if len(keys) > 1:
-            raise ValueError(f"records of {len(keys)} stations ({', '.join(keys[:5])}); give "
-                             f"one station's records or pick one with station=")
+        key, recs = self.station_records(records, station)
         if len(recs) < MIN_POOL:
             raise ValueError(f"zero-shot generation needs at least {MIN_POOL} records of the "
                              f"station, got {len(recs)}")
-        mus, sigmas, _ = self._encode(loaded, recs, keys[0])
+        mus, sigmas, _ = self._encode(loaded, recs, key)
         first = recs[0][0].stats
         units = {r[0].stats.get("units") for r in recs} - {None}
         meta = {"station": StationId.parse(station).code if station else first.station,
@@ -277,22 +262,10 @@ class CVAEGenerator(CheckpointModelPlugin, Generator):
                 img = loaded.model.decode(torch.tensor(mus, dtype=torch.float32,
                                                        device=loaded.device))
                 data = loaded.model.records(img)[0].cpu().numpy()
-            first = rec[0].stats
-            t_start = max(tr.stats.starttime for tr in rec)
             npts = windows[0]
-            lead = npts // 2 - seq_len // 2
-            lo, hi = max(lead, 0), min(lead + seq_len, npts)
-            for ch, trace_data in zip(CHANNELS, data):
-                tr = Trace(np.ascontiguousarray(trace_data[lo - lead:hi - lead],
-                                                dtype=np.float32), header={
-                    "network": first.network, "station": first.station,
-                    "location": first.location, "channel": ch, "sampling_rate": fs,
-                    "starttime": t_start + lo / fs})
-                tr.stats.units = first.get("units") or "m/s**2"
-                tr.stats.obspy_gen = AttribDict(model=PLUGIN, version=VERSION, record=k,
-                                                synthetic=True, reconstructed=True,
-                                                checkpoint=loaded.name)
-                out.append(tr)
+            out += reconstruction_stream(rec, data, npts // 2 - seq_len // 2, npts,
+                                         sampling_rate=fs, model=PLUGIN, version=VERSION,
+                                         index=k, checkpoint=loaded.name, dtype=np.float32)
         return out
 
 

@@ -5,11 +5,11 @@ import math
 import warnings
 
 import numpy as np
-from obspy import Stream, Trace, UTCDateTime
-from obspy.core.util import AttribDict
+from obspy import Stream, UTCDateTime
 
 from obspy_gen.io.checkpoints import CheckpointError
-from obspy_gen.api import GeneratedRecord, Generator, StationId, build_stream
+from obspy_gen.api import (GeneratedRecord, Generator, StationId, build_stream,
+                           reconstruction_stream)
 from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
                                                      SAMPLING_KINDS, LatentPool,
@@ -268,22 +268,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
     def _zero_shot_pool(self, loaded, records, station, anchor="pga") -> LatentPool:
         import torch
 
-        from obspy_gen.core.records import split_records, station_key
         from obspy_gen.io.dataset import preprocess
-        recs = [r for r in split_records(records) if len(r)]
-        keys = sorted({station_key(r[0]) for r in recs})
-        if station is not None and len(keys) > 1:
-            sid = StationId.parse(station)
-            recs = [r for r in recs if r[0].stats.station == sid.code
-                    and sid.network in (None, r[0].stats.network)
-                    and sid.location in (None, r[0].stats.location)]
-            keys = sorted({station_key(r[0]) for r in recs})
-            if not keys:
-                raise ValueError(f"no records of station {str(station)!r} in the given "
-                                 f"records")
-        if len(keys) > 1:
-            raise ValueError(f"records of {len(keys)} stations ({', '.join(keys[:5])}); give "
-                             f"one station's records or pick one with station=")
+        key, recs = self.station_records(records, station)
         if len(recs) < MIN_POOL:
             raise ValueError(f"zero-shot generation needs at least {MIN_POOL} records of the "
                              f"station for its pool, got {len(recs)}")
@@ -291,7 +277,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         fs, seq_len = float(arch.sampling_rate), arch.seq_len
         rates = sorted({tr.stats.sampling_rate for r in recs for tr in r} - {fs})
         if rates:
-            warnings.warn(f"{keys[0]}: records at {', '.join(f'{r:g}' for r in rates)} Hz "
+            warnings.warn(f"{key}: records at {', '.join(f'{r:g}' for r in rates)} Hz "
                           f"resampled to {fs:g} Hz for {loaded.name}")
         from obspy_gen.plugins.timesnet_gen.train import record_fidelity
         codes, means, stds, short, onsets, extents, corners = [], [], [], [], [], [], []
@@ -315,7 +301,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                 onsets.append(record_anchor(data, std, anchor, fs))
                 extents.append(recorded_extent(data))
         if short:  # one warning per pool, not one per record
-            warnings.warn(f"{keys[0]}: {len(short)} of {len(recs)} records shorter than the "
+            warnings.warn(f"{key}: {len(short)} of {len(recs)} records shorter than the "
                           f"model's {seq_len / fs:.1f} s (shortest {min(short):.1f} s); "
                           f"zero-padded")
         first = recs[0][0].stats
@@ -366,22 +352,12 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                 y = model.model(torch.from_numpy(data[None]).to(dev), label,
                                 torch.tensor(mean[None], dtype=torch.float32, device=dev),
                                 torch.tensor(std[None], dtype=torch.float32, device=dev))
-            first = rec[0].stats
-            fs = float(arch.sampling_rate)
             # Back onto the original's time axis: the model's window, without the zero padding
             # a short record got (so reconstructions overlap nothing the originals did not).
-            t_start = max(tr.stats.starttime for tr in rec)
-            npts = min(int(round((tr.stats.endtime - t_start) * fs)) + 1 for tr in rec)
-            lo, hi = max(lead, 0), min(lead + arch.seq_len, npts)
-            for ch, trace_data in zip(CHANNELS, y[0].float().cpu().numpy()):
-                tr = Trace(np.ascontiguousarray(trace_data[lo - lead:hi - lead]), header={
-                    "network": first.network, "station": code, "location": first.location,
-                    "channel": ch, "sampling_rate": fs, "starttime": t_start + lo / fs})
-                tr.stats.units = first.get("units") or "m/s**2"
-                tr.stats.obspy_gen = AttribDict(model=PLUGIN, version=VERSION, record=k,
-                                                synthetic=True, reconstructed=True,
-                                                checkpoint=model.name)
-                out.append(tr)
+            out += reconstruction_stream(rec, y[0].float().cpu().numpy(), lead,
+                                         sampling_rate=float(arch.sampling_rate),
+                                         model=PLUGIN, version=VERSION,
+                                         index=k, checkpoint=model.name, station=code)
         return out
 
 
