@@ -54,6 +54,9 @@ DESCRIPTION = ("SYNTHETIC records from obspy-gen's stochastic simulator (Boore 2
                "source via pyrvt, 1-D soil columns via pystrata), not real data: "
                f"simulate('corpus', {CORPUS}) and simulate('paper5', {PAPER5}), magnitude "
                f"{MAGNITUDE} with b-value {B_VALUE}.")
+# The checkpoint names its records by the calls that make them, never by the --work folder.
+SOURCE = (f"obspy_gen.plugins.stochastic.simulate('corpus', **{CORPUS}) + "
+          f"simulate('paper5', **{PAPER5}), magnitude={MAGNITUDE}, b_value={B_VALUE}")
 
 
 def simulate_corpus(work: Path) -> Path:
@@ -103,7 +106,8 @@ def main(argv=None):
         print(f"lnPSA calibration rewritten in {path}.json ({psa['seconds']} s)")
         return
     settings = ScenarioTimesNetGenGenerator.TrainSettings(
-        **{**TRAIN, "epochs": args.epochs}, synthetic=True, description=DESCRIPTION)
+        **{**TRAIN, "epochs": args.epochs}, synthetic=True, description=DESCRIPTION,
+        source=SOURCE)
     t1 = time.perf_counter()
     hist = ScenarioTimesNetGenGenerator.train(str(folder), str(work / NAME), settings,
                                               device=args.device, log=print)

@@ -68,6 +68,8 @@ def test_pretrain_then_finetune_with_dec(folders, tmp_path):
     m = load_model(ft, "cpu")
     assert m.station_codes == ["TB", "TA"] and m.arch.n_stations == 2
     assert m.config["base_checkpoint"] == "pre" and m.config["training"]["synthetic"] is True
+    # The start checkpoint is recorded by name, not by the folder it was read from.
+    assert m.config["training"]["settings"]["init"] == "pre"
     assert "DEC" in m.config["training"]["loss"]
     assert m.config["training"]["pretraining"]["phase"] == "pretrain"
     assert [s["n_records"] for s in m.stations] == [5, 5]

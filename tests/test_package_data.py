@@ -45,3 +45,27 @@ def test_records_and_checkpoints_are_covered():
     for path in needed:
         rel = path.relative_to(PKG).as_posix()
         assert any(fnmatch.fnmatch(rel, pat) for pat in patterns), rel
+
+
+def test_shipped_checkpoints_name_no_folder():
+    """A checkpoint records its training data and start checkpoint by name or by the call
+    that makes them, never by a folder: otherwise the train_default_* scripts write other
+    bytes from another --work folder, and the JSON leaks the trainer's file system."""
+    import json
+    import os
+
+    def strings(node):
+        if isinstance(node, dict):
+            for v in node.values():
+                yield from strings(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from strings(v)
+        elif isinstance(node, str):
+            yield node
+
+    found = sorted(PKG.rglob("checkpoints/*.json"))
+    assert len(found) >= 6
+    bad = {p.name: v for p in found for v in strings(json.loads(p.read_text()))
+           if os.path.isabs(v) or "/tmp/" in v or "\\tmp\\" in v}
+    assert bad == {}

@@ -177,13 +177,15 @@ def test_training_smoke(tmp_path):
     recs = (sim.generate(station="4628", n=4, seed=1, magnitude=(4, 7))
             + sim.generate(station="3130", n=4, seed=2, magnitude=(4, 7)))
     settings = ScenarioTimesNetGenGenerator.TrainSettings(init=str(tmp_path / "base"),
-                                                          epochs=2, synthetic=True)
+                                                          epochs=2, synthetic=True,
+                                                          source="two stochastic sets")
     hist = ScenarioTimesNetGenGenerator.train(recs, str(tmp_path / "sc"), settings,
                                               device="cpu")
     assert [e["epoch"] for e in hist["epochs"]] == [1, 2] and hist["n_pool"] == 8
     gen = ScenarioTimesNetGenGenerator(checkpoint=str(tmp_path / "sc"))
     loaded = gen.load()
     assert loaded.station_codes == ["3130", "4628"] and loaded.pool["codes"].shape == (8, 2, 60)
+    assert loaded.config["training"]["source"] == "two stochastic sets"
     lo, hi = loaded.config["label_ranges"]["magnitude"]
     st = gen.generate(station="3130", magnitude=(lo + hi) / 2, distance=20, depth=10, n=2,
                       seed=0)

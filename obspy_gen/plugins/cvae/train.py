@@ -378,7 +378,9 @@ def train(data, out, settings=None, *, device=None, resume=False, log=None, quie
         "loss": "sum of squared image errors + beta KL(q || station prior)"
                 + (f"; + {settings.cluster_weight:g} DEC KL(P || Q) from epoch "
                    f"{settings.epochs + 1}" if finetune and settings.cluster_epochs else ""),
-        "settings": settings.to_dict(), "loop": fit_settings.to_dict(),
+        # The start checkpoint by name, not by the folder it was read from.
+        "settings": {**settings.to_dict(), "init": None if base is None else base.name},
+        "loop": fit_settings.to_dict(),
     }
     if base is not None and base.config.get("training"):
         prev = base.config["training"]

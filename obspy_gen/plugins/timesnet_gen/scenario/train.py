@@ -184,6 +184,9 @@ class ScenarioTrainSettings:
                                    "checkpoint).")
     description: str = _help("Free text on the data (recorded in the checkpoint).",
                              default="")
+    source: str = _help("How the checkpoint names the training data (default: the --data "
+                        "folder); a path-free name keeps the checkpoint independent of where "
+                        "the data lie.", default="")
     pattern: str = _help("File name pattern inside --data.", default="*.mseed")
     centre: str = _help("Where each record's window is centred.", default="auto",
                         choices=("auto", "record", "pga", "p_arrival"))
@@ -281,7 +284,8 @@ def run_training(data, out, settings=None, *, device=None, resume=False, log=Non
                                 float(np.exp(raw[:, 1].max()))],
               "depth": [float(np.exp(raw[:, 2].min())), float(np.exp(raw[:, 2].max()))],
               "vs30": [float(np.exp(raw[:, 3].min())), float(np.exp(raw[:, 3].max()))]}
-    training = {"synthetic": s.synthetic, "description": s.description, "source": mat.source,
+    training = {"synthetic": s.synthetic, "description": s.description,
+                "source": s.source or mat.source,
                 "n_records": len(mat), "n_stations": len(order), "base_checkpoint":
                 base_path.name, "validation": {"kind": "per-station records",
                                                "fraction": s.val_fraction,
