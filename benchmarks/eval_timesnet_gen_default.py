@@ -22,6 +22,8 @@ With the fidelity high-pass floor (and the cross-validated mixing R²):
 results/eval_timesnet_gen_default_fidelity_n25.json;
 ``--option sampling=local --option n_mix=20``: results/eval_timesnet_gen_local20_n25.json
 (flagged as similar to training records at every station).
+``--checkpoint PATH`` evaluates another checkpoint: the spectral / H/V loss fine-tunes of
+scripts/spectral_loss_ablation.py in results/eval_timesnet_gen_spectral_loss_n25.json.
 """
 import argparse
 import json
@@ -43,6 +45,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--n-bootstrap", type=int, default=200)
     ap.add_argument("--out", default="eval-timesnet-gen-default")
+    ap.add_argument("--checkpoint", default=None,
+                    help="A checkpoint (name or path) instead of the shipped default.")
     ap.add_argument("--option", action="append", default=[],
                     help="generate() option KEY=VALUE instead of the checkpoint's default "
                          "(repeatable), e.g. --option sampling=local --option noise_scale=0.5")
@@ -58,7 +62,7 @@ def main():
     # Keyed by station code (the simulator keys its Streams by NET.STA.LOC).
     held = {k.split(".")[1]: v for k, v in simulate("paper5", seed=a.seed, n=a.n).streams.items()}
     train = simulate("paper5", seed=0).streams
-    gen = load("generators", "timesnet-gen")()
+    gen = load("generators", "timesnet-gen")(checkpoint=a.checkpoint)
     generated, recon = Stream(), Stream()
     for k, s in enumerate(STATIONS):
         generated += gen.generate(station=s, n=a.n, seed=a.seed + k, **options)
@@ -69,7 +73,7 @@ def main():
                    reconstructions=["reconstructed"], n_bootstrap=a.n_bootstrap, seed=0)
     t2 = time.time()
     write_report(rep, a.out)
-    out = {"n": a.n, "options": options,
+    out = {"n": a.n, "options": options, "checkpoint": a.checkpoint or "shipped default",
            "seconds": {"simulate_generate": t1 - t0, "evaluate": t2 - t1},
            "verdict": rep.verdict["overall"], "stations": {}, "alignment": {}}
     for rule in rep.rules:

@@ -14,7 +14,11 @@ Steps (all seeded; see the constants below):
    sampler: ``train.DEFAULT_SAMPLING``). ``--grow 2,2`` fine-tunes a larger network instead:
    the phase-1 blocks plus one new TimesBlock in the encoder and one in the decoder that
    start as the identity (:meth:`~obspy_gen.plugins.timesnet_gen.model.TimesNetGen.grown`);
-4. copy both pairs of files into ``obspy_gen/plugins/timesnet_gen/checkpoints/``.
+4. optional phase 3 (``--polish-epochs N``, off in the shipped default): N more epochs of the
+   phase-2 network with the spectral / H/V loss terms (``--spectral-loss``, ``--hv-loss``).
+   Measured 2026-12-02 (``scripts/spectral_loss_ablation.py``, docs/generate.rst): they improve
+   some f0 figures but lengthen the records (D5-75/D5-95 distances fail), so not shipped;
+5. copy both pairs of files into ``obspy_gen/plugins/timesnet_gen/checkpoints/``.
 
 Run from the repository root (about 5 minutes of phase 1 and 2 of phase 2 on 2 idle CPU cores;
 ``--grow 2,2`` about 2x phase 2's time; many times that on a shared machine). Measured
@@ -67,6 +71,10 @@ GROW = None
 ANCHOR = "pga"
 #: Weight of the relative velocity error in the fine-tuning loss (model.velocity_loss).
 VELOCITY_LOSS = 0.0
+#: Phase 3 (optional): more fine-tuning of the phase-2 network with the spectral and H/V loss
+#: terms (model.spectral_loss, model.hv_loss); epochs 0 = none. See docs/generate.rst for
+#: what it was measured to do.
+POLISH = dict(epochs=0, lr=3e-4, spectral_loss=0.0, hv_loss=0.0)
 NAME = "timesnet-gen-synthetic"
 BASE = NAME + "-pretrain"
 DESCRIPTION = ("SYNTHETIC records from obspy-gen's stochastic simulator (Boore 2003 point "
@@ -91,6 +99,16 @@ def main(argv=None):
                              "TimesBlocks (e.g. 2,2), warm-started from phase 1.")
     parser.add_argument("--epochs", type=int, default=FINETUNE["epochs"],
                         help=f"Phase-2 epochs (default {FINETUNE['epochs']}).")
+    parser.add_argument("--polish-epochs", type=int, default=POLISH["epochs"],
+                        help=f"Phase-3 epochs with the spectral / H/V loss terms (default "
+                             f"{POLISH['epochs']}).")
+    parser.add_argument("--polish-lr", type=float, default=POLISH["lr"],
+                        help=f"Phase-3 learning rate (default {POLISH['lr']}).")
+    parser.add_argument("--spectral-loss", type=float, default=POLISH["spectral_loss"],
+                        help=f"Phase-3 weight of the ln spectra error (default "
+                             f"{POLISH['spectral_loss']}).")
+    parser.add_argument("--hv-loss", type=float, default=POLISH["hv_loss"],
+                        help=f"Phase-3 weight of the ln H/V error (default {POLISH['hv_loss']}).")
     args = parser.parse_args(argv)
 
     from obspy_gen.plugins.stochastic import paper5
@@ -140,13 +158,33 @@ def main(argv=None):
                **{**FINETUNE, "epochs": args.epochs}, **run_options)
     t_ft = time.perf_counter() - t0
     say(f"phase 2 (fine-tuning) took {t_ft / 60:.1f} min")
+    t_pol = 0.0
+    if args.polish_epochs:
+        t0 = time.perf_counter()
+        phase2 = NAME + "-phase2"
+        for suffix in (".safetensors", ".json"):
+            shutil.move(runs / (NAME + suffix), runs / (phase2 + suffix))
+        history = T.finetune(
+            str(paper5_dir), runs / NAME, init=runs / phase2, stations=targets,
+            base_name=BASE, anchor=ANCHOR, spectral_loss=args.spectral_loss,
+            hv_loss=args.hv_loss,
+            description=DESCRIPTION + f"Phase 2: simulate('paper5', seed={PAPER5_SEED}), the "
+                                      f"five virtual stations of the TimesNet-Gen paper's "
+                                      f"Table I; phase 3: {args.polish_epochs} more epochs "
+                                      f"with the spectral / H/V loss terms.",
+            source=common.simulation("paper5", seed=PAPER5_SEED),
+            **{**FINETUNE, "epochs": args.polish_epochs, "lr": args.polish_lr}, **run_options)
+        t_pol = time.perf_counter() - t0
+        say(f"phase 3 (spectral fine-tuning) took {t_pol / 60:.1f} min")
 
     sizes = common.ship(runs, args.out, [BASE, NAME])
     val = [e["val_loss"] for e in history["epochs"]]
     summary = {"val_loss": [round(v, 5) for v in val],
-               "val_loss_change_last_epoch": round(val[-1] / val[-2] - 1, 4),
+               "val_loss_change_last_epoch": round(val[-1] / val[-2] - 1, 4)
+               if len(val) > 1 else None,
                "simulation_s": round(t_sim, 1), "pretrain_s": round(t_pre, 1),
-               "finetune_s": round(t_ft, 1), "total_s": round(time.perf_counter() - t_all, 1)}
+               "finetune_s": round(t_ft, 1), "polish_s": round(t_pol, 1),
+               "total_s": round(time.perf_counter() - t_all, 1)}
     return common.finish(args, work, summary, sizes)
 
 

@@ -620,6 +620,140 @@ def velocity_loss(y, x, mean, std):
     return (((vy - vx).float() ** 2).mean(dim=(1, 2)) / scale).mean()
 
 
+class SpectralSmoother:
+    """Smoothed amplitude spectra of (B, 3, T) records (channels N, E, Z) as a fixed linear map:
+    mean removal, a Tukey taper (alpha 0.1), the FFT, and Konno-Ohmachi smoothing (main lobe,
+    the HVSR pipeline's :func:`obspy_gen.core.smoothing.konno_ohmachi`, precomputed as a
+    matrix) onto ``nfreq`` log-spaced centres ``fmin``-``fmax`` Hz. The horizontal spectrum is
+    the quadratic mean sqrt((N^2 + E^2) / 2) before smoothing, as
+    :func:`obspy_gen.core.hvsr.hvsr` with ``combine="squared_average"`` (the preset
+    ``timesnet-gen-paper``).
+
+    Parameters
+    ----------
+    seq_len : int
+        Samples per record.
+    sampling_rate : float
+        Hz.
+    fmin, fmax : float
+        Band of the centres (Hz).
+    nfreq : int
+        Number of centres.
+    bandwidth : float
+        Konno-Ohmachi b.
+
+    Examples
+    --------
+    >>> sm = SpectralSmoother(1000, 100.0, nfreq=8)
+    >>> x = torch.randn(2, 3, 1000)
+    >>> sm.channels(x).shape, sm.hv(x).shape
+    (torch.Size([2, 3, 8]), torch.Size([2, 2, 8]))
+    """
+
+    def __init__(self, seq_len: int, sampling_rate: float = 100.0, fmin: float = 0.5,
+                 fmax: float = 25.0, nfreq: int = 64, bandwidth: float = 40.0):
+        import numpy as np
+        import scipy.signal
+
+        from obspy_gen.core.smoothing import konno_ohmachi
+        self.seq_len = int(seq_len)
+        freq = np.fft.rfftfreq(int(seq_len), 1.0 / float(sampling_rate))
+        fmax = min(float(fmax), float(freq[-1]))
+        self.centres = np.geomspace(fmin, fmax, int(nfreq))
+        # Row k of the identity smoothed = the weights bin k gets at every centre.
+        weights = konno_ohmachi(np.eye(freq.size), freq, self.centres, bandwidth)
+        self.weights = torch.from_numpy(np.nan_to_num(weights).astype(np.float32))
+        self.taper = torch.from_numpy(scipy.signal.windows.tukey(int(seq_len), 0.1)
+                                      .astype(np.float32))
+
+    def _amplitude(self, x):
+        x = x.float()
+        x = (x - x.mean(dim=-1, keepdim=True)) * self.taper.to(x.device)
+        spec = torch.fft.rfft(x, dim=-1)
+        return spec.real ** 2 + spec.imag ** 2  # power, (B, C, nbins)
+
+    def channels(self, x):
+        """Smoothed amplitude spectra of every channel, (B, C, nfreq)."""
+        power = self._amplitude(x)
+        return torch.sqrt(power + 1e-30) @ self.weights.to(power.device)
+
+    def hv(self, x):
+        """Smoothed horizontal (quadratic mean of channels 0 and 1) and vertical (channel 2)
+        amplitude spectra, (B, 2, nfreq)."""
+        power = self._amplitude(x)
+        h = torch.sqrt((power[:, 0] + power[:, 1]) / 2 + 1e-30)
+        v = torch.sqrt(power[:, 2] + 1e-30)
+        return torch.stack([h, v], dim=1) @ self.weights.to(power.device)
+
+
+def _log_water(s_y, s_x, water):
+    """ln of two sets of smoothed spectra (..., nfreq), each lifted by ``water`` times the
+    target's (``s_x``) peak in the band, so that bins at the noise level do not dominate."""
+    level = water * s_x.detach().amax(dim=-1, keepdim=True) + 1e-30
+    return torch.log(s_y + level), torch.log(s_x + level)
+
+
+def _frames(x, length):
+    """(B, C, T) -> (B, C * W, length): windows of ``length`` samples overlapping by half
+    (the last one ends at the record's end)."""
+    b, c, t = x.shape
+    if length >= t:
+        return x
+    hop = length // 2
+    starts = list(range(0, t - length + 1, hop))
+    if starts[-1] != t - length:
+        starts.append(t - length)
+    return torch.stack([x[..., s:s + length] for s in starts], dim=2).reshape(b, -1, length)
+
+
+def spectral_loss(y, x, smoother: SpectralSmoother, water: float = 0.01):
+    """Mean squared difference of the ln smoothed amplitude spectra (every channel) of ``y``
+    and ``x`` (B, 3, T), each with a water level of ``water`` times the target's peak.
+
+    Scale-free (a ratio per frequency), so every record counts alike. It weights every
+    frequency band alike, where the time-domain MSE is carried by the strongest part of the
+    spectrum and leaves the weak bands -- where a spurious H/V peak comes from -- to chance.
+    With a ``smoother`` for windows shorter than the records, the spectra are those of
+    half-overlapping windows (a spectrogram; the water level is the target's peak over all
+    windows of a channel): energy moved in time -- into the coda, lengthening the record --
+    costs as much as energy at the wrong frequency.
+
+    Examples
+    --------
+    >>> x = torch.randn(2, 3, 1000)
+    >>> sm = SpectralSmoother(1000, 100.0, nfreq=16)
+    >>> float(spectral_loss(x, x, sm))
+    0.0
+    >>> float(spectral_loss(0.5 * x, x, sm)) > 0
+    True
+    """
+    b, c = x.shape[:2]
+    sy = smoother.channels(_frames(y, smoother.seq_len)).reshape(b, c, -1)
+    sx = smoother.channels(_frames(x, smoother.seq_len)).reshape(b, c, -1)
+    ly, lx = _log_water(sy, sx, water)
+    return ((ly - lx) ** 2).mean()
+
+
+def hv_loss(y, x, smoother: SpectralSmoother, water: float = 0.01):
+    """Mean squared difference of ln H/V of ``y`` and ``x`` (B, 3, T; channels N, E, Z): H =
+    the smoothed quadratic mean of the horizontals, V = the smoothed vertical (each with a
+    water level of ``water`` times the target's peak), the HVSR of
+    :func:`obspy_gen.core.hvsr.hvsr` (``combine="squared_average"``, Konno-Ohmachi).
+
+    Examples
+    --------
+    >>> x = torch.randn(2, 3, 1000)
+    >>> sm = SpectralSmoother(1000, 100.0, nfreq=16)
+    >>> float(hv_loss(x, x, sm))
+    0.0
+    >>> y = x.clone(); y[:, 2] *= 0.3        # a weaker vertical: H/V up everywhere
+    >>> round(float(hv_loss(y, x, sm)), 2) > 1
+    True
+    """
+    ly, lx = _log_water(smoother.hv(y), smoother.hv(x), water)
+    return (((ly[:, 0] - ly[:, 1]) - (lx[:, 0] - lx[:, 1])) ** 2).mean()
+
+
 def count_parameters(model) -> int:
     """Number of trainable parameters.
 

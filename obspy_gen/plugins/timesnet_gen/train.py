@@ -34,6 +34,14 @@ PHASES = ("pretrain", "finetune")
 #: The sampler a new checkpoint generates with unless told (chosen by measurement; see
 #: :mod:`~obspy_gen.plugins.timesnet_gen.sampling`).
 DEFAULT_SAMPLING = {"sampling": "prior", "n_mix": 5, "noise_scale": 1.0, "noise": "covariance"}
+#: Centres of the spectral and H/V loss terms (:class:`.model.SpectralSmoother`): the band
+#: of the HVSR preset ``timesnet-gen-paper`` (0.5-25 Hz, Konno-Ohmachi b=40), 64 log-spaced.
+SPECTRAL_BAND = dict(fmin=0.5, fmax=25.0, nfreq=64, bandwidth=40.0)
+#: Window (s) of the spectral loss term's spectrogram (half-overlapping windows; None = the
+#: whole record). The H/V term always takes the whole record, as the HVSR does.
+SPECTRAL_WINDOW = None
+#: Water level of the spectral and H/V loss terms: a fraction of the target's peak.
+SPECTRAL_WATER = 0.01
 #: Fewest records of a station that training accepts without a warning.
 MIN_STATION_RECORDS = 3
 
@@ -141,11 +149,14 @@ class LatentNoise:
 
 
 def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise | None = None,
-              velocity_weight: float = 0.0):
+              velocity_weight: float = 0.0, spectral_weight: float = 0.0,
+              hv_weight: float = 0.0):
     """``loss_fn(model, batch)`` for :func:`~obspy_gen.torchkit.base.fit`: MSE of the
     de-normalised reconstruction (see :func:`.model.reconstruction_loss`), with the latent
     noise of ``noise`` in training mode, plus ``velocity_weight`` times the relative velocity
-    error (:func:`.model.velocity_loss`).
+    error (:func:`.model.velocity_loss`), ``spectral_weight`` times the ln smoothed spectra
+    error (:func:`.model.spectral_loss`) and ``hv_weight`` times the ln H/V error
+    (:func:`.model.hv_loss`; both on :data:`SPECTRAL_BAND`).
 
     Examples
     --------
@@ -159,7 +170,10 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
     >>> float(make_loss(False)(model, batch).detach()) > 0
     True
     """
-    from obspy_gen.plugins.timesnet_gen.model import reconstruction_loss, velocity_loss
+    from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, hv_loss,
+                                                      reconstruction_loss, spectral_loss,
+                                                      velocity_loss)
+    smoothers = {}
 
     def loss_fn(net, batch):
         x, mean, std = batch["data"], batch["mean"], batch["std"]
@@ -170,6 +184,20 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
         loss = reconstruction_loss(y.float(), raw, std, weighting)
         if velocity_weight:
             loss = loss + velocity_weight * velocity_loss(y.float(), raw, mean, std)
+        if spectral_weight or hv_weight:
+            fs = float(net.config.sampling_rate)
+            n = raw.shape[-1]
+            frame = min(n, int(round(SPECTRAL_WINDOW * fs))) if SPECTRAL_WINDOW else n
+            for key in {(n, fs), (frame, fs)}:
+                if key not in smoothers:
+                    smoothers[key] = SpectralSmoother(*key, **SPECTRAL_BAND)
+            sm = smoothers[(n, fs)]
+            if spectral_weight:
+                loss = loss + spectral_weight * spectral_loss(y.float(), raw,
+                                                              smoothers[(frame, fs)],
+                                                              SPECTRAL_WATER)
+            if hv_weight:
+                loss = loss + hv_weight * hv_loss(y.float(), raw, sm, SPECTRAL_WATER)
         return loss
 
     return loss_fn
@@ -269,6 +297,20 @@ def record_fidelity(model, code, label, window, mean, std, fs=100.0) -> float:
     return fidelity_corner(real[:, lo:hi], y[:, lo:hi], 1.0 / fs)
 
 
+def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0) -> str:
+    """The loss as recorded in a checkpoint's training description."""
+    text = f"MSE of de-normalised output, weighting={weighting!r}"
+    if velocity:
+        text += f" + {velocity} x relative velocity MSE"
+    if spectral:
+        text += (f" + {spectral} x MSE of ln smoothed amplitude spectra ({SPECTRAL_BAND}, "
+                 f"water {SPECTRAL_WATER}"
+                 + (f", {SPECTRAL_WINDOW}-s windows" if SPECTRAL_WINDOW else "") + ")")
+    if hv:
+        text += f" + {hv} x MSE of ln H/V ({SPECTRAL_BAND}, water {SPECTRAL_WATER})"
+    return text
+
+
 def _describe(mat, phase, synthetic, description, extra=None) -> dict:
     return {"phase": phase, "synthetic": synthetic, "description": description,
             "source": mat.source, "n_records": len(mat), "n_stations": len(mat.stations),
@@ -280,7 +322,8 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
              seed=0, device=None, val_fraction=0.15, stations=None, exclude_stations=(),
              resume=False, quiet=False, log=None, amp=None, loss_weighting="record",
              latent_noise=0.0, synthetic=None, description="", source=None,
-             materialised=None, centre="record", velocity_loss=0.0) -> dict:
+             materialised=None, centre="record", velocity_loss=0.0, spectral_loss=0.0,
+             hv_loss=0.0) -> dict:
     """Phase 1: train the unconditioned autoencoder; checkpoint ``out`` every epoch.
 
     Parameters
@@ -310,6 +353,9 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
         Where each record's window is centred (:func:`obspy_gen.io.dataset.preprocess`).
     velocity_loss : float
         Weight of the relative velocity error in the loss (:func:`.model.velocity_loss`).
+    spectral_loss, hv_loss : float
+        Weights of the ln smoothed spectra error and of the ln H/V error in the loss (see
+        :func:`finetune`).
 
     Returns
     -------
@@ -352,7 +398,8 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
                          {"excluded_stations": sorted(exclude_stations or ()),
                           "validation": {"kind": "station-wise", "fraction": val_fraction,
                                          "stations": sorted({sub.station[i] for i in va})},
-                          "loss": f"MSE of de-normalised output, weighting={loss_weighting!r}",
+                          "loss": _loss_text(loss_weighting, velocity_loss, spectral_loss,
+                                             hv_loss),
                           "latent_noise": latent_noise,
                           "settings": settings.to_dict()})
     t0 = time.perf_counter()
@@ -367,7 +414,8 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
     sampling_defaults = dict(DEFAULT_SAMPLING)
     noise = LatentNoise(sub, tr, sub.stations, latent_noise) if latent_noise else None
     return fit(model, sub.torch(tr), sub.torch(va) if va else None,
-               make_loss(False, loss_weighting, noise, velocity_loss), out=out, save_fn=save,
+               make_loss(False, loss_weighting, noise, velocity_loss, spectral_loss, hv_loss),
+               out=out, save_fn=save,
                settings=settings, device=device, resume=resume, quiet=quiet, log=log,
                load_fn=lambda m, path: _load_weights(m, path),
                on_epoch_start=noise.refresh if noise else None)
@@ -378,7 +426,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
              quiet=False, log=None, amp=None, loss_weighting="record", latent_noise=0.0,
              synthetic=None, description="", source=None, base_name=None, arch=None,
              materialised=None, centre=None, anchor="pga", sampling=None,
-             grow=None, velocity_loss=0.0) -> dict:
+             grow=None, velocity_loss=0.0, spectral_loss=0.0, hv_loss=0.0) -> dict:
     """Phase 2: station-conditioned fine-tuning; stores the stations' latent pools at the end.
 
     Parameters
@@ -414,6 +462,14 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
         Weight of the relative velocity error added to the loss
         (:func:`.model.velocity_loss`): it trains away the offsets and long-period error that
         integrate into velocity drift and PGD.
+    spectral_loss : float
+        Weight of the error of the ln smoothed amplitude spectra of the three channels
+        (:func:`.model.spectral_loss`, Konno-Ohmachi b=40 on :data:`SPECTRAL_BAND`, water level
+        :data:`SPECTRAL_WATER` of the target's peak): every frequency band counts alike, where
+        the time-domain MSE is carried by the strongest one.
+    hv_loss : float
+        Weight of the error of ln H/V itself (:func:`.model.hv_loss`, the HVSR definition of
+        :func:`obspy_gen.core.hvsr.hvsr`).
     grow : (int, int), optional
         Encoder and decoder TimesBlocks of the fine-tuned network when ``init`` has fewer:
         the pre-trained blocks plus new ones that start as the identity
@@ -500,9 +556,8 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
                          {"init": None if base is None else base.name,
                           "validation": {"kind": "per-station records",
                                          "fraction": val_fraction, "n_records": len(va)},
-                          "loss": f"MSE of de-normalised output, weighting={loss_weighting!r}"
-                                  + (f" + {velocity_loss} x relative velocity MSE"
-                                     if velocity_loss else ""),
+                          "loss": _loss_text(loss_weighting, velocity_loss, spectral_loss,
+                                             hv_loss),
                           "pools": "latent codes of all fine-tuning records of each station",
                           "latent_noise": latent_noise,
                           "settings": settings.to_dict()})
@@ -525,7 +580,8 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
 
     noise = LatentNoise(sub, tr, targets, latent_noise) if latent_noise else None
     return fit(model, sub.torch(tr, targets), sub.torch(va, targets) if va else None,
-               make_loss(True, loss_weighting, noise, velocity_loss), out=out, save_fn=save,
+               make_loss(True, loss_weighting, noise, velocity_loss, spectral_loss, hv_loss),
+               out=out, save_fn=save,
                settings=settings,
                device=device if device is not None else choose_device(None), resume=resume,
                quiet=quiet, log=log, load_fn=lambda m, path: _load_weights(m, path),
@@ -607,7 +663,7 @@ def _load_weights(model, path):
 __all__ = ["pretrain", "finetune", "train", "materialise", "load_records", "encode_pools",
            "warn_small_stations", "DEFAULT_SAMPLING", "MIN_STATION_RECORDS", "repool",
            "station_split", "record_split", "Materialised", "DEFAULT_ARCH", "PHASES",
-           "VERSION"]
+           "VERSION", "make_loss", "SPECTRAL_BAND", "SPECTRAL_WINDOW", "SPECTRAL_WATER"]
 
 
 # -- the training hook of the plugin (``obspy-gen train timesnet-gen``) ------------------------
@@ -668,6 +724,10 @@ class TimesNetGenTrainSettings:
                                "(2+2 blocks), paper (seq 6000, d_model 128, d_ff 256, 2+2 "
                                "blocks, 6 kernels, top-k 2: a GPU model); single fields "
                                "override it.", choices=("default", "large-cpu", "paper"))
+    spectral_loss: float = _help("Weight of the ln smoothed amplitude spectra error in the "
+                                 "loss (0.5-25 Hz, Konno-Ohmachi b=40).", default=0.0)
+    hv_loss: float = _help("Weight of the ln H/V error in the loss (the HVSR's H/V, "
+                           "0.5-25 Hz).", default=0.0)
     velocity_loss: float = _help("Weight of the relative velocity error in the loss (trains "
                                  "away offsets and long-period error).", default=0.0)
 
@@ -697,8 +757,9 @@ class TimesNetGenTrainSettings:
                              f"p_arrival")
         if self.config not in (None, "default", "large-cpu", "paper"):
             raise ValueError(f"config={self.config!r} is not one of default, large-cpu, paper")
-        if not self.velocity_loss >= 0:
-            raise ValueError("velocity_loss must be >= 0")
+        for name in ("velocity_loss", "spectral_loss", "hv_loss"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0")
         if self.phase == "finetune" and self.init is not None and (self.architecture()
                                                                    or self.config):
             raise ValueError(f"--init fixes the architecture; drop "
@@ -773,9 +834,11 @@ def run_training(data, out, settings=None, *, device=None, resume=False, log=Non
     if s.phase == "pretrain":
         history = pretrain(data, out, arch=arch or None, stations=_codes(s.stations) or None,
                            exclude_stations=_codes(s.exclude_stations),
-                           velocity_loss=s.velocity_loss, **common)
+                           velocity_loss=s.velocity_loss, spectral_loss=s.spectral_loss,
+                           hv_loss=s.hv_loss, **common)
     else:
         history = finetune(data, out, init=s.init, stations=_codes(s.stations) or None,
-                           arch=arch or None, velocity_loss=s.velocity_loss, **common)
+                           arch=arch or None, velocity_loss=s.velocity_loss,
+                           spectral_loss=s.spectral_loss, hv_loss=s.hv_loss, **common)
     history.setdefault("phase", s.phase)
     return history

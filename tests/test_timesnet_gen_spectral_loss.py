@@ -1,0 +1,131 @@
+"""The spectral and H/V loss terms of TimesNet-Gen training (issue 14): their H/V is the HVSR's,
+they see a spurious H/V peak, they are differentiable, and fine-tuning with them runs."""
+import numpy as np
+import pytest
+from obspy import Stream, Trace
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+from obspy_gen.core.hvsr import hvsr  # noqa: E402
+from obspy_gen.core.settings import HVSRSettings  # noqa: E402
+from obspy_gen.plugins.timesnet_gen import train as T  # noqa: E402
+from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, hv_loss,  # noqa: E402
+                                                  spectral_loss)
+from obspy_gen.plugins.timesnet_gen.store import load_model  # noqa: E402
+
+from .conftest import layer_transfer, resonance_record  # noqa: E402
+
+FS, N = 100.0, 6000
+
+
+def as_tensor(st):
+    """(1, 3, N) N, E, Z of a resonance_record."""
+    return torch.from_numpy(np.stack([tr.data for tr in st])[None].astype(np.float32))
+
+
+@pytest.fixture(scope="module")
+def smoother():
+    return SpectralSmoother(N, FS, **T.SPECTRAL_BAND)
+
+
+@pytest.fixture(scope="module")
+def site():
+    """A 60-s record of an 8-Hz site, and the same record with a spurious 2-Hz H/V peak (its
+    horizontals also passed through a 2-Hz layer; the vertical unchanged)."""
+    x = as_tensor(resonance_record(8.0, N / FS, FS, seed=3))
+    freq = np.fft.rfftfreq(N, 1 / FS)
+    h2 = torch.from_numpy(np.abs(layer_transfer(freq, 2.0)).astype(np.float32))
+    y = x.clone()
+    y[:, :2] = torch.fft.irfft(torch.fft.rfft(x[:, :2]) * h2, N)
+    return x, y
+
+
+def test_smoothed_hv_is_the_hvsr_curve(site, smoother):
+    x, y = site
+    settings = HVSRSettings(detrend="constant", taper=0.1, nfft="window", fmin=0.5, fmax=25.0,
+                            nfreq=64, bandwidth=40.0, combine="squared_average")
+    for rec in (x, y):
+        st = Stream([Trace(rec[0, k].numpy().astype(np.float64),
+                           header=dict(station="S", channel=ch, sampling_rate=FS))
+                     for k, ch in enumerate(("HNN", "HNE", "HNZ"))])
+        res = hvsr(st, settings)
+        np.testing.assert_allclose(res.frequency, smoother.centres, rtol=1e-12)
+        h, v = smoother.hv(rec)[0].double().numpy()
+        np.testing.assert_allclose(h / v, res.curves[0], rtol=2e-3)
+
+
+def test_losses_are_zero_for_identical_records(site, smoother):
+    x, y = site
+    assert float(spectral_loss(x, x, smoother)) == 0.0
+    assert float(hv_loss(y, y, smoother)) == 0.0
+
+
+def test_hv_loss_sees_a_spurious_peak_and_ignores_a_common_scale(site, smoother):
+    x, y = site
+    spurious = float(hv_loss(y, x, smoother))
+    # ln H/V of y exceeds x's by the ln amplification of the 2-Hz layer (up to ln 4 at 2 Hz
+    # and its odd harmonics), averaged over the 64 centres 0.5-25 Hz.
+    assert 0.1 < spurious < 2
+    h, v = smoother.hv(y)[0] / smoother.hv(x)[0]
+    excess = torch.log(h / v).numpy()
+    assert abs(smoother.centres[int(np.argmax(excess))] - 2.0) < 0.3
+    # Scaling all three channels leaves H/V alone (hv_loss only feels the water level, which
+    # follows the target); the spectra loss sees it.
+    assert float(hv_loss(3 * x, x, smoother)) < 1e-3 * spurious
+    assert float(spectral_loss(3 * x, x, smoother)) > 0.5
+    # The spectra loss of the spurious peak: the horizontals change, the vertical not.
+    assert float(spectral_loss(y, x, smoother)) > 0.1
+
+
+def test_water_level_bounds_the_noise_bins(site, smoother):
+    x, _ = site
+    # A reconstruction that is right except for 1e-6-level noise where the target is weak:
+    # with the water level at 1 % of the peak, the loss stays small.
+    y = x + 1e-6 * x.abs().max() * torch.randn_like(x)
+    assert float(spectral_loss(y, x, smoother)) < 1e-3
+    assert float(hv_loss(y, x, smoother)) < 1e-3
+
+
+def test_losses_are_differentiable(site, smoother):
+    x, y = site
+    for fn in (spectral_loss, hv_loss):
+        for start in (y, torch.zeros_like(x)):  # finite even where |FFT| = 0
+            p = start.clone().requires_grad_(True)
+            fn(p, x, smoother).backward()
+            assert torch.isfinite(p.grad).all()
+            assert float(p.grad.abs().sum()) > 0 or start is not y
+    # A gradient step on the spurious record lowers its H/V error.
+    p = y.clone().requires_grad_(True)
+    before = hv_loss(p, x, smoother)
+    before.backward()
+    with torch.no_grad():   # first order: a step that lowers the loss by 5 %
+        stepped = p - 0.05 * before / (p.grad ** 2).sum() * p.grad
+    assert float(hv_loss(stepped, x, smoother)) < 0.99 * float(before.detach())
+
+
+def test_finetune_with_spectral_and_hv_loss_end_to_end(tmp_path):
+    from .test_timesnet_gen_train import ARCH, records
+    kw = dict(arch=ARCH, epochs=1, batch_size=4, seed=0, device="cpu", quiet=True)
+    plain = T.finetune(records(("TA", "TB")), tmp_path / "plain", **kw)
+    h = T.finetune(records(("TA", "TB")), tmp_path / "spec", spectral_loss=0.5, hv_loss=0.5,
+                   **kw)
+    loss, loss0 = h["epochs"][0]["train_loss"], plain["epochs"][0]["train_loss"]
+    assert np.isfinite(loss) and loss > loss0   # the same first step, plus the new terms
+    text = load_model(tmp_path / "spec").config["training"]["loss"]
+    assert "0.5 x MSE of ln smoothed amplitude spectra" in text and "0.5 x MSE of ln H/V" in text
+    with pytest.raises(ValueError, match="spectral_loss must be >= 0"):
+        T.TimesNetGenTrainSettings(spectral_loss=-1)
+
+
+def test_windowed_spectral_loss_sees_energy_moved_in_time(smoother):
+    rng = np.random.default_rng(0)
+    x = torch.zeros(1, 3, N)
+    burst = torch.from_numpy(rng.standard_normal((3, 1000)).astype(np.float32))
+    x[0, :, 1500:2500] = burst
+    y = torch.zeros_like(x)
+    y[0, :, 3500:4500] = burst               # the same burst 20 s later
+    whole = float(spectral_loss(y, x, smoother))
+    windowed = float(spectral_loss(y, x, SpectralSmoother(2000, FS, **T.SPECTRAL_BAND)))
+    assert whole < 1e-3 and windowed > 1.0
+    assert float(spectral_loss(x, x, SpectralSmoother(2000, FS, **T.SPECTRAL_BAND))) == 0.0
