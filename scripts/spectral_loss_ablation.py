@@ -17,7 +17,8 @@ Usage (about 1-2 minutes a variant on 2 idle cores, many times that on a shared 
     python scripts/spectral_loss_ablation.py --train p5train --test p5test --work work \
         --out benchmarks/results/timesnet_gen_spectral_loss_screen_n25.json
 
-Results (2026-12-02): ``benchmarks/results/timesnet_gen_spectral_loss_screen_n25.json`` and
+Results (2026-12-02; the envelope rows S1H1E* screened with ``--no-shipped --variant ...``
+and merged): ``benchmarks/results/timesnet_gen_spectral_loss_screen_n25.json`` and
 docs/generate.rst ("Spectral and H/V loss terms").
 """
 from __future__ import annotations
@@ -47,7 +48,7 @@ VARIANTS = {
     "S1H1w20k10": (4, 1e-3, 1, 1, 20, .1), "H1k10": (4, 1e-3, 0, 1, None, .1),
     "S3H3w20k10": (4, 1e-3, 3, 3, 20, .1),
     "S1H1E1": (4, 1e-3, 1, 1, None, .01, 1), "S1H1E3": (4, 1e-3, 1, 1, None, .01, 3),
-    "S1H1E10": (4, 1e-3, 1, 1, None, .01, 10)}
+    "S1H1E10": (4, 1e-3, 1, 1, None, .01, 10), "S1H1E30": (4, 1e-3, 1, 1, None, .01, 30)}
 
 
 def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelope=0.0):
