@@ -17,7 +17,8 @@ Usage (about 1-2 minutes a variant on 2 idle cores, many times that on a shared 
     python scripts/spectral_loss_ablation.py --train p5train --test p5test --work work \
         --out benchmarks/results/timesnet_gen_spectral_loss_screen_n25.json
 
-Results (2026-12-02): ``benchmarks/results/timesnet_gen_spectral_loss_screen_n25.json`` and
+Results (2026-12-02; the envelope rows S1H1E* screened with ``--no-shipped --variant ...``
+and merged): ``benchmarks/results/timesnet_gen_spectral_loss_screen_n25.json`` and
 docs/generate.rst ("Spectral and H/V loss terms").
 """
 from __future__ import annotations
@@ -35,7 +36,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 STATIONS = ("2020", "4628", "0205", "1716", "3130")
-#: name -> (epochs, lr, spectral_loss, hv_loss, spectral window s or None, water level)
+#: name -> (epochs, lr, spectral_loss, hv_loss, spectral window s or None, water level[,
+#: envelope_loss])
 VARIANTS = {
     "ctl3": (4, 1e-3, 0, 0, None, .01), "S01": (4, 3e-4, 0.1, 0, None, .01),
     "H02": (4, 3e-4, 0, 0.2, None, .01), "S1": (4, 1e-3, 1, 0, None, .01),
@@ -44,17 +46,19 @@ VARIANTS = {
     "S1H1w20": (4, 1e-3, 1, 1, 20, .01), "S1H1w10": (4, 1e-3, 1, 1, 10, .01),
     "S1H1w5": (4, 1e-3, 1, 1, 5, .01), "S1H1w20k3": (4, 1e-3, 1, 1, 20, .03),
     "S1H1w20k10": (4, 1e-3, 1, 1, 20, .1), "H1k10": (4, 1e-3, 0, 1, None, .1),
-    "S3H3w20k10": (4, 1e-3, 3, 3, 20, .1)}
+    "S3H3w20k10": (4, 1e-3, 3, 3, 20, .1),
+    "S1H1E1": (4, 1e-3, 1, 1, None, .01, 1), "S1H1E3": (4, 1e-3, 1, 1, None, .01, 3),
+    "S1H1E10": (4, 1e-3, 1, 1, None, .01, 10), "S1H1E30": (4, 1e-3, 1, 1, None, .01, 30)}
 
 
-def finetune(name, train, work, epochs, lr, spectral, hv, window, water):
+def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelope=0.0):
     from obspy_gen.plugins.timesnet_gen import train as T
     T.SPECTRAL_WINDOW, T.SPECTRAL_WATER = window, water
     try:
         T.finetune(str(train), Path(work) / "runs" / name, init="timesnet-gen-synthetic",
                    stations=list(STATIONS), epochs=epochs, lr=lr, seed=0, batch_size=16,
                    val_fraction=0.15, device="cpu", quiet=True, synthetic=True,
-                   spectral_loss=spectral, hv_loss=hv, anchor="pga",
+                   spectral_loss=spectral, hv_loss=hv, envelope_loss=envelope, anchor="pga",
                    base_name="timesnet-gen-synthetic-pretrain")
     finally:
         T.SPECTRAL_WINDOW, T.SPECTRAL_WATER = None, 0.01
@@ -69,8 +73,9 @@ def screen(checkpoint, test, n=25):
     from measure_timesnet_gen import f0_figures, f0_values, intensity, read_station_records
     from obspy_gen.core.records import split_records
     from obspy_gen.plugins.timesnet_gen import train as T
-    from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, hv_loss,
-                                                      reconstruction_loss, spectral_loss)
+    from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, envelope_loss,
+                                                      hv_loss, reconstruction_loss,
+                                                      spectral_loss)
     from obspy_gen.plugins.timesnet_gen.plugin import TimesNetGenGenerator
     gen = TimesNetGenGenerator(checkpoint=checkpoint, device="cpu")
     loaded = gen.load()
@@ -94,7 +99,8 @@ def screen(checkpoint, test, n=25):
                                     m, sd)
         raw = x * sd[:, :, None] + m[:, :, None]
         fig.update(mse=float(reconstruction_loss(y, raw, sd)),
-                   spectral=float(spectral_loss(y, raw, sm)), hv=float(hv_loss(y, raw, sm)))
+                   spectral=float(spectral_loss(y, raw, sm)), hv=float(hv_loss(y, raw, sm)),
+                   envelope=float(envelope_loss(y, raw, loaded.arch.sampling_rate)))
         out[s] = fig
     return out, [h["val_loss"] for h in loaded.config["training"].get("history", [])]
 
@@ -107,17 +113,21 @@ def main(argv=None):
     ap.add_argument("--variant", action="append", default=[],
                     help=f"Names of VARIANTS (default all): {', '.join(VARIANTS)}")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--no-shipped", action="store_true",
+                    help="Do not screen the shipped default (already in another result).")
     a = ap.parse_args(argv)
     warnings.simplefilter("ignore")
     result = {"description": __doc__.split("\n\n")[1].replace("\n", " "), "variants": {}}
     names = a.variant or list(VARIANTS)
-    for name in ["shipped"] + names:
+    for name in ([] if a.no_shipped else ["shipped"]) + names:
         if name == "shipped":
             ckpt, settings = None, None
         else:
-            e, lr, s, h, w, wl = VARIANTS[name]
+            e, lr, s, h, w, wl, *env = VARIANTS[name]
             settings = dict(epochs=e, lr=lr, spectral_loss=s, hv_loss=h, window_s=w, water=wl)
-            ckpt = str(finetune(name, a.train, a.work, e, lr, s, h, w, wl))
+            if env:
+                settings["envelope_loss"] = env[0]
+            ckpt = str(finetune(name, a.train, a.work, e, lr, s, h, w, wl, *env))
         per, val = screen(ckpt, a.test)
         result["variants"][name] = {"settings": settings, "stations": per, "val_loss": val}
         print(name, " | ".join(f"{s} {v['median_error']:.2f}/{v['spread_ratio']:.2f}/"

@@ -1,5 +1,6 @@
-"""The spectral and H/V loss terms of TimesNet-Gen training (issue 14): their H/V is the HVSR's,
-they see a spurious H/V peak, they are differentiable, and fine-tuning with them runs."""
+"""The spectral, H/V and envelope loss terms of TimesNet-Gen training (issue 14): their H/V is
+the HVSR's, they see a spurious H/V peak, the envelope term sees a shifted or lengthened record,
+they are differentiable, and fine-tuning with them runs."""
 import numpy as np
 import pytest
 from obspy import Stream, Trace
@@ -10,8 +11,8 @@ pytest.importorskip("safetensors")
 from obspy_gen.core.hvsr import hvsr  # noqa: E402
 from obspy_gen.core.settings import HVSRSettings  # noqa: E402
 from obspy_gen.plugins.timesnet_gen import train as T  # noqa: E402
-from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, hv_loss,  # noqa: E402
-                                                  spectral_loss)
+from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, envelope_loss,  # noqa: E402
+                                                  hv_loss, spectral_loss)
 from obspy_gen.plugins.timesnet_gen.store import load_model  # noqa: E402
 
 from .conftest import layer_transfer, resonance_record  # noqa: E402
@@ -129,3 +130,72 @@ def test_windowed_spectral_loss_sees_energy_moved_in_time(smoother):
     windowed = float(spectral_loss(y, x, SpectralSmoother(2000, FS, **T.SPECTRAL_BAND)))
     assert whole < 1e-3 and windowed > 1.0
     assert float(spectral_loss(x, x, SpectralSmoother(2000, FS, **T.SPECTRAL_BAND))) == 0.0
+
+
+def site_burst(decay_s, onset_s=10.0, seed=3):
+    """The 8-Hz site's record (resonance noise: horizontals through the layer) under a
+    Saragoni-Hart-like envelope t exp(-t / decay) starting at ``onset_s``: an earthquake
+    record whose duration grows with ``decay_s``."""
+    x = as_tensor(resonance_record(8.0, N / FS, FS, seed=seed))
+    t = np.arange(N) / FS - onset_s
+    env = np.where(t > 0, t * np.exp(-np.clip(t, 0, None) / decay_s), 0.0)
+    return x * torch.from_numpy((env / env.max()).astype(np.float32))
+
+
+def d5_95(x):
+    """Significant duration (s) of channel 0: 5-95 % of the Arias intensity."""
+    husid = np.cumsum(x[0, 0].double().numpy() ** 2)
+    husid /= husid[-1]
+    return (np.searchsorted(husid, 0.95) - np.searchsorted(husid, 0.05)) / FS
+
+
+def test_envelope_loss_is_zero_for_identical_records(site):
+    x, y = site
+    assert float(envelope_loss(x, x, FS)) == 0.0
+    b = site_burst(2.0)
+    assert float(envelope_loss(b, b, FS)) == 0.0
+
+
+def test_envelope_loss_sees_a_shifted_or_lengthened_record(smoother):
+    x = site_burst(2.0)
+    # The same record 10 s later: the whole-record spectra hardly change, the envelope does.
+    shifted = torch.roll(x, 1000, -1)
+    assert float(spectral_loss(shifted, x, smoother)) < 0.05
+    assert float(envelope_loss(shifted, x, FS)) > 3.0
+    # Lengthened codas (the same noise, slower decay): the loss grows with D5-95.
+    durations, losses = [d5_95(x)], [0.0]
+    for decay in (3.0, 4.0, 6.0):
+        y = site_burst(decay)
+        durations.append(d5_95(y))
+        losses.append(float(envelope_loss(y, x, FS)))
+    assert np.all(np.diff(durations) > 1.0) and np.all(np.diff(losses) > 0)
+    assert losses[1] > 0.1
+    # A common scale of all channels costs at most (ln 2)^2 (its full value where the
+    # envelope is far above the water level, less in the quiet windows before and after).
+    assert 0.1 < float(envelope_loss(2 * x, x, FS)) < np.log(2) ** 2
+
+
+def test_envelope_loss_is_differentiable():
+    x, y = site_burst(2.0), site_burst(4.0)
+    for start in (y, torch.zeros_like(x)):   # finite even where the envelope is zero
+        p = start.clone().requires_grad_(True)
+        envelope_loss(p, x, FS).backward()
+        assert torch.isfinite(p.grad).all()
+    p = y.clone().requires_grad_(True)
+    before = envelope_loss(p, x, FS)
+    before.backward()
+    assert float(p.grad.abs().sum()) > 0
+    with torch.no_grad():   # first order: a step that lowers the loss by 5 %
+        stepped = p - 0.05 * before / (p.grad ** 2).sum() * p.grad
+    assert float(envelope_loss(stepped, x, FS)) < 0.99 * float(before.detach())
+
+
+def test_finetune_with_envelope_loss_end_to_end(tmp_path):
+    from .test_timesnet_gen_train import ARCH, records
+    kw = dict(arch=ARCH, epochs=1, batch_size=4, seed=0, device="cpu", quiet=True)
+    plain = T.finetune(records(("TA", "TB")), tmp_path / "plain", **kw)
+    h = T.finetune(records(("TA", "TB")), tmp_path / "env", envelope_loss=0.5, **kw)
+    loss, loss0 = h["epochs"][0]["train_loss"], plain["epochs"][0]["train_loss"]
+    assert np.isfinite(loss) and loss > loss0   # the same first step, plus the new term
+    text = load_model(tmp_path / "env").config["training"]["loss"]
+    assert "0.5 x MSE of ln 1.0-s RMS envelopes" in text

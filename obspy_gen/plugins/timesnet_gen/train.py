@@ -42,6 +42,10 @@ SPECTRAL_BAND = dict(fmin=0.5, fmax=25.0, nfreq=64, bandwidth=40.0)
 SPECTRAL_WINDOW = None
 #: Water level of the spectral and H/V loss terms: a fraction of the target's peak.
 SPECTRAL_WATER = 0.01
+#: Smoothing window (s) and water level (fraction of the target's peak envelope) of the
+#: envelope loss term (:func:`.model.envelope_loss`).
+ENVELOPE_WINDOW = 1.0
+ENVELOPE_WATER = 0.01
 #: Fewest records of a station that training accepts without a warning.
 MIN_STATION_RECORDS = 3
 
@@ -150,13 +154,15 @@ class LatentNoise:
 
 def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise | None = None,
               velocity_weight: float = 0.0, spectral_weight: float = 0.0,
-              hv_weight: float = 0.0):
+              hv_weight: float = 0.0, envelope_weight: float = 0.0):
     """``loss_fn(model, batch)`` for :func:`~obspy_gen.torchkit.base.fit`: MSE of the
     de-normalised reconstruction (see :func:`.model.reconstruction_loss`), with the latent
     noise of ``noise`` in training mode, plus ``velocity_weight`` times the relative velocity
     error (:func:`.model.velocity_loss`), ``spectral_weight`` times the ln smoothed spectra
     error (:func:`.model.spectral_loss`) and ``hv_weight`` times the ln H/V error
-    (:func:`.model.hv_loss`; both on :data:`SPECTRAL_BAND`).
+    (:func:`.model.hv_loss`; both on :data:`SPECTRAL_BAND`) and ``envelope_weight`` times
+    the ln smoothed envelope error (:func:`.model.envelope_loss`, :data:`ENVELOPE_WINDOW`,
+    :data:`ENVELOPE_WATER`).
 
     Examples
     --------
@@ -170,9 +176,9 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
     >>> float(make_loss(False)(model, batch).detach()) > 0
     True
     """
-    from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, hv_loss,
-                                                      reconstruction_loss, spectral_loss,
-                                                      velocity_loss)
+    from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, envelope_loss,
+                                                      hv_loss, reconstruction_loss,
+                                                      spectral_loss, velocity_loss)
     smoothers = {}
 
     def loss_fn(net, batch):
@@ -198,6 +204,10 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
                                                               SPECTRAL_WATER)
             if hv_weight:
                 loss = loss + hv_weight * hv_loss(y.float(), raw, sm, SPECTRAL_WATER)
+        if envelope_weight:
+            loss = loss + envelope_weight * envelope_loss(
+                y.float(), raw, float(net.config.sampling_rate), ENVELOPE_WINDOW,
+                ENVELOPE_WATER)
         return loss
 
     return loss_fn
@@ -297,7 +307,7 @@ def record_fidelity(model, code, label, window, mean, std, fs=100.0) -> float:
     return fidelity_corner(real[:, lo:hi], y[:, lo:hi], 1.0 / fs)
 
 
-def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0) -> str:
+def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0, envelope=0.0) -> str:
     """The loss as recorded in a checkpoint's training description."""
     text = f"MSE of de-normalised output, weighting={weighting!r}"
     if velocity:
@@ -308,6 +318,9 @@ def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0) -> str:
                  + (f", {SPECTRAL_WINDOW}-s windows" if SPECTRAL_WINDOW else "") + ")")
     if hv:
         text += f" + {hv} x MSE of ln H/V ({SPECTRAL_BAND}, water {SPECTRAL_WATER})"
+    if envelope:
+        text += (f" + {envelope} x MSE of ln {ENVELOPE_WINDOW}-s RMS envelopes "
+                 f"(water {ENVELOPE_WATER})")
     return text
 
 
@@ -426,7 +439,8 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
              quiet=False, log=None, amp=None, loss_weighting="record", latent_noise=0.0,
              synthetic=None, description="", source=None, base_name=None, arch=None,
              materialised=None, centre=None, anchor="pga", sampling=None,
-             grow=None, velocity_loss=0.0, spectral_loss=0.0, hv_loss=0.0) -> dict:
+             grow=None, velocity_loss=0.0, spectral_loss=0.0, hv_loss=0.0,
+             envelope_loss=0.0) -> dict:
     """Phase 2: station-conditioned fine-tuning; stores the stations' latent pools at the end.
 
     Parameters
@@ -470,6 +484,11 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
     hv_loss : float
         Weight of the error of ln H/V itself (:func:`.model.hv_loss`, the HVSR definition of
         :func:`obspy_gen.core.hvsr.hvsr`).
+    envelope_loss : float
+        Weight of the error of the ln smoothed envelopes (:func:`.model.envelope_loss`,
+        :data:`ENVELOPE_WINDOW`-s RMS, water level :data:`ENVELOPE_WATER`): where in time the
+        energy lies, i.e. the duration (D5-95) the spectral terms do not see. Measured, not
+        used by the shipped checkpoints (docs/generate.rst).
     grow : (int, int), optional
         Encoder and decoder TimesBlocks of the fine-tuned network when ``init`` has fewer:
         the pre-trained blocks plus new ones that start as the identity
@@ -557,7 +576,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
                           "validation": {"kind": "per-station records",
                                          "fraction": val_fraction, "n_records": len(va)},
                           "loss": _loss_text(loss_weighting, velocity_loss, spectral_loss,
-                                             hv_loss),
+                                             hv_loss, envelope_loss),
                           "pools": "latent codes of all fine-tuning records of each station",
                           "latent_noise": latent_noise,
                           "settings": settings.to_dict()})
@@ -580,7 +599,8 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
 
     noise = LatentNoise(sub, tr, targets, latent_noise) if latent_noise else None
     return fit(model, sub.torch(tr, targets), sub.torch(va, targets) if va else None,
-               make_loss(True, loss_weighting, noise, velocity_loss, spectral_loss, hv_loss),
+               make_loss(True, loss_weighting, noise, velocity_loss, spectral_loss, hv_loss,
+                         envelope_loss),
                out=out, save_fn=save,
                settings=settings,
                device=device if device is not None else choose_device(None), resume=resume,
@@ -663,7 +683,8 @@ def _load_weights(model, path):
 __all__ = ["pretrain", "finetune", "train", "materialise", "load_records", "encode_pools",
            "warn_small_stations", "DEFAULT_SAMPLING", "MIN_STATION_RECORDS", "repool",
            "station_split", "record_split", "Materialised", "DEFAULT_ARCH", "PHASES",
-           "VERSION", "make_loss", "SPECTRAL_BAND", "SPECTRAL_WINDOW", "SPECTRAL_WATER"]
+           "VERSION", "make_loss", "SPECTRAL_BAND", "SPECTRAL_WINDOW", "SPECTRAL_WATER",
+           "ENVELOPE_WINDOW", "ENVELOPE_WATER"]
 
 
 # -- the training hook of the plugin (``obspy-gen train timesnet-gen``) ------------------------
