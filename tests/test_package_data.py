@@ -67,5 +67,5 @@ def test_shipped_checkpoints_name_no_folder():
     found = sorted(PKG.rglob("checkpoints/*.json"))
     assert len(found) >= 6
     bad = {p.name: v for p in found for v in strings(json.loads(p.read_text()))
-           if os.path.isabs(v) or "/tmp/" in v or "\\tmp\\" in v}
+           if os.path.isabs(v) or os.sep + "tmp" in v or "/tmp/" in v or "\\tmp\\" in v}
     assert bad == {}

@@ -25,6 +25,28 @@ def as_tensor(st):
     return torch.from_numpy(np.stack([tr.data for tr in st])[None].astype(np.float32))
 
 
+def assert_gradient_step_lowers(loss_of, start):
+    """The gradient is non-zero and a step sized to lower ``loss_of`` by 5 % to first order
+    lowers it by at least 1 %."""
+    p = start.clone().requires_grad_(True)
+    before = loss_of(p)
+    before.backward()
+    assert float(p.grad.abs().sum()) > 0
+    with torch.no_grad():
+        stepped = p - 0.05 * before / (p.grad ** 2).sum() * p.grad
+    assert float(loss_of(stepped)) < 0.99 * float(before.detach())
+
+
+@pytest.fixture(scope="module")
+def plain_finetune(tmp_path_factory):
+    """The fine-tune settings of the end-to-end tests and the first-epoch loss without the
+    new terms (trained once for both tests)."""
+    from .test_timesnet_gen_train import ARCH, records
+    kw = dict(arch=ARCH, epochs=1, batch_size=4, seed=0, device="cpu", quiet=True)
+    plain = T.finetune(records(("TA", "TB")), tmp_path_factory.mktemp("plain") / "plain", **kw)
+    return records, kw, plain["epochs"][0]["train_loss"]
+
+
 @pytest.fixture(scope="module")
 def smoother():
     return SpectralSmoother(N, FS, **T.SPECTRAL_BAND)
@@ -97,21 +119,14 @@ def test_losses_are_differentiable(site, smoother):
             assert torch.isfinite(p.grad).all()
             assert float(p.grad.abs().sum()) > 0 or start is not y
     # A gradient step on the spurious record lowers its H/V error.
-    p = y.clone().requires_grad_(True)
-    before = hv_loss(p, x, smoother)
-    before.backward()
-    with torch.no_grad():   # first order: a step that lowers the loss by 5 %
-        stepped = p - 0.05 * before / (p.grad ** 2).sum() * p.grad
-    assert float(hv_loss(stepped, x, smoother)) < 0.99 * float(before.detach())
+    assert_gradient_step_lowers(lambda p: hv_loss(p, x, smoother), y)
 
 
-def test_finetune_with_spectral_and_hv_loss_end_to_end(tmp_path):
-    from .test_timesnet_gen_train import ARCH, records
-    kw = dict(arch=ARCH, epochs=1, batch_size=4, seed=0, device="cpu", quiet=True)
-    plain = T.finetune(records(("TA", "TB")), tmp_path / "plain", **kw)
+def test_finetune_with_spectral_and_hv_loss_end_to_end(tmp_path, plain_finetune):
+    records, kw, loss0 = plain_finetune
     h = T.finetune(records(("TA", "TB")), tmp_path / "spec", spectral_loss=0.5, hv_loss=0.5,
                    **kw)
-    loss, loss0 = h["epochs"][0]["train_loss"], plain["epochs"][0]["train_loss"]
+    loss = h["epochs"][0]["train_loss"]
     assert np.isfinite(loss) and loss > loss0   # the same first step, plus the new terms
     text = load_model(tmp_path / "spec").config["training"]["loss"]
     assert "0.5 x MSE of ln smoothed amplitude spectra" in text and "0.5 x MSE of ln H/V" in text
@@ -181,21 +196,13 @@ def test_envelope_loss_is_differentiable():
         p = start.clone().requires_grad_(True)
         envelope_loss(p, x, FS).backward()
         assert torch.isfinite(p.grad).all()
-    p = y.clone().requires_grad_(True)
-    before = envelope_loss(p, x, FS)
-    before.backward()
-    assert float(p.grad.abs().sum()) > 0
-    with torch.no_grad():   # first order: a step that lowers the loss by 5 %
-        stepped = p - 0.05 * before / (p.grad ** 2).sum() * p.grad
-    assert float(envelope_loss(stepped, x, FS)) < 0.99 * float(before.detach())
+    assert_gradient_step_lowers(lambda p: envelope_loss(p, x, FS), y)
 
 
-def test_finetune_with_envelope_loss_end_to_end(tmp_path):
-    from .test_timesnet_gen_train import ARCH, records
-    kw = dict(arch=ARCH, epochs=1, batch_size=4, seed=0, device="cpu", quiet=True)
-    plain = T.finetune(records(("TA", "TB")), tmp_path / "plain", **kw)
+def test_finetune_with_envelope_loss_end_to_end(tmp_path, plain_finetune):
+    records, kw, loss0 = plain_finetune
     h = T.finetune(records(("TA", "TB")), tmp_path / "env", envelope_loss=0.5, **kw)
-    loss, loss0 = h["epochs"][0]["train_loss"], plain["epochs"][0]["train_loss"]
+    loss = h["epochs"][0]["train_loss"]
     assert np.isfinite(loss) and loss > loss0   # the same first step, plus the new term
     text = load_model(tmp_path / "env").config["training"]["loss"]
     assert "0.5 x MSE of ln 1.0-s RMS envelopes" in text
