@@ -48,17 +48,21 @@ VARIANTS = {
     "S1H1w20k10": (4, 1e-3, 1, 1, 20, .1), "H1k10": (4, 1e-3, 0, 1, None, .1),
     "S3H3w20k10": (4, 1e-3, 3, 3, 20, .1),
     "S1H1E1": (4, 1e-3, 1, 1, None, .01, 1), "S1H1E3": (4, 1e-3, 1, 1, None, .01, 3),
-    "S1H1E10": (4, 1e-3, 1, 1, None, .01, 10), "S1H1E30": (4, 1e-3, 1, 1, None, .01, 30)}
+    "S1H1E10": (4, 1e-3, 1, 1, None, .01, 10), "S1H1E30": (4, 1e-3, 1, 1, None, .01, 30),
+    "B01": (4, 1e-3, 0, 0, None, .01, 0, 0.1), "B03": (4, 1e-3, 0, 0, None, .01, 0, 0.3),
+    "B1": (4, 1e-3, 0, 0, None, .01, 0, 1), "B3": (4, 1e-3, 0, 0, None, .01, 0, 3)}
 
 
-def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelope=0.0):
+def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelope=0.0,
+             band=0.0):
     from obspy_gen.plugins.timesnet_gen import train as T
     T.SPECTRAL_WINDOW, T.SPECTRAL_WATER = window, water
     try:
         T.finetune(str(train), Path(work) / "runs" / name, init="timesnet-gen-synthetic",
                    stations=list(STATIONS), epochs=epochs, lr=lr, seed=0, batch_size=16,
                    val_fraction=0.15, device="cpu", quiet=True, synthetic=True,
-                   spectral_loss=spectral, hv_loss=hv, envelope_loss=envelope, anchor="pga",
+                   spectral_loss=spectral, hv_loss=hv, envelope_loss=envelope, band_loss=band,
+                   anchor="pga",
                    base_name="timesnet-gen-synthetic-pretrain")
     finally:
         T.SPECTRAL_WINDOW, T.SPECTRAL_WATER = None, 0.01
@@ -127,6 +131,8 @@ def main(argv=None):
             settings = dict(epochs=e, lr=lr, spectral_loss=s, hv_loss=h, window_s=w, water=wl)
             if env:
                 settings["envelope_loss"] = env[0]
+            if len(env) > 1:
+                settings["band_loss"] = env[1]
             ckpt = str(finetune(name, a.train, a.work, e, lr, s, h, w, wl, *env))
         per, val = screen(ckpt, a.test)
         result["variants"][name] = {"settings": settings, "stations": per, "val_loss": val}

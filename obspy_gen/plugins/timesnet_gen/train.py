@@ -46,6 +46,9 @@ SPECTRAL_WATER = 0.01
 #: envelope loss term (:func:`.model.envelope_loss`).
 ENVELOPE_WINDOW = 1.0
 ENVELOPE_WATER = 0.01
+#: Water level of the band loss term (:func:`.model.band_loss`), a fraction of the strongest
+#: band's energy.
+BAND_WATER = 1e-4
 #: Fewest records of a station that training accepts without a warning.
 MIN_STATION_RECORDS = 3
 
@@ -154,7 +157,8 @@ class LatentNoise:
 
 def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise | None = None,
               velocity_weight: float = 0.0, spectral_weight: float = 0.0,
-              hv_weight: float = 0.0, envelope_weight: float = 0.0):
+              hv_weight: float = 0.0, envelope_weight: float = 0.0,
+              band_weight: float = 0.0):
     """``loss_fn(model, batch)`` for :func:`~obspy_gen.torchkit.base.fit`: MSE of the
     de-normalised reconstruction (see :func:`.model.reconstruction_loss`), with the latent
     noise of ``noise`` in training mode, plus ``velocity_weight`` times the relative velocity
@@ -162,7 +166,8 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
     error (:func:`.model.spectral_loss`) and ``hv_weight`` times the ln H/V error
     (:func:`.model.hv_loss`; both on :data:`SPECTRAL_BAND`) and ``envelope_weight`` times
     the ln smoothed envelope error (:func:`.model.envelope_loss`, :data:`ENVELOPE_WINDOW`,
-    :data:`ENVELOPE_WATER`).
+    :data:`ENVELOPE_WATER`) and ``band_weight`` times the relative error per frequency band
+    (:func:`.model.band_loss`, :data:`BAND_WATER`).
 
     Examples
     --------
@@ -176,9 +181,10 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
     >>> float(make_loss(False)(model, batch).detach()) > 0
     True
     """
-    from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, envelope_loss,
-                                                      hv_loss, reconstruction_loss,
-                                                      spectral_loss, velocity_loss)
+    from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, band_loss,
+                                                      envelope_loss, hv_loss,
+                                                      reconstruction_loss, spectral_loss,
+                                                      velocity_loss)
     smoothers = {}
 
     def loss_fn(net, batch):
@@ -208,6 +214,10 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
             loss = loss + envelope_weight * envelope_loss(
                 y.float(), raw, float(net.config.sampling_rate), ENVELOPE_WINDOW,
                 ENVELOPE_WATER)
+        if band_weight:
+            loss = loss + band_weight * band_loss(y.float(), raw,
+                                                  float(net.config.sampling_rate),
+                                                  water=BAND_WATER)
         return loss
 
     return loss_fn
@@ -307,7 +317,8 @@ def record_fidelity(model, code, label, window, mean, std, fs=100.0) -> float:
     return fidelity_corner(real[:, lo:hi], y[:, lo:hi], 1.0 / fs)
 
 
-def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0, envelope=0.0) -> str:
+def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0, envelope=0.0,
+               band=0.0) -> str:
     """The loss as recorded in a checkpoint's training description."""
     text = f"MSE of de-normalised output, weighting={weighting!r}"
     if velocity:
@@ -321,6 +332,9 @@ def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0, envelope=0.0) -> s
     if envelope:
         text += (f" + {envelope} x MSE of ln {ENVELOPE_WINDOW}-s RMS envelopes "
                  f"(water {ENVELOPE_WATER})")
+    if band:
+        text += (f" + {band} x mean ln(1 + relative error energy) in half-octave bands "
+                 f"0.25-40 Hz (water {BAND_WATER})")
     return text
 
 
@@ -440,7 +454,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
              synthetic=None, description="", source=None, base_name=None, arch=None,
              materialised=None, centre=None, anchor="pga", sampling=None,
              grow=None, velocity_loss=0.0, spectral_loss=0.0, hv_loss=0.0,
-             envelope_loss=0.0) -> dict:
+             envelope_loss=0.0, band_loss=0.0) -> dict:
     """Phase 2: station-conditioned fine-tuning; stores the stations' latent pools at the end.
 
     Parameters
@@ -576,7 +590,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
                           "validation": {"kind": "per-station records",
                                          "fraction": val_fraction, "n_records": len(va)},
                           "loss": _loss_text(loss_weighting, velocity_loss, spectral_loss,
-                                             hv_loss, envelope_loss),
+                                             hv_loss, envelope_loss, band_loss),
                           "pools": "latent codes of all fine-tuning records of each station",
                           "latent_noise": latent_noise,
                           "settings": settings.to_dict()})
@@ -600,7 +614,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
     noise = LatentNoise(sub, tr, targets, latent_noise) if latent_noise else None
     return fit(model, sub.torch(tr, targets), sub.torch(va, targets) if va else None,
                make_loss(True, loss_weighting, noise, velocity_loss, spectral_loss, hv_loss,
-                         envelope_loss),
+                         envelope_loss, band_loss),
                out=out, save_fn=save,
                settings=settings,
                device=device if device is not None else choose_device(None), resume=resume,
