@@ -50,11 +50,16 @@ VARIANTS = {
     "S1H1E1": (4, 1e-3, 1, 1, None, .01, 1), "S1H1E3": (4, 1e-3, 1, 1, None, .01, 3),
     "S1H1E10": (4, 1e-3, 1, 1, None, .01, 10), "S1H1E30": (4, 1e-3, 1, 1, None, .01, 30),
     "B01": (4, 1e-3, 0, 0, None, .01, 0, 0.1), "B03": (4, 1e-3, 0, 0, None, .01, 0, 0.3),
-    "B1": (4, 1e-3, 0, 0, None, .01, 0, 1), "B3": (4, 1e-3, 0, 0, None, .01, 0, 3)}
+    "B1": (4, 1e-3, 0, 0, None, .01, 0, 1), "B3": (4, 1e-3, 0, 0, None, .01, 0, 3),
+    "C7": (8, 1e-3, 0, 0, None, .01, 0, 0), "C7B01": (8, 1e-3, 0, 0, None, .01, 0, 0.1),
+    "C7S1H1": (8, 1e-3, 1, 1, None, .01, 0, 0), "C7e30": (30, 1e-3, 0, 0, None, .01, 0, 0)}
+#: Variants with a latent context before the decoder (model.LatentContext): name -> layers.
+CONTEXT = {"C7": 7, "C7B01": 7, "C7S1H1": 7, "C7e30": 7}
 
 
 def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelope=0.0,
              band=0.0):
+    context = CONTEXT.get(name, 0)
     from obspy_gen.plugins.timesnet_gen import train as T
     T.SPECTRAL_WINDOW, T.SPECTRAL_WATER = window, water
     try:
@@ -62,7 +67,7 @@ def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelop
                    stations=list(STATIONS), epochs=epochs, lr=lr, seed=0, batch_size=16,
                    val_fraction=0.15, device="cpu", quiet=True, synthetic=True,
                    spectral_loss=spectral, hv_loss=hv, envelope_loss=envelope, band_loss=band,
-                   anchor="pga",
+                   context=context, anchor="pga",
                    base_name="timesnet-gen-synthetic-pretrain")
     finally:
         T.SPECTRAL_WINDOW, T.SPECTRAL_WATER = None, 0.01
@@ -133,6 +138,8 @@ def main(argv=None):
                 settings["envelope_loss"] = env[0]
             if len(env) > 1:
                 settings["band_loss"] = env[1]
+            if name in CONTEXT:
+                settings["context"] = CONTEXT[name]
             ckpt = str(finetune(name, a.train, a.work, e, lr, s, h, w, wl, *env))
         per, val = screen(ckpt, a.test)
         result["variants"][name] = {"settings": settings, "stations": per, "val_loss": val}

@@ -74,6 +74,13 @@ class TimesNetGenConfig:
         ``T // k`` (e.g. bins 700 and 701 of 6000 samples: both 8); the reference then runs
         the same branch twice. True: such duplicates are run once with their softmax weights
         added -- exactly the same output, fewer convolutions.
+    decoder_context : int
+        Dilated residual convolutions over the latent sequence before the decoder
+        (:class:`LatentContext`; dilations 1, 2, 4, ...; 0 = none, the paper's decoder). A
+        TimesBlock sees a few periods of its two dominant periods (under a second at 100 Hz),
+        so the decoder builds each second of a record nearly on its own and the pieces'
+        errors add up to low-frequency content the record does not have; ``n`` layers let
+        every latent step see ``2^(n+1) - 1`` steps (``n = 7``: 10 s at stride 4 and 100 Hz).
 
     Examples
     --------
@@ -99,6 +106,7 @@ class TimesNetGenConfig:
     sampling_rate: float = 100.0
     positional: bool = False
     distinct_periods: bool = True
+    decoder_context: int = 0
 
     def __post_init__(self):
         for name in ("seq_len", "c_in", "d_model", "d_ff", "num_kernels", "top_k",
@@ -106,7 +114,7 @@ class TimesNetGenConfig:
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("e_layers", "d_layers", "n_stations"):
+        for name in ("e_layers", "d_layers", "n_stations", "decoder_context"):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 0):
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
@@ -348,6 +356,43 @@ def positional_encoding(length: int, d_model: int):
     return pe
 
 
+class LatentContext(nn.Module):
+    """Residual stack of dilated 1-D convolutions over a latent sequence (B, C, L).
+
+    ``z -> z + out(h_n)``, ``h_0 = in(z)``, ``h_i = h_{i-1} + conv_i(GELU(h_{i-1}))`` with
+    kernel 3 and dilation ``2^(i-1)``; ``out`` starts at zero, so a new stack is the identity
+    (a warm start from a trained network).
+
+    Examples
+    --------
+    >>> import torch
+    >>> ctx = LatentContext(channels=4, width=8, layers=3)
+    >>> z = torch.randn(2, 4, 50)
+    >>> bool(torch.equal(ctx(z), z)), ctx.receptive_field
+    (True, 15)
+    """
+
+    def __init__(self, channels: int, width: int, layers: int):
+        super().__init__()
+        self.inp = nn.Conv1d(channels, width, 1)
+        self.layers = nn.ModuleList(nn.Conv1d(width, width, 3, padding=2 ** i, dilation=2 ** i)
+                                    for i in range(layers))
+        self.out = nn.Conv1d(width, channels, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    @property
+    def receptive_field(self) -> int:
+        """Latent steps one output step sees."""
+        return 2 ** (len(self.layers) + 1) - 1
+
+    def forward(self, z):
+        h = self.inp(z)
+        for conv in self.layers:
+            h = h + conv(F.gelu(h))
+        return z + self.out(h)
+
+
 class TimesNetGen(nn.Module):
     """TimesNet autoencoder with a compact deterministic latent (see the module docstring).
 
@@ -385,6 +430,8 @@ class TimesNetGen(nn.Module):
         self.enc_norm = nn.ModuleList(nn.LayerNorm(c.d_model) for _ in range(c.e_layers))
         self.to_latent = nn.Conv1d(c.d_model, c.latent_channels, kernel_size=c.latent_stride,
                                    stride=c.latent_stride)
+        self.context = (LatentContext(c.latent_channels, c.d_model, c.decoder_context)
+                        if c.decoder_context else None)
         self.from_latent = nn.ConvTranspose1d(c.latent_channels, c.d_model,
                                               kernel_size=c.latent_stride,
                                               stride=c.latent_stride)
@@ -459,6 +506,8 @@ class TimesNetGen(nn.Module):
         """Records (B, C, T) from latent codes; de-normalised with ``mean``/``std`` (B, C)
         unless ``normalised``."""
         onehot = self._onehot(station)
+        if self.context is not None:
+            z = self.context(z)
         h = self.from_latent(z)[:, :, : self.config.seq_len].transpose(1, 2)
         if self.config.positional:
             h = h + self.pe[None]
@@ -532,6 +581,35 @@ class TimesNetGen(nn.Module):
                     top.bias.copy_(last.bias)
                     last.weight.fill_(1.0)
                     last.bias.zero_()
+        return new.to(self.pe.device)
+
+    def with_context(self, layers: int) -> "TimesNetGen":
+        """A copy with a :class:`LatentContext` of ``layers`` layers before the decoder, which
+        starts as the identity (so the copy computes what this network does until training
+        moves it); an existing context is kept when ``layers`` equals its size.
+
+        Examples
+        --------
+        >>> import torch
+        >>> cfg = TimesNetGenConfig(seq_len=100, d_model=4, d_ff=4, e_layers=1, d_layers=1,
+        ...                         latent_channels=2, latent_stride=10)
+        >>> base = TimesNetGen(cfg).eval()
+        >>> ctx = base.with_context(3).eval()
+        >>> x = torch.randn(2, 3, 100)
+        >>> ctx.config.decoder_context, bool(torch.equal(base(x), ctx(x)))
+        (3, True)
+        """
+        layers = int(layers)
+        if layers == self.config.decoder_context:
+            return self
+        if self.config.decoder_context:
+            raise ValueError(f"this network already has a {self.config.decoder_context}-layer "
+                             f"latent context")
+        new = TimesNetGen(self.config.replace(decoder_context=layers))
+        missing, unexpected = new.load_state_dict(self.state_dict(), strict=False)
+        if unexpected or any(not k.startswith("context.") for k in missing):
+            raise RuntimeError(f"cannot add a context: missing {missing}, "
+                               f"unexpected {unexpected}")
         return new.to(self.pe.device)
 
     def with_stations(self, n_stations: int) -> "TimesNetGen":
