@@ -55,11 +55,16 @@ VARIANTS = {
     "C7S1H1": (8, 1e-3, 1, 1, None, .01, 0, 0), "C7e30": (30, 1e-3, 0, 0, None, .01, 0, 0)}
 #: Variants with a latent context before the decoder (model.LatentContext): name -> layers.
 CONTEXT = {"C7": 7, "C7B01": 7, "C7S1H1": 7, "C7e30": 7}
+VARIANTS.update({"X2": (12, 1e-3, 0, 0, None, .01, 0, 0), "X2B03": (12, 1e-3, 0, 0, None, .01, 0, .3),
+                 "X3": (12, 1e-3, 0, 0, None, .01, 0, 0)})
+#: Variants with a linear low-frequency path (model crossover, Hz).
+CROSSOVER = {"X2": 2.0, "X2B03": 2.0, "X3": 3.0}
 
 
 def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelope=0.0,
              band=0.0):
     context = CONTEXT.get(name, 0)
+    crossover = CROSSOVER.get(name, 0.0)
     from obspy_gen.plugins.timesnet_gen import train as T
     T.SPECTRAL_WINDOW, T.SPECTRAL_WATER = window, water
     try:
@@ -67,7 +72,7 @@ def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelop
                    stations=list(STATIONS), epochs=epochs, lr=lr, seed=0, batch_size=16,
                    val_fraction=0.15, device="cpu", quiet=True, synthetic=True,
                    spectral_loss=spectral, hv_loss=hv, envelope_loss=envelope, band_loss=band,
-                   context=context, anchor="pga",
+                   context=context, crossover=crossover, anchor="pga",
                    base_name="timesnet-gen-synthetic-pretrain")
     finally:
         T.SPECTRAL_WINDOW, T.SPECTRAL_WATER = None, 0.01
@@ -140,6 +145,8 @@ def main(argv=None):
                 settings["band_loss"] = env[1]
             if name in CONTEXT:
                 settings["context"] = CONTEXT[name]
+            if name in CROSSOVER:
+                settings["crossover"] = CROSSOVER[name]
             ckpt = str(finetune(name, a.train, a.work, e, lr, s, h, w, wl, *env))
         per, val = screen(ckpt, a.test)
         result["variants"][name] = {"settings": settings, "stations": per, "val_loss": val}

@@ -454,7 +454,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
              synthetic=None, description="", source=None, base_name=None, arch=None,
              materialised=None, centre=None, anchor="pga", sampling=None,
              grow=None, velocity_loss=0.0, spectral_loss=0.0, hv_loss=0.0,
-             envelope_loss=0.0, band_loss=0.0, context=0) -> dict:
+             envelope_loss=0.0, band_loss=0.0, context=0, crossover=0.0) -> dict:
     """Phase 2: station-conditioned fine-tuning; stores the stations' latent pools at the end.
 
     Parameters
@@ -572,6 +572,8 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
         model = TimesNetGen(arch0.replace(n_stations=len(targets)))
     if context:
         model = model.with_context(context)
+    if crossover:
+        model = model.with_crossover(crossover)
     arch = model.config
     sub = _subset(mat, mat.indices(targets))
     tr, va = record_split(sub, val_fraction, seed, targets)
