@@ -59,6 +59,11 @@ VARIANTS.update({"X2": (12, 1e-3, 0, 0, None, .01, 0, 0), "X2B03": (12, 1e-3, 0,
                  "X3": (12, 1e-3, 0, 0, None, .01, 0, 0)})
 #: Variants with a linear low-frequency path (model crossover, Hz).
 CROSSOVER = {"X2": 2.0, "X2B03": 2.0, "X3": 3.0}
+VARIANTS.update({"X2L1": (12, 1e-3, 0, 0, None, .01, 0, 1), "X15L1": (12, 1e-3, 0, 0, None, .01, 0, 1),
+                 "X2L3": (12, 1e-3, 0, 0, None, .01, 0, 3), "X2L1e30": (30, 1e-3, 0, 0, None, .01, 0, 1)})
+CROSSOVER.update({"X2L1": 2.0, "X15L1": 1.5, "X2L3": 2.0, "X2L1e30": 2.0})
+#: Variants whose band loss covers only the low bands (Hz edges; model.BAND_EDGES[:9]).
+LOW_BANDS = {"X2L1", "X15L1", "X2L3", "X2L1e30"}
 
 
 def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelope=0.0,
@@ -66,7 +71,9 @@ def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelop
     context = CONTEXT.get(name, 0)
     crossover = CROSSOVER.get(name, 0.0)
     from obspy_gen.plugins.timesnet_gen import train as T
+    from obspy_gen.plugins.timesnet_gen.model import BAND_EDGES
     T.SPECTRAL_WINDOW, T.SPECTRAL_WATER = window, water
+    T.BAND_EDGES = BAND_EDGES[:9] if name in LOW_BANDS else None
     try:
         T.finetune(str(train), Path(work) / "runs" / name, init="timesnet-gen-synthetic",
                    stations=list(STATIONS), epochs=epochs, lr=lr, seed=0, batch_size=16,
@@ -75,7 +82,7 @@ def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelop
                    context=context, crossover=crossover, anchor="pga",
                    base_name="timesnet-gen-synthetic-pretrain")
     finally:
-        T.SPECTRAL_WINDOW, T.SPECTRAL_WATER = None, 0.01
+        T.SPECTRAL_WINDOW, T.SPECTRAL_WATER, T.BAND_EDGES = None, 0.01, None
     return Path(work) / "runs" / name
 
 
@@ -147,6 +154,8 @@ def main(argv=None):
                 settings["context"] = CONTEXT[name]
             if name in CROSSOVER:
                 settings["crossover"] = CROSSOVER[name]
+            if name in LOW_BANDS:
+                settings["band_edges"] = "0.25-4.5 Hz"
             ckpt = str(finetune(name, a.train, a.work, e, lr, s, h, w, wl, *env))
         per, val = screen(ckpt, a.test)
         result["variants"][name] = {"settings": settings, "stations": per, "val_loss": val}

@@ -49,6 +49,8 @@ ENVELOPE_WATER = 0.01
 #: Water level of the band loss term (:func:`.model.band_loss`), a fraction of the strongest
 #: band's energy.
 BAND_WATER = 1e-4
+#: Band edges (Hz) of the band loss term; None = :data:`.model.BAND_EDGES` (0.25-40 Hz).
+BAND_EDGES = None
 #: Fewest records of a station that training accepts without a warning.
 MIN_STATION_RECORDS = 3
 
@@ -217,7 +219,7 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
         if band_weight:
             loss = loss + band_weight * band_loss(y.float(), raw,
                                                   float(net.config.sampling_rate),
-                                                  water=BAND_WATER)
+                                                  BAND_EDGES, BAND_WATER)
         return loss
 
     return loss_fn
@@ -333,8 +335,9 @@ def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0, envelope=0.0,
         text += (f" + {envelope} x MSE of ln {ENVELOPE_WINDOW}-s RMS envelopes "
                  f"(water {ENVELOPE_WATER})")
     if band:
+        edges = BAND_EDGES or (0.25, 40.0)
         text += (f" + {band} x mean ln(1 + relative error energy) in half-octave bands "
-                 f"0.25-40 Hz (water {BAND_WATER})")
+                 f"{edges[0]:.3g}-{edges[-1]:.3g} Hz (water {BAND_WATER})")
     return text
 
 
