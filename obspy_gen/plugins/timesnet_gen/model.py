@@ -82,14 +82,17 @@ class TimesNetGenConfig:
         errors add up to low-frequency content the record does not have; ``n`` layers let
         every latent step see ``2^(n+1) - 1`` steps (``n = 7``: 10 s at stride 4 and 100 Hz).
     crossover : float
-        Hz; 0 = off (the paper's decoder). Otherwise the output below ``crossover`` comes from
-        a *linear* path (a transposed convolution of the latent) and the decoder's output is
-        high-passed by the complement (zero-phase, amplitude ``1 - L(f)``, ``L`` an 8th-order
-        Butterworth amplitude). Why: the decoder's nonlinearities demodulate a record's
-        strong high-frequency motion into a low-frequency error that follows its envelope
-        (in the 1+1-block default 3-8x the record's own horizontal energy at 0.7-1 Hz,
-        30-100x at 0.25-0.5 Hz), which lifts H/V there and makes spurious f0 peaks; a linear
-        path cannot demodulate.
+        Hz; 0 = off (the paper's decoder). Otherwise the record below ``crossover`` travels
+        by a *linear* code: ``c_in`` more latent channels carry each channel's own waveform
+        band-limited to ``2.5 crossover`` Hz and resampled to the latent rate (exact FFT
+        resampling, lossless for that band), and the output is that band times ``L(f)`` plus
+        the decoder's output times ``1 - L(f)`` (``L`` an 8th-order Butterworth amplitude,
+        zero-phase; the two paths are complementary). Why: the decoder's nonlinearities
+        demodulate a record's strong high-frequency motion into low-frequency content that
+        follows its envelope (in the 1+1-block default 3-8x the record's own horizontal
+        energy at 0.7-1 Hz, 30-100x at 0.25-0.5 Hz); it lifts H/V there and makes spurious
+        f0 peaks. A linear code cannot demodulate. The latent then has
+        ``latent_channels + c_in`` channels (:attr:`latent_shape`).
 
     Examples
     --------
@@ -142,8 +145,10 @@ class TimesNetGenConfig:
 
     @property
     def latent_shape(self) -> tuple:
-        """``(latent_channels, latent_length)`` of one record's code."""
-        return (self.latent_channels, self.latent_length)
+        """``(channels, latent_length)`` of one record's code: ``latent_channels``, plus
+        ``c_in`` low-band channels with a ``crossover``."""
+        extra = self.c_in if self.crossover else 0
+        return (self.latent_channels + extra, self.latent_length)
 
     @property
     def conditioned(self) -> bool:
@@ -451,16 +456,13 @@ class TimesNetGen(nn.Module):
             TimesBlock(c.d_model, c.d_ff, c.num_kernels, c.top_k, c.n_stations)
             for _ in range(c.d_layers))
         if c.crossover:
-            self.low_path = nn.ConvTranspose1d(c.latent_channels, c.c_in,
-                                               kernel_size=c.latent_stride,
-                                               stride=c.latent_stride)
-            nn.init.zeros_(self.low_path.weight)
-            nn.init.zeros_(self.low_path.bias)
             f = torch.fft.rfftfreq(c.seq_len, 1.0 / c.sampling_rate)
             self.register_buffer("low_gain", 1.0 / torch.sqrt(1.0 + (f / c.crossover) ** 16),
                                  persistent=False)
-        else:
-            self.low_path = None
+            nyquist = c.latent_length // 2 + 1
+            # FFT bins the low-band code keeps: below 2.5 x crossover (L < 1e-3 above) and
+            # below the latent's Nyquist frequency.
+            self.low_bins = min(nyquist, int((f < 2.5 * c.crossover).sum()))
         self.dec_norm = nn.ModuleList(nn.LayerNorm(c.d_model) for _ in range(c.d_layers))
         self.projection = nn.Linear(c.d_model, c.c_in)
 
@@ -523,12 +525,25 @@ class TimesNetGen(nn.Module):
         pad = self.config.latent_length * self.config.latent_stride - self.config.seq_len
         if pad:
             h = F.pad(h, (0, pad))
-        return self.to_latent(h), mean, std
+        z = self.to_latent(h)
+        if self.config.crossover:
+            z = torch.cat([z, self.low_code(xn).to(z.dtype)], dim=1)
+        return z, mean, std
+
+    def low_code(self, xn):
+        """The low-band code of standardised records ``xn`` (B, C, T): each channel's spectrum
+        below ``2.5 crossover`` Hz resampled to the latent rate (B, C, latent_length)."""
+        n, m = self.config.seq_len, self.config.latent_length
+        spec = torch.fft.rfft(xn.float())[..., : self.low_bins]
+        return torch.fft.irfft(spec, m) * (m / n)
 
     def decode(self, z, mean, std, station=None, normalised=False):
         """Records (B, C, T) from latent codes; de-normalised with ``mean``/``std`` (B, C)
         unless ``normalised``."""
         onehot = self._onehot(station)
+        low = None
+        if self.config.crossover:
+            z, low = z[:, : self.config.latent_channels], z[:, self.config.latent_channels:]
         if self.context is not None:
             z = self.context(z)
         h = self.from_latent(z)[:, :, : self.config.seq_len].transpose(1, 2)
@@ -538,12 +553,14 @@ class TimesNetGen(nn.Module):
         for block, norm in zip(self.decoder, self.dec_norm):
             h = norm(block(h, onehot, self.config.distinct_periods))
         y = self.projection(h).transpose(1, 2)
-        if self.low_path is not None:
-            n = self.config.seq_len
-            low = self.low_path(z)[:, :, :n]
-            g = self.low_gain.to(y.dtype)
-            y = torch.fft.irfft(torch.fft.rfft(y.float()) * (1 - g)
-                                + torch.fft.rfft(low.float()) * g, n).to(y.dtype)
+        if low is not None:
+            n, m = self.config.seq_len, self.config.latent_length
+            g = self.low_gain
+            spec = torch.fft.rfft(y.float()) * (1 - g)
+            k = self.low_bins
+            low_spec = torch.fft.rfft(low.float())[..., :k] * (n / m)
+            spec = torch.cat([spec[..., :k] + low_spec * g[:k], spec[..., k:]], dim=-1)
+            y = torch.fft.irfft(spec, n).to(y.dtype)
         if normalised:
             return y
         return y * std[:, :, None] + mean[:, :, None]
@@ -613,9 +630,9 @@ class TimesNetGen(nn.Module):
         return new.to(self.pe.device)
 
     def with_crossover(self, frequency: float) -> "TimesNetGen":
-        """A copy whose output below ``frequency`` Hz comes from a linear path (see
-        :class:`TimesNetGenConfig`'s ``crossover``); the new path starts at zero, so the copy
-        starts as this network's output high-passed.
+        """A copy whose output below ``frequency`` Hz travels by the linear low-band code (see
+        :class:`TimesNetGenConfig`'s ``crossover``); same weights (the code has none), so its
+        reconstructions are this network's above the crossover and the record's own below.
 
         Examples
         --------
@@ -627,10 +644,7 @@ class TimesNetGen(nn.Module):
         if float(frequency) == self.config.crossover:
             return self
         new = TimesNetGen(self.config.replace(crossover=float(frequency)))
-        missing, unexpected = new.load_state_dict(self.state_dict(), strict=False)
-        if unexpected or any(not k.startswith("low_path.") for k in missing):
-            raise RuntimeError(f"cannot add a crossover: missing {missing}, "
-                               f"unexpected {unexpected}")
+        new.load_state_dict(self.state_dict())
         return new.to(self.pe.device)
 
     def with_context(self, layers: int) -> "TimesNetGen":
