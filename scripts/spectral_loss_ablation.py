@@ -60,8 +60,11 @@ VARIANTS.update({"X2": (12, 1e-3, 0, 0, None, .01, 0, 0), "X2B03": (12, 1e-3, 0,
 #: Variants with a linear low-frequency path (model crossover, Hz).
 CROSSOVER = {"X2": 2.0, "X2B03": 2.0, "X3": 3.0}
 VARIANTS.update({"X2L1": (12, 1e-3, 0, 0, None, .01, 0, 1), "X15L1": (12, 1e-3, 0, 0, None, .01, 0, 1),
-                 "X2L3": (12, 1e-3, 0, 0, None, .01, 0, 3), "X2L1e30": (30, 1e-3, 0, 0, None, .01, 0, 1)})
-CROSSOVER.update({"X2L1": 2.0, "X15L1": 1.5, "X2L3": 2.0, "X2L1e30": 2.0})
+                 "X2L3": (12, 1e-3, 0, 0, None, .01, 0, 3), "X2L1e30": (30, 1e-3, 0, 0, None, .01, 0, 1),
+                 "X15": (12, 1e-3, 0, 0, None, .01, 0, 0), "X1": (12, 1e-3, 0, 0, None, .01, 0, 0),
+                 "X2e0": (0, 1e-3, 0, 0, None, .01, 0, 0), "X4": (12, 1e-3, 0, 0, None, .01, 0, 0)})
+CROSSOVER.update({"X2L1": 2.0, "X15L1": 1.5, "X2L3": 2.0, "X2L1e30": 2.0, "X15": 1.5, "X1": 1.0,
+                  "X2e0": 2.0, "X4": 4.0})
 #: Variants whose band loss covers only the low bands (Hz edges; model.BAND_EDGES[:9]).
 LOW_BANDS = {"X2L1", "X15L1", "X2L3", "X2L1e30"}
 

@@ -69,6 +69,11 @@ FINETUNE = dict(epochs=15, batch_size=16, lr=1e-3, seed=0, val_fraction=0.15)
 GROW = None
 #: What the pools' anchors mark (aligned / prior sampling).
 ANCHOR = "pga"
+#: Phase 2's crossover (Hz): below it the record travels by the linear low-band code of the
+#: latent (model.TimesNetGenConfig.crossover), so the decoder's nonlinearities cannot put
+#: demodulated low-frequency content (spurious H/V peaks) into the records. 0 = the paper's
+#: decoder (the checkpoints shipped before 2026-12-02 session 5).
+CROSSOVER = 2.0
 #: Weight of the relative velocity error in the fine-tuning loss (model.velocity_loss).
 VELOCITY_LOSS = 0.0
 #: Phase 3 (optional): more fine-tuning of the phase-2 network with the spectral and H/V loss
@@ -97,6 +102,9 @@ def main(argv=None):
     parser.add_argument("--grow", default=None,
                         help="E,D: fine-tune a network grown to E encoder and D decoder "
                              "TimesBlocks (e.g. 2,2), warm-started from phase 1.")
+    parser.add_argument("--crossover", type=float, default=CROSSOVER,
+                        help=f"Phase-2 crossover in Hz (default {CROSSOVER}; 0: the paper's "
+                             f"decoder).")
     parser.add_argument("--epochs", type=int, default=FINETUNE["epochs"],
                         help=f"Phase-2 epochs (default {FINETUNE['epochs']}).")
     parser.add_argument("--polish-epochs", type=int, default=POLISH["epochs"],
@@ -149,6 +157,7 @@ def main(argv=None):
     t0 = time.perf_counter()
     history = T.finetune(str(paper5_dir), runs / NAME, init=runs / BASE, stations=targets,
                base_name=BASE, anchor=ANCHOR, velocity_loss=args.velocity_loss,
+               crossover=args.crossover,
                grow=tuple(int(v) for v in args.grow.split(",")) if args.grow else GROW,
                latent_noise=args.latent_noise, loss_weighting=args.loss_weighting,
                description=DESCRIPTION + f"Phase 2: simulate('paper5', seed={PAPER5_SEED}), "
