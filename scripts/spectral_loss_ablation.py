@@ -49,43 +49,24 @@ VARIANTS = {
     "S3H3w20k10": (4, 1e-3, 3, 3, 20, .1),
     "S1H1E1": (4, 1e-3, 1, 1, None, .01, 1), "S1H1E3": (4, 1e-3, 1, 1, None, .01, 3),
     "S1H1E10": (4, 1e-3, 1, 1, None, .01, 10), "S1H1E30": (4, 1e-3, 1, 1, None, .01, 30),
-    "B01": (4, 1e-3, 0, 0, None, .01, 0, 0.1), "B03": (4, 1e-3, 0, 0, None, .01, 0, 0.3),
-    "B1": (4, 1e-3, 0, 0, None, .01, 0, 1), "B3": (4, 1e-3, 0, 0, None, .01, 0, 3),
-    "C7": (8, 1e-3, 0, 0, None, .01, 0, 0), "C7B01": (8, 1e-3, 0, 0, None, .01, 0, 0.1),
-    "C7S1H1": (8, 1e-3, 1, 1, None, .01, 0, 0), "C7e30": (30, 1e-3, 0, 0, None, .01, 0, 0)}
-#: Variants with a latent context before the decoder (model.LatentContext): name -> layers.
-CONTEXT = {"C7": 7, "C7B01": 7, "C7S1H1": 7, "C7e30": 7}
-VARIANTS.update({"X2": (12, 1e-3, 0, 0, None, .01, 0, 0), "X2B03": (12, 1e-3, 0, 0, None, .01, 0, .3),
-                 "X3": (12, 1e-3, 0, 0, None, .01, 0, 0)})
-#: Variants with a linear low-frequency path (model crossover, Hz).
-CROSSOVER = {"X2": 2.0, "X2B03": 2.0, "X3": 3.0}
-VARIANTS.update({"X2L1": (12, 1e-3, 0, 0, None, .01, 0, 1), "X15L1": (12, 1e-3, 0, 0, None, .01, 0, 1),
-                 "X2L3": (12, 1e-3, 0, 0, None, .01, 0, 3), "X2L1e30": (30, 1e-3, 0, 0, None, .01, 0, 1),
-                 "X15": (12, 1e-3, 0, 0, None, .01, 0, 0), "X1": (12, 1e-3, 0, 0, None, .01, 0, 0),
-                 "X2e0": (0, 1e-3, 0, 0, None, .01, 0, 0), "X4": (12, 1e-3, 0, 0, None, .01, 0, 0)})
-CROSSOVER.update({"X2L1": 2.0, "X15L1": 1.5, "X2L3": 2.0, "X2L1e30": 2.0, "X15": 1.5, "X1": 1.0,
-                  "X2e0": 2.0, "X4": 4.0})
-#: Variants whose band loss covers only the low bands (Hz edges; model.BAND_EDGES[:9]).
-LOW_BANDS = {"X2L1", "X15L1", "X2L3", "X2L1e30"}
+    "X15": (12, 1e-3, 0, 0, None, .01), "X2": (12, 1e-3, 0, 0, None, .01),
+    "X3": (12, 1e-3, 0, 0, None, .01), "X4": (12, 1e-3, 0, 0, None, .01)}
+#: Variants with a linear low band (model.TimesNetGenConfig.crossover): name -> Hz.
+CROSSOVER = {"X15": 1.5, "X2": 2.0, "X3": 3.0, "X4": 4.0}
 
 
-def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelope=0.0,
-             band=0.0):
-    context = CONTEXT.get(name, 0)
-    crossover = CROSSOVER.get(name, 0.0)
+def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelope=0.0):
     from obspy_gen.plugins.timesnet_gen import train as T
-    from obspy_gen.plugins.timesnet_gen.model import BAND_EDGES
     T.SPECTRAL_WINDOW, T.SPECTRAL_WATER = window, water
-    T.BAND_EDGES = BAND_EDGES[:9] if name in LOW_BANDS else None
     try:
         T.finetune(str(train), Path(work) / "runs" / name, init="timesnet-gen-synthetic",
                    stations=list(STATIONS), epochs=epochs, lr=lr, seed=0, batch_size=16,
                    val_fraction=0.15, device="cpu", quiet=True, synthetic=True,
-                   spectral_loss=spectral, hv_loss=hv, envelope_loss=envelope, band_loss=band,
-                   context=context, crossover=crossover, anchor="pga",
+                   spectral_loss=spectral, hv_loss=hv, envelope_loss=envelope, anchor="pga",
+                   crossover=CROSSOVER.get(name, 0.0),
                    base_name="timesnet-gen-synthetic-pretrain")
     finally:
-        T.SPECTRAL_WINDOW, T.SPECTRAL_WATER, T.BAND_EDGES = None, 0.01, None
+        T.SPECTRAL_WINDOW, T.SPECTRAL_WATER = None, 0.01
     return Path(work) / "runs" / name
 
 
@@ -151,14 +132,8 @@ def main(argv=None):
             settings = dict(epochs=e, lr=lr, spectral_loss=s, hv_loss=h, window_s=w, water=wl)
             if env:
                 settings["envelope_loss"] = env[0]
-            if len(env) > 1:
-                settings["band_loss"] = env[1]
-            if name in CONTEXT:
-                settings["context"] = CONTEXT[name]
             if name in CROSSOVER:
                 settings["crossover"] = CROSSOVER[name]
-            if name in LOW_BANDS:
-                settings["band_edges"] = "0.25-4.5 Hz"
             ckpt = str(finetune(name, a.train, a.work, e, lr, s, h, w, wl, *env))
         per, val = screen(ckpt, a.test)
         result["variants"][name] = {"settings": settings, "stations": per, "val_loss": val}

@@ -74,13 +74,6 @@ class TimesNetGenConfig:
         ``T // k`` (e.g. bins 700 and 701 of 6000 samples: both 8); the reference then runs
         the same branch twice. True: such duplicates are run once with their softmax weights
         added -- exactly the same output, fewer convolutions.
-    decoder_context : int
-        Dilated residual convolutions over the latent sequence before the decoder
-        (:class:`LatentContext`; dilations 1, 2, 4, ...; 0 = none, the paper's decoder). A
-        TimesBlock sees a few periods of its two dominant periods (under a second at 100 Hz),
-        so the decoder builds each second of a record nearly on its own and the pieces'
-        errors add up to low-frequency content the record does not have; ``n`` layers let
-        every latent step see ``2^(n+1) - 1`` steps (``n = 7``: 10 s at stride 4 and 100 Hz).
     crossover : float
         Hz; 0 = off (the paper's decoder). Otherwise the record below ``crossover`` travels
         by a *linear* code: ``c_in`` more latent channels carry each channel's own waveform
@@ -118,7 +111,6 @@ class TimesNetGenConfig:
     sampling_rate: float = 100.0
     positional: bool = False
     distinct_periods: bool = True
-    decoder_context: int = 0
     crossover: float = 0.0
 
     def __post_init__(self):
@@ -127,7 +119,7 @@ class TimesNetGenConfig:
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("e_layers", "d_layers", "n_stations", "decoder_context"):
+        for name in ("e_layers", "d_layers", "n_stations"):
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 0):
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
@@ -373,43 +365,6 @@ def positional_encoding(length: int, d_model: int):
     return pe
 
 
-class LatentContext(nn.Module):
-    """Residual stack of dilated 1-D convolutions over a latent sequence (B, C, L).
-
-    ``z -> z + out(h_n)``, ``h_0 = in(z)``, ``h_i = h_{i-1} + conv_i(GELU(h_{i-1}))`` with
-    kernel 3 and dilation ``2^(i-1)``; ``out`` starts at zero, so a new stack is the identity
-    (a warm start from a trained network).
-
-    Examples
-    --------
-    >>> import torch
-    >>> ctx = LatentContext(channels=4, width=8, layers=3)
-    >>> z = torch.randn(2, 4, 50)
-    >>> bool(torch.equal(ctx(z), z)), ctx.receptive_field
-    (True, 15)
-    """
-
-    def __init__(self, channels: int, width: int, layers: int):
-        super().__init__()
-        self.inp = nn.Conv1d(channels, width, 1)
-        self.layers = nn.ModuleList(nn.Conv1d(width, width, 3, padding=2 ** i, dilation=2 ** i)
-                                    for i in range(layers))
-        self.out = nn.Conv1d(width, channels, 1)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
-
-    @property
-    def receptive_field(self) -> int:
-        """Latent steps one output step sees."""
-        return 2 ** (len(self.layers) + 1) - 1
-
-    def forward(self, z):
-        h = self.inp(z)
-        for conv in self.layers:
-            h = h + conv(F.gelu(h))
-        return z + self.out(h)
-
-
 class TimesNetGen(nn.Module):
     """TimesNet autoencoder with a compact deterministic latent (see the module docstring).
 
@@ -447,8 +402,6 @@ class TimesNetGen(nn.Module):
         self.enc_norm = nn.ModuleList(nn.LayerNorm(c.d_model) for _ in range(c.e_layers))
         self.to_latent = nn.Conv1d(c.d_model, c.latent_channels, kernel_size=c.latent_stride,
                                    stride=c.latent_stride)
-        self.context = (LatentContext(c.latent_channels, c.d_model, c.decoder_context)
-                        if c.decoder_context else None)
         self.from_latent = nn.ConvTranspose1d(c.latent_channels, c.d_model,
                                               kernel_size=c.latent_stride,
                                               stride=c.latent_stride)
@@ -544,8 +497,6 @@ class TimesNetGen(nn.Module):
         low = None
         if self.config.crossover:
             z, low = z[:, : self.config.latent_channels], z[:, self.config.latent_channels:]
-        if self.context is not None:
-            z = self.context(z)
         h = self.from_latent(z)[:, :, : self.config.seq_len].transpose(1, 2)
         if self.config.positional:
             h = h + self.pe[None]
@@ -645,35 +596,6 @@ class TimesNetGen(nn.Module):
             return self
         new = TimesNetGen(self.config.replace(crossover=float(frequency)))
         new.load_state_dict(self.state_dict())
-        return new.to(self.pe.device)
-
-    def with_context(self, layers: int) -> "TimesNetGen":
-        """A copy with a :class:`LatentContext` of ``layers`` layers before the decoder, which
-        starts as the identity (so the copy computes what this network does until training
-        moves it); an existing context is kept when ``layers`` equals its size.
-
-        Examples
-        --------
-        >>> import torch
-        >>> cfg = TimesNetGenConfig(seq_len=100, d_model=4, d_ff=4, e_layers=1, d_layers=1,
-        ...                         latent_channels=2, latent_stride=10)
-        >>> base = TimesNetGen(cfg).eval()
-        >>> ctx = base.with_context(3).eval()
-        >>> x = torch.randn(2, 3, 100)
-        >>> ctx.config.decoder_context, bool(torch.equal(base(x), ctx(x)))
-        (3, True)
-        """
-        layers = int(layers)
-        if layers == self.config.decoder_context:
-            return self
-        if self.config.decoder_context:
-            raise ValueError(f"this network already has a {self.config.decoder_context}-layer "
-                             f"latent context")
-        new = TimesNetGen(self.config.replace(decoder_context=layers))
-        missing, unexpected = new.load_state_dict(self.state_dict(), strict=False)
-        if unexpected or any(not k.startswith("context.") for k in missing):
-            raise RuntimeError(f"cannot add a context: missing {missing}, "
-                               f"unexpected {unexpected}")
         return new.to(self.pe.device)
 
     def with_stations(self, n_stations: int) -> "TimesNetGen":
@@ -937,57 +859,6 @@ def envelope_loss(y, x, sampling_rate: float, window_s: float = 1.0, water: floa
     level = water * ex.detach().amax(dim=-1, keepdim=True) + 1e-20
     return ((torch.log(ey + level) - torch.log(ex + level)) ** 2).mean()
 
-
-def band_loss(y, x, sampling_rate: float, edges=None, water: float = 1e-4):
-    """Relative waveform error of ``y`` against ``x`` (B, C, T) in frequency bands, each band
-    counted alike: the mean of ``ln(1 + E_b / (P_b + water * max P))`` over records, channels
-    and bands, where ``E_b`` is the energy of the error ``y - x`` and ``P_b`` that of ``x`` in
-    band ``b`` (both de-meaned; by Parseval, the band-passed time-domain squared errors).
-
-    Unlike the plain MSE, which is carried by the few bands holding most of a record's
-    energy, every band's *relative* error counts: the decoder's broadband error (about
-    proportional to the local amplitude) swamps the weak low-frequency content of an
-    accelerogram (a 10-Hz site holds well under 1 % of its amplitude below 1 Hz) and lifts
-    H/V there, which the MSE does not see. Unlike the ln amplitude-spectrum terms
-    (:func:`spectral_loss`, :func:`hv_loss`) it keeps the phase: energy moved in time is an
-    error, so it cannot be bought by lengthening the record. ``ln(1 + r)`` keeps a band that
-    starts 100x wrong from swamping the gradient; ``water`` (a fraction of the strongest
-    band's energy of that channel) keeps noise-level bands from counting.
-
-    Parameters
-    ----------
-    sampling_rate : float
-        Hz.
-    edges : sequence of float, optional
-        Band edges in Hz (default :data:`BAND_EDGES`: 14 bands of about half an octave,
-        0.25-40 Hz).
-    water : float
-        Water level, a fraction of the strongest band's energy per record and channel.
-
-    Examples
-    --------
-    >>> x = torch.zeros(1, 3, 2000); x[..., 500:700] = torch.randn(1, 3, 200)
-    >>> float(band_loss(x, x, 100.0))
-    0.0
-    >>> float(band_loss(torch.roll(x, 100, -1), x, 100.0)) > 0.5
-    True
-    """
-    edges = BAND_EDGES if edges is None else tuple(float(e) for e in edges)
-    n = x.shape[-1]
-    f = torch.fft.rfftfreq(n, 1.0 / sampling_rate).to(x.device)
-    spec_x = torch.fft.rfft((x - x.mean(-1, keepdim=True)).float())
-    spec_e = torch.fft.rfft((y - x).float() - (y - x).float().mean(-1, keepdim=True))
-    # (bands, F) membership: one matmul gives every band's energy
-    member = torch.stack([(f >= lo) & (f < hi) for lo, hi in zip(edges[:-1], edges[1:])])
-    member = member.to(spec_x.real.dtype)
-    p = (spec_x.abs() ** 2) @ member.T
-    e = (spec_e.abs() ** 2) @ member.T
-    level = water * p.detach().amax(dim=-1, keepdim=True) + 1e-30
-    return torch.log1p(e / (p.detach() + level)).mean()
-
-
-#: Default bands of :func:`band_loss`: 15 edges, geometric 0.25-40 Hz (about half an octave).
-BAND_EDGES = tuple(0.25 * 160.0 ** (i / 14) for i in range(15))
 
 
 def count_parameters(model) -> int:

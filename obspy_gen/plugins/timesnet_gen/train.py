@@ -46,11 +46,6 @@ SPECTRAL_WATER = 0.01
 #: envelope loss term (:func:`.model.envelope_loss`).
 ENVELOPE_WINDOW = 1.0
 ENVELOPE_WATER = 0.01
-#: Water level of the band loss term (:func:`.model.band_loss`), a fraction of the strongest
-#: band's energy.
-BAND_WATER = 1e-4
-#: Band edges (Hz) of the band loss term; None = :data:`.model.BAND_EDGES` (0.25-40 Hz).
-BAND_EDGES = None
 #: Fewest records of a station that training accepts without a warning.
 MIN_STATION_RECORDS = 3
 
@@ -159,8 +154,7 @@ class LatentNoise:
 
 def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise | None = None,
               velocity_weight: float = 0.0, spectral_weight: float = 0.0,
-              hv_weight: float = 0.0, envelope_weight: float = 0.0,
-              band_weight: float = 0.0):
+              hv_weight: float = 0.0, envelope_weight: float = 0.0):
     """``loss_fn(model, batch)`` for :func:`~obspy_gen.torchkit.base.fit`: MSE of the
     de-normalised reconstruction (see :func:`.model.reconstruction_loss`), with the latent
     noise of ``noise`` in training mode, plus ``velocity_weight`` times the relative velocity
@@ -168,8 +162,7 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
     error (:func:`.model.spectral_loss`) and ``hv_weight`` times the ln H/V error
     (:func:`.model.hv_loss`; both on :data:`SPECTRAL_BAND`) and ``envelope_weight`` times
     the ln smoothed envelope error (:func:`.model.envelope_loss`, :data:`ENVELOPE_WINDOW`,
-    :data:`ENVELOPE_WATER`) and ``band_weight`` times the relative error per frequency band
-    (:func:`.model.band_loss`, :data:`BAND_WATER`).
+    :data:`ENVELOPE_WATER`).
 
     Examples
     --------
@@ -183,10 +176,9 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
     >>> float(make_loss(False)(model, batch).detach()) > 0
     True
     """
-    from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, band_loss,
-                                                      envelope_loss, hv_loss,
-                                                      reconstruction_loss, spectral_loss,
-                                                      velocity_loss)
+    from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, envelope_loss,
+                                                      hv_loss, reconstruction_loss,
+                                                      spectral_loss, velocity_loss)
     smoothers = {}
 
     def loss_fn(net, batch):
@@ -216,10 +208,6 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
             loss = loss + envelope_weight * envelope_loss(
                 y.float(), raw, float(net.config.sampling_rate), ENVELOPE_WINDOW,
                 ENVELOPE_WATER)
-        if band_weight:
-            loss = loss + band_weight * band_loss(y.float(), raw,
-                                                  float(net.config.sampling_rate),
-                                                  BAND_EDGES, BAND_WATER)
         return loss
 
     return loss_fn
@@ -319,8 +307,7 @@ def record_fidelity(model, code, label, window, mean, std, fs=100.0) -> float:
     return fidelity_corner(real[:, lo:hi], y[:, lo:hi], 1.0 / fs)
 
 
-def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0, envelope=0.0,
-               band=0.0) -> str:
+def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0, envelope=0.0) -> str:
     """The loss as recorded in a checkpoint's training description."""
     text = f"MSE of de-normalised output, weighting={weighting!r}"
     if velocity:
@@ -334,10 +321,6 @@ def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0, envelope=0.0,
     if envelope:
         text += (f" + {envelope} x MSE of ln {ENVELOPE_WINDOW}-s RMS envelopes "
                  f"(water {ENVELOPE_WATER})")
-    if band:
-        edges = BAND_EDGES or (0.25, 40.0)
-        text += (f" + {band} x mean ln(1 + relative error energy) in half-octave bands "
-                 f"{edges[0]:.3g}-{edges[-1]:.3g} Hz (water {BAND_WATER})")
     return text
 
 
@@ -457,7 +440,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
              synthetic=None, description="", source=None, base_name=None, arch=None,
              materialised=None, centre=None, anchor="pga", sampling=None,
              grow=None, velocity_loss=0.0, spectral_loss=0.0, hv_loss=0.0,
-             envelope_loss=0.0, band_loss=0.0, context=0, crossover=0.0) -> dict:
+             envelope_loss=0.0, crossover=0.0) -> dict:
     """Phase 2: station-conditioned fine-tuning; stores the stations' latent pools at the end.
 
     Parameters
@@ -501,6 +484,11 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
     hv_loss : float
         Weight of the error of ln H/V itself (:func:`.model.hv_loss`, the HVSR definition of
         :func:`obspy_gen.core.hvsr.hvsr`).
+    crossover : float
+        Hz; the record below it travels by the linear low-band code of the latent
+        (:class:`~.model.TimesNetGenConfig`'s ``crossover``; :meth:`.model.TimesNetGen.with_crossover`
+        adds it to ``init``'s network, which needs no new weights). 0 (default): the network
+        as ``init`` has it.
     envelope_loss : float
         Weight of the error of the ln smoothed envelopes (:func:`.model.envelope_loss`,
         :data:`ENVELOPE_WINDOW`-s RMS, water level :data:`ENVELOPE_WATER`): where in time the
@@ -573,8 +561,6 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
         model = net.with_stations(len(targets))
     else:
         model = TimesNetGen(arch0.replace(n_stations=len(targets)))
-    if context:
-        model = model.with_context(context)
     if crossover:
         model = model.with_crossover(crossover)
     arch = model.config
@@ -597,7 +583,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
                           "validation": {"kind": "per-station records",
                                          "fraction": val_fraction, "n_records": len(va)},
                           "loss": _loss_text(loss_weighting, velocity_loss, spectral_loss,
-                                             hv_loss, envelope_loss, band_loss),
+                                             hv_loss, envelope_loss),
                           "pools": "latent codes of all fine-tuning records of each station",
                           "latent_noise": latent_noise,
                           "settings": settings.to_dict()})
@@ -621,7 +607,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
     noise = LatentNoise(sub, tr, targets, latent_noise) if latent_noise else None
     return fit(model, sub.torch(tr, targets), sub.torch(va, targets) if va else None,
                make_loss(True, loss_weighting, noise, velocity_loss, spectral_loss, hv_loss,
-                         envelope_loss, band_loss),
+                         envelope_loss),
                out=out, save_fn=save,
                settings=settings,
                device=device if device is not None else choose_device(None), resume=resume,
