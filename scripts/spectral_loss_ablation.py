@@ -52,10 +52,16 @@ VARIANTS = {
     # Husid curve term (model.husid_loss, power 1 unless a 9th entry says 2). Held-out
     # magnitudes: shipped reconstructions 0.004-0.007 (power 2: 1.1e-4-2.7e-4), spectral 1 +
     # H/V 1's 0.021-0.026 (2.1e-3-3.0e-3); the spectral term starts at 0.23-0.32, H/V 0.11.
+    "S1H1Hu1": (4, 1e-3, 1, 1, None, .01, 0, 1),
+    "S1H1Hu3": (4, 1e-3, 1, 1, None, .01, 0, 3),
+    "S1H1Hu5": (4, 1e-3, 1, 1, None, .01, 0, 5),
     "S1H1Hu10": (4, 1e-3, 1, 1, None, .01, 0, 10),
     "S1H1Hu30": (4, 1e-3, 1, 1, None, .01, 0, 30),
     "S1H1Hu100": (4, 1e-3, 1, 1, None, .01, 0, 100),
+    "S1H1Hq300": (4, 1e-3, 1, 1, None, .01, 0, 300, 2),
     "S1H1Hq1000": (4, 1e-3, 1, 1, None, .01, 0, 1000, 2),
+    "S1H1Hu3e12": (12, 1e-3, 1, 1, None, .01, 0, 3),
+    "S1H1Hu10e12": (12, 1e-3, 1, 1, None, .01, 0, 10),
     "S1Hu30": (4, 1e-3, 1, 0, None, .01, 0, 30),
     "H1Hu30": (4, 1e-3, 0, 1, None, .01, 0, 30)}
 
