@@ -57,13 +57,9 @@ VARIANTS = {
     "S1H1Hu5": (4, 1e-3, 1, 1, None, .01, 0, 5),
     "S1H1Hu10": (4, 1e-3, 1, 1, None, .01, 0, 10),
     "S1H1Hu30": (4, 1e-3, 1, 1, None, .01, 0, 30),
-    "S1H1Hu100": (4, 1e-3, 1, 1, None, .01, 0, 100),
     "S1H1Hq300": (4, 1e-3, 1, 1, None, .01, 0, 300, 2),
-    "S1H1Hq1000": (4, 1e-3, 1, 1, None, .01, 0, 1000, 2),
     "S1H1Hu3e12": (12, 1e-3, 1, 1, None, .01, 0, 3),
-    "S1H1Hu10e12": (12, 1e-3, 1, 1, None, .01, 0, 10),
-    "S1Hu30": (4, 1e-3, 1, 0, None, .01, 0, 30),
-    "H1Hu30": (4, 1e-3, 0, 1, None, .01, 0, 30)}
+    "S1H1Hu10e12": (12, 1e-3, 1, 1, None, .01, 0, 10)}
 
 
 def finetune(name, train, work, epochs, lr, spectral, hv, window, water, envelope=0.0,
