@@ -498,9 +498,9 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
         :func:`obspy_gen.core.hvsr.hvsr`).
     crossover : float
         Hz; the record below it travels by the linear low-band code of the latent
-        (:class:`~.model.TimesNetGenConfig` ``crossover``;
-        adds it to ``init``'s network, which needs no new weights). 0 (default): the network
-        as ``init`` has it.
+        (:class:`~.model.TimesNetGenConfig` ``crossover``); ``init``'s network takes it
+        without new weights (:meth:`~.model.TimesNetGen.with_crossover`). 0 (default): the
+        network as ``init`` has it.
     envelope_loss : float
         Weight of the error of the ln smoothed envelopes (:func:`.model.envelope_loss`,
         :data:`ENVELOPE_WINDOW`-s RMS, water level :data:`ENVELOPE_WATER`): where in time the
