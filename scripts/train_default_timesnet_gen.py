@@ -64,7 +64,7 @@ PAPER5_SEED = 0
 ARCH = dict(seq_len=6000, d_model=16, d_ff=16, e_layers=1, d_layers=1, num_kernels=3,
             top_k=2, dropout=0.0, latent_channels=8, latent_stride=4)
 PRETRAIN = dict(epochs=5, batch_size=16, lr=2e-3, seed=0, val_fraction=0.15)
-FINETUNE = dict(epochs=15, batch_size=16, lr=1e-3, seed=0, val_fraction=0.15)
+FINETUNE = dict(epochs=30, batch_size=16, lr=1e-3, seed=0, val_fraction=0.15)
 #: TimesBlocks (encoder, decoder) of the fine-tuned network (None: phase 1's, 1 + 1).
 GROW = None
 #: What the pools' anchors mark (aligned / prior sampling).
@@ -73,7 +73,7 @@ ANCHOR = "pga"
 #: latent (model.TimesNetGenConfig.crossover), so the decoder's nonlinearities cannot put
 #: demodulated low-frequency content (spurious H/V peaks) into the records. 0 = the paper's
 #: decoder (the checkpoints shipped before 2026-12-02 session 5).
-CROSSOVER = 2.0
+CROSSOVER = 4.0
 #: Weight of the relative velocity error in the fine-tuning loss (model.velocity_loss).
 VELOCITY_LOSS = 0.0
 #: Phase 3 (optional): more fine-tuning of the phase-2 network with the spectral and H/V loss
