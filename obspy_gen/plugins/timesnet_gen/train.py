@@ -778,6 +778,11 @@ class TimesNetGenTrainSettings:
     husid_loss: float = _help("Weight of the Husid curve error in the loss (mean absolute "
                               "difference of the normalised cumulative Arias intensity per "
                               "channel: pins D5-95).", default=0.0)
+    crossover: float = _help("Hz: below it a record travels by the linear low-band code of "
+                             "the latent instead of the decoder (which demodulates strong "
+                             "motion into spurious low-frequency content); finetune: added "
+                             "to --init's network (0 = as --init has it), pretrain: part of "
+                             "the architecture. The shipped model: 4.", default=0.0)
 
     def __post_init__(self):
         if self.phase not in PHASES:
@@ -805,7 +810,7 @@ class TimesNetGenTrainSettings:
                              f"p_arrival")
         if self.config not in (None, "default", "large-cpu", "paper"):
             raise ValueError(f"config={self.config!r} is not one of default, large-cpu, paper")
-        for name in ("velocity_loss", "spectral_loss", "hv_loss", "husid_loss"):
+        for name in ("velocity_loss", "spectral_loss", "hv_loss", "husid_loss", "crossover"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0")
         if self.phase == "finetune" and self.init is not None and (self.architecture()
@@ -880,6 +885,8 @@ def run_training(data, out, settings=None, *, device=None, resume=False, log=Non
     if s.lr is not None:
         common["lr"] = s.lr
     if s.phase == "pretrain":
+        if s.crossover:
+            arch = {**arch, "crossover": float(s.crossover)}
         history = pretrain(data, out, arch=arch or None, stations=_codes(s.stations) or None,
                            exclude_stations=_codes(s.exclude_stations),
                            velocity_loss=s.velocity_loss, spectral_loss=s.spectral_loss,
@@ -888,6 +895,6 @@ def run_training(data, out, settings=None, *, device=None, resume=False, log=Non
         history = finetune(data, out, init=s.init, stations=_codes(s.stations) or None,
                            arch=arch or None, velocity_loss=s.velocity_loss,
                            spectral_loss=s.spectral_loss, hv_loss=s.hv_loss,
-                           husid_loss=s.husid_loss, **common)
+                           husid_loss=s.husid_loss, crossover=s.crossover, **common)
     history.setdefault("phase", s.phase)
     return history
