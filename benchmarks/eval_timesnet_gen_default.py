@@ -23,7 +23,9 @@ results/eval_timesnet_gen_default_fidelity_n25.json;
 ``--option sampling=local --option n_mix=20``: results/eval_timesnet_gen_local20_n25.json
 (flagged as similar to training records at every station).
 ``--checkpoint PATH`` evaluates another checkpoint: the spectral / H/V loss fine-tunes of
-scripts/spectral_loss_ablation.py in results/eval_timesnet_gen_spectral_loss_n25.json.
+scripts/spectral_loss_ablation.py in results/eval_timesnet_gen_spectral_loss_n25.json, the
+Husid loss fine-tunes (and their 12-epoch MSE-only control) in
+results/eval_timesnet_gen_husid_n25.json.
 """
 import argparse
 import json

@@ -1,6 +1,7 @@
-"""The spectral, H/V and envelope loss terms of TimesNet-Gen training (issue 14): their H/V is
-the HVSR's, they see a spurious H/V peak, the envelope term sees a shifted or lengthened record,
-they are differentiable, and fine-tuning with them runs."""
+"""The spectral, H/V, envelope and Husid loss terms of TimesNet-Gen training (issue 14): their
+H/V is the HVSR's, they see a spurious H/V peak, the envelope and Husid terms see a shifted or
+lengthened record (the Husid term's curves are obspy_gen.core.intensity.husid's), they are
+differentiable, and training with them runs (the Husid term also from the CLI)."""
 import numpy as np
 import pytest
 from obspy import Stream, Trace
@@ -11,8 +12,10 @@ pytest.importorskip("safetensors")
 from obspy_gen.core.hvsr import hvsr  # noqa: E402
 from obspy_gen.core.settings import HVSRSettings  # noqa: E402
 from obspy_gen.plugins.timesnet_gen import train as T  # noqa: E402
+from obspy_gen.core.intensity import husid, significant_duration  # noqa: E402
 from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, envelope_loss,  # noqa: E402
-                                                  hv_loss, spectral_loss)
+                                                  husid_curves, husid_loss, hv_loss,
+                                                  spectral_loss)
 from obspy_gen.plugins.timesnet_gen.store import load_model  # noqa: E402
 
 from .conftest import layer_transfer, resonance_record  # noqa: E402
@@ -206,3 +209,108 @@ def test_finetune_with_envelope_loss_end_to_end(tmp_path, plain_finetune):
     assert np.isfinite(loss) and loss > loss0   # the same first step, plus the new term
     text = load_model(tmp_path / "env").config["training"]["loss"]
     assert "0.5 x MSE of ln 1.0-s RMS envelopes" in text
+
+
+def numpy_husid(x):
+    """(B, C, T) tensor -> (B, C, T) Husid curves of the de-meaned traces by the core's
+    numpy implementation."""
+    a = x.double().numpy()
+    return np.stack([[husid(tr - tr.mean(), 1 / FS) for tr in rec] for rec in a])
+
+
+def test_husid_loss_equals_the_numpy_reference():
+    x = torch.cat([site_burst(2.0), site_burst(3.0, onset_s=15.0, seed=4)])
+    y = torch.cat([site_burst(4.0), site_burst(2.0, onset_s=5.0, seed=4)])
+    hx, hy = numpy_husid(x), numpy_husid(y)
+    np.testing.assert_allclose(husid_curves(x).numpy(), hx, rtol=1e-9, atol=1e-12)
+    assert hx.shape == (2, 3, N) and np.all(np.diff(hx, axis=-1) >= 0)
+    np.testing.assert_allclose(hx[..., 0], 0)
+    np.testing.assert_allclose(hx[..., -1], 1)
+    np.testing.assert_allclose(float(husid_loss(y, x)), np.mean(np.abs(hy - hx)), rtol=1e-5)
+    np.testing.assert_allclose(float(husid_loss(y, x, 2)), np.mean((hy - hx) ** 2), rtol=1e-5)
+    with pytest.raises(ValueError, match="power=3 must be 1 or 2"):
+        husid_loss(y, x, 3)
+
+
+def test_husid_loss_is_zero_for_identical_or_rescaled_records(site):
+    x, _ = site
+    b = site_burst(2.0)
+    assert float(husid_loss(x, x)) == 0.0 and float(husid_loss(b, b)) == 0.0
+    # The curves are normalised: a common scale changes nothing (the spectral terms see it).
+    assert float(husid_loss(3 * b, b)) < 1e-6
+    assert float(husid_loss(torch.zeros_like(b), torch.zeros_like(b))) == 0.0
+
+
+def test_husid_loss_sees_shifted_and_lengthened_energy(smoother):
+    x = site_burst(2.0)
+    # 10 s later: the Husid curve moves by 10 s of the 60-s window, so the mean absolute
+    # difference (the earth mover's distance of the energy in time) is 10 / 60.
+    shifted = torch.roll(x, 1000, -1)
+    assert float(spectral_loss(shifted, x, smoother)) < 0.05
+    assert float(husid_loss(shifted, x)) == pytest.approx(1000 / N, rel=0.02)
+    # Lengthened codas: the loss grows with D5-95.
+    durations, losses = [significant_duration(x[0, 0].double().numpy(), 1 / FS)], [0.0]
+    for decay in (3.0, 4.0, 6.0):
+        y = site_burst(decay)
+        durations.append(significant_duration(y[0, 0].double().numpy(), 1 / FS))
+        losses.append(float(husid_loss(y, x)))
+    assert np.all(np.diff(durations) > 1.0) and np.all(np.diff(losses) > 0)
+    assert losses[1] > 0.01
+    # Linear in energy: a coda with 1 % of the energy costs little; the ln envelope term
+    # weighs it like the strong motion.
+    # (a 30-s coda with 1 % of each channel's energy moves the curves by at most 0.01).
+    noise = torch.randn(1, 3, N - 3000, generator=torch.Generator().manual_seed(0))
+    noise *= torch.sqrt(0.01 / 0.99 * (x ** 2).sum(-1, keepdim=True)
+                        / (noise ** 2).sum(-1, keepdim=True))
+    coda = x.clone()
+    coda[..., 3000:] += noise
+    share = (coda[..., 3000:] ** 2).sum(-1) / (coda ** 2).sum(-1)
+    assert torch.allclose(share, torch.full_like(share, 0.01), rtol=0.05)
+    assert 0.001 < float(husid_loss(coda, x)) < 0.01
+    assert float(envelope_loss(coda, x, FS)) > 0.5
+
+
+def test_husid_loss_is_differentiable():
+    x, y = site_burst(2.0), site_burst(4.0)
+    for start in (y, torch.zeros_like(x)):   # finite even for a silent record
+        p = start.clone().requires_grad_(True)
+        husid_loss(p, x).backward()
+        assert torch.isfinite(p.grad).all()
+    for power in (1, 2):
+        assert_gradient_step_lowers(lambda p: husid_loss(p, x, power), y)
+
+
+def test_finetune_with_husid_loss_end_to_end(tmp_path, plain_finetune):
+    records, kw, loss0 = plain_finetune
+    h = T.finetune(records(("TA", "TB")), tmp_path / "hus", husid_loss=0.5, **kw)
+    loss = h["epochs"][0]["train_loss"]
+    assert np.isfinite(loss) and loss > loss0   # the same first step, plus the new term
+    text = load_model(tmp_path / "hus").config["training"]["loss"]
+    assert "0.5 x mean absolute difference of the Husid curves" in text
+    with pytest.raises(ValueError, match="husid_loss must be >= 0"):
+        T.TimesNetGenTrainSettings(husid_loss=-1)
+
+
+def test_pretrain_with_husid_loss_from_the_cli(tmp_path):
+    from click.testing import CliRunner
+
+    from obspy_gen.cli import main
+
+    from .test_timesnet_gen_train import ARCH, records
+    data = tmp_path / "data"
+    data.mkdir()
+    for i, r in enumerate(records(("TA", "TB", "TC"), n=2)):
+        r.write(str(data / f"r{i}.mseed"), format="MSEED")
+    args = ["train", "timesnet-gen", "--data", str(data), "--epochs", "1", "--device", "cpu",
+            "--quiet", "--val-fraction", "0"]
+    for k, v in ARCH.items():
+        args += ["--" + k.replace("_", "-"), str(v)]
+    losses = {}
+    for w in (0, 2):
+        out = tmp_path / f"pre{w}"
+        res = CliRunner().invoke(main, args + ["--out", str(out), "--husid-loss", str(w)])
+        assert res.exit_code == 0, res.output
+        cfg = load_model(out, "cpu").config["training"]
+        losses[w] = cfg["history"][0]["train_loss"]
+        assert ("x mean absolute difference of the Husid curves" in cfg["loss"]) == bool(w)
+    assert losses[2] > losses[0]

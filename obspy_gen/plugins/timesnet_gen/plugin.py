@@ -1,6 +1,7 @@
 """The ``timesnet-gen`` generator plugin: ``Stream.generate(station="4628", n=50)``."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -111,7 +112,18 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                                   f"checkpoint=<an unconditioned checkpoint>")
         sibling = loaded.path.with_name(base)
         target = sibling if sibling.with_name(base + ".json").is_file() else base
-        return self.load(target, device)
+        unconditioned = self.load(target, device)
+        crossover = loaded.arch.crossover
+        if crossover and unconditioned.arch.crossover != crossover:
+            # The fine-tuned network's linear low band has no weights: the unconditioned base
+            # takes the same crossover, so zero-shot records are not demodulated either.
+            cache = self.__dict__.setdefault("_with_crossover", {})
+            key = (id(unconditioned), crossover)
+            if key not in cache:
+                net = unconditioned.model.with_crossover(crossover).eval()
+                cache[key] = dataclasses.replace(unconditioned, model=net, arch=net.config)
+            return cache[key]
+        return unconditioned
 
     # -- generation ------------------------------------------------------------------------
     def generate(self, records=None, *, station=None, n=1, seed=None, device=None,

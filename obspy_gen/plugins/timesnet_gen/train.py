@@ -46,6 +46,9 @@ SPECTRAL_WATER = 0.01
 #: envelope loss term (:func:`.model.envelope_loss`).
 ENVELOPE_WINDOW = 1.0
 ENVELOPE_WATER = 0.01
+#: Power of the Husid loss term (:func:`.model.husid_loss`): 1 = mean absolute difference of
+#: the Husid curves (the earth mover's distance of the energy in time), 2 = mean squared.
+HUSID_POWER = 1
 #: Fewest records of a station that training accepts without a warning.
 MIN_STATION_RECORDS = 3
 
@@ -154,15 +157,17 @@ class LatentNoise:
 
 def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise | None = None,
               velocity_weight: float = 0.0, spectral_weight: float = 0.0,
-              hv_weight: float = 0.0, envelope_weight: float = 0.0):
+              hv_weight: float = 0.0, envelope_weight: float = 0.0,
+              husid_weight: float = 0.0):
     """``loss_fn(model, batch)`` for :func:`~obspy_gen.torchkit.base.fit`: MSE of the
     de-normalised reconstruction (see :func:`.model.reconstruction_loss`), with the latent
     noise of ``noise`` in training mode, plus ``velocity_weight`` times the relative velocity
     error (:func:`.model.velocity_loss`), ``spectral_weight`` times the ln smoothed spectra
     error (:func:`.model.spectral_loss`) and ``hv_weight`` times the ln H/V error
-    (:func:`.model.hv_loss`; both on :data:`SPECTRAL_BAND`) and ``envelope_weight`` times
+    (:func:`.model.hv_loss`; both on :data:`SPECTRAL_BAND`), ``envelope_weight`` times
     the ln smoothed envelope error (:func:`.model.envelope_loss`, :data:`ENVELOPE_WINDOW`,
-    :data:`ENVELOPE_WATER`).
+    :data:`ENVELOPE_WATER`) and ``husid_weight`` times the Husid curve error
+    (:func:`.model.husid_loss`, :data:`HUSID_POWER`).
 
     Examples
     --------
@@ -177,7 +182,7 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
     True
     """
     from obspy_gen.plugins.timesnet_gen.model import (SpectralSmoother, envelope_loss,
-                                                      hv_loss, reconstruction_loss,
+                                                      husid_loss, hv_loss, reconstruction_loss,
                                                       spectral_loss, velocity_loss)
     smoothers = {}
 
@@ -208,6 +213,8 @@ def make_loss(conditioned: bool, weighting: str = "record", noise: LatentNoise |
             loss = loss + envelope_weight * envelope_loss(
                 y.float(), raw, float(net.config.sampling_rate), ENVELOPE_WINDOW,
                 ENVELOPE_WATER)
+        if husid_weight:
+            loss = loss + husid_weight * husid_loss(y.float(), raw, HUSID_POWER)
         return loss
 
     return loss_fn
@@ -307,7 +314,8 @@ def record_fidelity(model, code, label, window, mean, std, fs=100.0) -> float:
     return fidelity_corner(real[:, lo:hi], y[:, lo:hi], 1.0 / fs)
 
 
-def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0, envelope=0.0) -> str:
+def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0, envelope=0.0,
+               husid=0.0) -> str:
     """The loss as recorded in a checkpoint's training description."""
     text = f"MSE of de-normalised output, weighting={weighting!r}"
     if velocity:
@@ -321,6 +329,9 @@ def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0, envelope=0.0) -> s
     if envelope:
         text += (f" + {envelope} x MSE of ln {ENVELOPE_WINDOW}-s RMS envelopes "
                  f"(water {ENVELOPE_WATER})")
+    if husid:
+        text += (f" + {husid} x mean " + ("absolute" if HUSID_POWER == 1 else "squared")
+                 + " difference of the Husid curves (normalised cumulative Arias intensity)")
     return text
 
 
@@ -336,7 +347,7 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
              resume=False, quiet=False, log=None, amp=None, loss_weighting="record",
              latent_noise=0.0, synthetic=None, description="", source=None,
              materialised=None, centre="record", velocity_loss=0.0, spectral_loss=0.0,
-             hv_loss=0.0) -> dict:
+             hv_loss=0.0, husid_loss=0.0) -> dict:
     """Phase 1: train the unconditioned autoencoder; checkpoint ``out`` every epoch.
 
     Parameters
@@ -366,9 +377,9 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
         Where each record's window is centred (:func:`obspy_gen.io.dataset.preprocess`).
     velocity_loss : float
         Weight of the relative velocity error in the loss (:func:`.model.velocity_loss`).
-    spectral_loss, hv_loss : float
-        Weights of the ln smoothed spectra error and of the ln H/V error in the loss (see
-        :func:`finetune`).
+    spectral_loss, hv_loss, husid_loss : float
+        Weights of the ln smoothed spectra error, of the ln H/V error and of the Husid curve
+        error in the loss (see :func:`finetune`).
 
     Returns
     -------
@@ -412,7 +423,7 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
                           "validation": {"kind": "station-wise", "fraction": val_fraction,
                                          "stations": sorted({sub.station[i] for i in va})},
                           "loss": _loss_text(loss_weighting, velocity_loss, spectral_loss,
-                                             hv_loss),
+                                             hv_loss, husid=husid_loss),
                           "latent_noise": latent_noise,
                           "settings": settings.to_dict()})
     t0 = time.perf_counter()
@@ -427,7 +438,8 @@ def pretrain(data, out, *, arch=None, epochs=10, batch_size=16, lr=1e-3, weight_
     sampling_defaults = dict(DEFAULT_SAMPLING)
     noise = LatentNoise(sub, tr, sub.stations, latent_noise) if latent_noise else None
     return fit(model, sub.torch(tr), sub.torch(va) if va else None,
-               make_loss(False, loss_weighting, noise, velocity_loss, spectral_loss, hv_loss),
+               make_loss(False, loss_weighting, noise, velocity_loss, spectral_loss, hv_loss,
+                         husid_weight=husid_loss),
                out=out, save_fn=save,
                settings=settings, device=device, resume=resume, quiet=quiet, log=log,
                load_fn=lambda m, path: _load_weights(m, path),
@@ -440,7 +452,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
              synthetic=None, description="", source=None, base_name=None, arch=None,
              materialised=None, centre=None, anchor="pga", sampling=None,
              grow=None, velocity_loss=0.0, spectral_loss=0.0, hv_loss=0.0,
-             envelope_loss=0.0) -> dict:
+             envelope_loss=0.0, husid_loss=0.0, crossover=0.0) -> dict:
     """Phase 2: station-conditioned fine-tuning; stores the stations' latent pools at the end.
 
     Parameters
@@ -484,11 +496,21 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
     hv_loss : float
         Weight of the error of ln H/V itself (:func:`.model.hv_loss`, the HVSR definition of
         :func:`obspy_gen.core.hvsr.hvsr`).
+    crossover : float
+        Hz; the record below it travels by the linear low-band code of the latent
+        (:class:`~.model.TimesNetGenConfig` ``crossover``); ``init``'s network takes it
+        without new weights (:meth:`~.model.TimesNetGen.with_crossover`). 0 (default): the
+        network as ``init`` has it.
     envelope_loss : float
         Weight of the error of the ln smoothed envelopes (:func:`.model.envelope_loss`,
         :data:`ENVELOPE_WINDOW`-s RMS, water level :data:`ENVELOPE_WATER`): where in time the
         energy lies, i.e. the duration (D5-95) the spectral terms do not see. Measured, not
         used by the shipped checkpoints (docs/generate.rst).
+    husid_loss : float
+        Weight of the error of the normalised Husid curves (:func:`.model.husid_loss`, power
+        :data:`HUSID_POWER`): where the Arias intensity accumulates, weighed linearly by
+        energy, which pins D5-95 directly. Measured, not used by the shipped checkpoints
+        (docs/generate.rst).
     grow : (int, int), optional
         Encoder and decoder TimesBlocks of the fine-tuned network when ``init`` has fewer:
         the pre-trained blocks plus new ones that start as the identity
@@ -556,6 +578,8 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
         model = net.with_stations(len(targets))
     else:
         model = TimesNetGen(arch0.replace(n_stations=len(targets)))
+    if crossover:
+        model = model.with_crossover(crossover)
     arch = model.config
     sub = _subset(mat, mat.indices(targets))
     tr, va = record_split(sub, val_fraction, seed, targets)
@@ -576,7 +600,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
                           "validation": {"kind": "per-station records",
                                          "fraction": val_fraction, "n_records": len(va)},
                           "loss": _loss_text(loss_weighting, velocity_loss, spectral_loss,
-                                             hv_loss, envelope_loss),
+                                             hv_loss, envelope_loss, husid_loss),
                           "pools": "latent codes of all fine-tuning records of each station",
                           "latent_noise": latent_noise,
                           "settings": settings.to_dict()})
@@ -600,7 +624,7 @@ def finetune(data, out, *, init=None, stations=None, epochs=10, batch_size=16, l
     noise = LatentNoise(sub, tr, targets, latent_noise) if latent_noise else None
     return fit(model, sub.torch(tr, targets), sub.torch(va, targets) if va else None,
                make_loss(True, loss_weighting, noise, velocity_loss, spectral_loss, hv_loss,
-                         envelope_loss),
+                         envelope_loss, husid_loss),
                out=out, save_fn=save,
                settings=settings,
                device=device if device is not None else choose_device(None), resume=resume,
@@ -684,7 +708,7 @@ __all__ = ["pretrain", "finetune", "train", "materialise", "load_records", "enco
            "warn_small_stations", "DEFAULT_SAMPLING", "MIN_STATION_RECORDS", "repool",
            "station_split", "record_split", "Materialised", "DEFAULT_ARCH", "PHASES",
            "VERSION", "make_loss", "SPECTRAL_BAND", "SPECTRAL_WINDOW", "SPECTRAL_WATER",
-           "ENVELOPE_WINDOW", "ENVELOPE_WATER"]
+           "ENVELOPE_WINDOW", "ENVELOPE_WATER", "HUSID_POWER"]
 
 
 # -- the training hook of the plugin (``obspy-gen train timesnet-gen``) ------------------------
@@ -751,6 +775,14 @@ class TimesNetGenTrainSettings:
                            "0.5-25 Hz).", default=0.0)
     velocity_loss: float = _help("Weight of the relative velocity error in the loss (trains "
                                  "away offsets and long-period error).", default=0.0)
+    husid_loss: float = _help("Weight of the Husid curve error in the loss (mean absolute "
+                              "difference of the normalised cumulative Arias intensity per "
+                              "channel: pins D5-95).", default=0.0)
+    crossover: float = _help("Hz: below it a record travels by the linear low-band code of "
+                             "the latent instead of the decoder (which demodulates strong "
+                             "motion into spurious low-frequency content); finetune: added "
+                             "to --init's network (0 = as --init has it), pretrain: part of "
+                             "the architecture. The shipped model: 4.", default=0.0)
 
     def __post_init__(self):
         if self.phase not in PHASES:
@@ -778,7 +810,7 @@ class TimesNetGenTrainSettings:
                              f"p_arrival")
         if self.config not in (None, "default", "large-cpu", "paper"):
             raise ValueError(f"config={self.config!r} is not one of default, large-cpu, paper")
-        for name in ("velocity_loss", "spectral_loss", "hv_loss"):
+        for name in ("velocity_loss", "spectral_loss", "hv_loss", "husid_loss", "crossover"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0")
         if self.phase == "finetune" and self.init is not None and (self.architecture()
@@ -853,13 +885,16 @@ def run_training(data, out, settings=None, *, device=None, resume=False, log=Non
     if s.lr is not None:
         common["lr"] = s.lr
     if s.phase == "pretrain":
+        if s.crossover:
+            arch = {**arch, "crossover": float(s.crossover)}
         history = pretrain(data, out, arch=arch or None, stations=_codes(s.stations) or None,
                            exclude_stations=_codes(s.exclude_stations),
                            velocity_loss=s.velocity_loss, spectral_loss=s.spectral_loss,
-                           hv_loss=s.hv_loss, **common)
+                           hv_loss=s.hv_loss, husid_loss=s.husid_loss, **common)
     else:
         history = finetune(data, out, init=s.init, stations=_codes(s.stations) or None,
                            arch=arch or None, velocity_loss=s.velocity_loss,
-                           spectral_loss=s.spectral_loss, hv_loss=s.hv_loss, **common)
+                           spectral_loss=s.spectral_loss, hv_loss=s.hv_loss,
+                           husid_loss=s.husid_loss, crossover=s.crossover, **common)
     history.setdefault("phase", s.phase)
     return history
