@@ -61,29 +61,37 @@ def test_process_high_passes_at_the_floor(record):
     assert abs(np.cumsum(out, axis=1)[:, -1] * dt).max() < 1e-9   # and ends at rest
 
 
+def pga_over_pgd(rec):
+    a = rec[0].data.astype(np.float64)
+    _, d = velocity_displacement(a, rec[0].stats.delta)
+    return np.abs(a).max() / np.abs(d).max()
+
+
 def test_shipped_pools_carry_fidelity_corners_used_by_generation():
     gen = TimesNetGenGenerator()
-    pools = gen.load().pools
+    loaded = gen.load()
+    pools = loaded.pools
     for code, pool in pools.items():
         assert pool.corner is not None and len(pool.corner) == pool.n_records
-        assert 0.5 <= pool.highpass_floor <= CORNER_RANGE[1], code
-    floor = pools["2020"].highpass_floor
-    with_floor = split_records(gen.generate(station="2020", n=8, seed=7))
-    without = split_records(gen.generate(station="2020", n=8, seed=7, fidelity_floor=False))
-    corners = [r[0].stats.obspy_gen.highpass for r in with_floor]
-    assert all(c >= floor for c in corners)
-    assert min(r[0].stats.obspy_gen.highpass or 0.0 for r in without) < floor
-
-    def pga_over_pgd(rec):
-        a = rec[0].data.astype(np.float64)
-        _, d = velocity_displacement(a, rec[0].stats.delta)
-        return np.abs(a).max() / np.abs(d).max()
-    # Real records of the station: ln(PGA/PGD) 5.6-7.5 (1/s^2); the decoder's long-period
-    # error, left in by the pre-event signal-to-noise corner alone, brings some to ~4.
-    ln_with = np.log([pga_over_pgd(r) for r in with_floor])
-    ln_without = np.log([pga_over_pgd(r) for r in without])
-    assert ln_with.min() > ln_without.min()
-    assert ln_with.min() > 5.0
+        # The crossover's linear low band reconstructs the records down to the lowest
+        # corner tried: no floor above the signal-to-noise corner (before it: 1.2-1.8 Hz).
+        assert pool.highpass_floor <= 0.1, code
+    # Real records of the station: ln(PGA/PGD) 5.6-7.5 (1/s^2); the old decoder's
+    # long-period error brought some generated records to ~4 without the floor.
+    records = split_records(gen.generate(station="2020", n=8, seed=7))
+    assert np.log([pga_over_pgd(r) for r in records]).min() > 5.0
+    # The floor still acts where a pool's corners are high (an older checkpoint's).
+    pool = pools["2020"]
+    saved = pool.corner
+    try:
+        pool.corner = np.full(pool.n_records, 1.5)
+        with_floor = split_records(gen.generate(station="2020", n=8, seed=7))
+        without = split_records(gen.generate(station="2020", n=8, seed=7,
+                                             fidelity_floor=False))
+    finally:
+        pool.corner = saved
+    assert all(r[0].stats.obspy_gen.highpass >= 1.5 for r in with_floor)
+    assert min(r[0].stats.obspy_gen.highpass or 0.0 for r in without) < 1.5
 
 
 def _two_site_pool():

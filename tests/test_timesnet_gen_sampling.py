@@ -96,3 +96,65 @@ def test_bad_noise_kind(pool):
 def test_pool_validation():
     with pytest.raises(ValueError, match="non-empty"):
         LatentPool("X", np.zeros((0, 2, 3)), np.zeros((0, 3)), np.zeros((0, 3)))
+
+
+def low_band_pool(n=40, length=600, seed=0, hv=2.0):
+    """A pool whose codes end in 3 low-band channels (N, E, Z): every record's physical
+    horizontals are ``hv`` times its vertical in every band; each channel's whole-band std
+    also holds high-frequency energy that spreads log-normally (1.5 ln units) from record to
+    record and channel to channel, and codes are standardised per channel by it, as the
+    encoder's are."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(length)
+    env = np.exp(-((t - length / 3) / (length / 10)) ** 2)
+    codes, stds = [], []
+    for _ in range(n):
+        amp = np.exp(1.5 * rng.standard_normal())
+        # red spectra of random slope: the low band's shape differs from record to record
+        slope = rng.uniform(0.5, 2.0)
+        f = np.fft.rfftfreq(length)
+        shape = 1.0 / (1.0 + (f / 0.02) ** slope)
+        noise = np.fft.irfft(np.fft.rfft(rng.standard_normal(length)) * shape, length)
+        phys = amp * env * noise
+        chans = np.stack([hv * phys, hv * phys, phys])
+        high = chans.var(axis=1).mean() * np.exp(3.0 * rng.standard_normal(3))
+        std = np.sqrt(chans.var(axis=1) + high)          # the record's whole-band stds
+        main = rng.standard_normal((2, length))
+        codes.append(np.concatenate([main, chans / std[:, None]]))
+        stds.append(std)
+    return LatentPool("LB", np.stack(codes), np.zeros((n, 3)), np.stack(stds),
+                      onset=np.full(n, length / 3), low_channels=3)
+
+
+def test_record_units_round_trip():
+    pool = low_band_pool(n=5)
+    units = pool.to_record_units(pool.codes.astype(float))
+    for k in range(pool.n_records):
+        back = pool.from_record_units(units[k], pool.std[k])
+        np.testing.assert_allclose(back, pool.codes[k], rtol=1e-6, atol=1e-6)
+    plain = LatentPool("X", pool.codes, pool.mean, pool.std)
+    assert plain.to_record_units(pool.codes) is pool.codes
+
+
+def test_prior_low_band_keeps_physical_hv_and_typical_amplitude():
+    """Mixing standardised low-band codes as they are breaks each record's H/V and gives the
+    records' arithmetic-mean energy; in record units with log-mean band amplitudes the prior
+    keeps H/V = 2 and a typical record's level."""
+    pool = low_band_pool()
+    plain = LatentPool("LB", pool.codes, pool.mean, pool.std, onset=pool.onset)
+    ln_records = pool.low_band_log_rms                       # (n, 3, bands), record units
+    typical = np.median(ln_records[:, 0], axis=0)
+    for p, keeps in ((pool, True), (plain, False)):
+        hv, level = [], []
+        for i in range(30):
+            code, _, std = p.draw(np.random.default_rng([3, i]), sampling="prior")
+            phys = code[-3:] * std[:, None]                  # physical units
+            ln = pool._band_log_rms(phys)
+            hv.append(ln[0] - ln[2])
+            level.append(pool._band_log_rms(code[-3:] * (std / std[:2].mean())[:, None])[0])
+        hv_err = np.abs(np.median(hv, axis=0) - np.log(2.0)).max()
+        level_err = np.abs(np.median(level, axis=0) - typical).mean()
+        if keeps:
+            assert hv_err < 0.05 and level_err < 0.35
+        else:
+            assert hv_err > 0.2 or level_err > 0.5

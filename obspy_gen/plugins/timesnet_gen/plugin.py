@@ -323,7 +323,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                           units=units.pop() if len(units) == 1 else "m/s**2",
                           onset=np.asarray(onsets), latent_stride=arch.latent_stride,
                           anchor=anchor, extent=np.asarray(extents),
-                          corner=np.asarray(corners))
+                          corner=np.asarray(corners),
+                          low_channels=arch.c_in if arch.crossover else 0)
 
     def reconstruct(self, records, *, station=None, device=None, checkpoint=None) -> Stream:
         """Records passed through encoder and decoder (the paper's "reconstructed" group).

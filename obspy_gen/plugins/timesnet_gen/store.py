@@ -187,5 +187,6 @@ def load_model(path, device=None) -> LoadedModel:
             units=meta.get("units") or "m/s**2", onset=ck.tensors.get(f"pool.{k}.onset"),
             latent_stride=arch.latent_stride, anchor=pool_meta.get("anchor") or "pga",
             extent=ck.tensors.get(f"pool.{k}.extent"),
-            corner=ck.tensors.get(f"pool.{k}.corner"))
+            corner=ck.tensors.get(f"pool.{k}.corner"),
+            low_channels=arch.c_in if arch.crossover else 0)
     return LoadedModel(ck.path, ck.config, arch, model, pools, stations, dev)

@@ -276,7 +276,9 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
                                   latent_stride=model.config.latent_stride, anchor=anchor,
                                   extent=np.asarray([recorded_extent(mat.data[i])
                                                      for i in idx]),
-                                  corner=np.asarray(corners))
+                                  corner=np.asarray(corners),
+                                  low_channels=(model.config.c_in if model.config.crossover
+                                                else 0))
     return pools
 
 
