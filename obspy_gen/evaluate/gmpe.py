@@ -40,7 +40,6 @@ ValueError: unknown GMPE 'nga'; known: asb14 (AkkarSandikkayaBommer2014), bssa14
 from __future__ import annotations
 
 import csv
-import io
 import math
 import os
 import warnings
