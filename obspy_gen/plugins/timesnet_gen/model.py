@@ -136,11 +136,15 @@ class TimesNetGenConfig:
         return -(-self.seq_len // self.latent_stride)
 
     @property
+    def low_channels(self) -> int:
+        """Low-band channels at the end of a code: ``c_in`` with a ``crossover``, else 0."""
+        return self.c_in if self.crossover else 0
+
+    @property
     def latent_shape(self) -> tuple:
         """``(channels, latent_length)`` of one record's code: ``latent_channels``, plus
-        ``c_in`` low-band channels with a ``crossover``."""
-        extra = self.c_in if self.crossover else 0
-        return (self.latent_channels + extra, self.latent_length)
+        :attr:`low_channels`."""
+        return (self.latent_channels + self.low_channels, self.latent_length)
 
     @property
     def conditioned(self) -> bool:

@@ -117,12 +117,14 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         if crossover and unconditioned.arch.crossover != crossover:
             # The fine-tuned network's linear low band has no weights: the unconditioned base
             # takes the same crossover, so zero-shot records are not demodulated either.
+            # Built once per loaded base (a reloaded checkpoint is a new object).
             cache = self.__dict__.setdefault("_with_crossover", {})
-            key = (id(unconditioned), crossover)
-            if key not in cache:
+            base_seen, derived = cache.get(crossover, (None, None))
+            if base_seen is not unconditioned:
                 net = unconditioned.model.with_crossover(crossover).eval()
-                cache[key] = dataclasses.replace(unconditioned, model=net, arch=net.config)
-            return cache[key]
+                derived = dataclasses.replace(unconditioned, model=net, arch=net.config)
+                cache[crossover] = (unconditioned, derived)
+            return derived
         return unconditioned
 
     # -- generation ------------------------------------------------------------------------
@@ -324,7 +326,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                           onset=np.asarray(onsets), latent_stride=arch.latent_stride,
                           anchor=anchor, extent=np.asarray(extents),
                           corner=np.asarray(corners),
-                          low_channels=arch.c_in if arch.crossover else 0)
+                          low_channels=arch.low_channels)
 
     def reconstruct(self, records, *, station=None, device=None, checkpoint=None) -> Stream:
         """Records passed through encoder and decoder (the paper's "reconstructed" group).

@@ -326,11 +326,10 @@ class LatentPool:
         lead = int(rng.integers(0, self.n_records))
         if sampling == "aligned":
             pick = np.concatenate([[lead], rng.integers(0, self.n_records, size=n_mix - 1)])
-            aligned = self.to_record_units(self.aligned_to(self.onset[lead], pick), pick)
-            code = aligned.mean(axis=0)
+            ref = self.to_record_units(self.aligned_to(self.onset[lead]))
+            code = ref[pick].mean(axis=0)
             mean = self.mean[pick].mean(axis=0)
             std = self.std[pick].mean(axis=0)
-            ref = self.to_record_units(self.aligned_to(self.onset[lead]))
             low_rows = pick
         elif sampling == "local":
             ref, code, mean, std, w = self._local(lead, n_mix, rng)
@@ -407,11 +406,11 @@ class LatentPool:
         interpolated in log frequency) to the ln band amplitudes ``target`` (k, bands)."""
         k, length = self.low_channels, code.shape[-1]
         edges = self._low_bands(length)
-        gain_db = target - self._band_log_rms(code[-k:])
+        gain_ln = target - self._band_log_rms(code[-k:])
         centres = np.sqrt(edges[:-1] * np.maximum(edges[1:] - 1, edges[:-1]))
         bins = np.arange(length // 2 + 1)
         gains = np.stack([np.exp(np.interp(np.log(np.maximum(bins, 1)), np.log(centres), g))
-                          for g in gain_db])
+                          for g in gain_ln])
         out = np.array(code, dtype=np.float64, copy=True)
         out[-k:] = np.fft.irfft(np.fft.rfft(out[-k:], axis=-1) * gains, length, axis=-1)
         return out
@@ -422,10 +421,10 @@ class LatentPool:
         return (std / np.maximum(std[..., :2].mean(axis=-1, keepdims=True), 1e-300))[
             ..., : self.low_channels]
 
-    def to_record_units(self, codes, pick=None):
-        """Codes (n, C, L) of the records ``pick`` (default all) with their low-band channels
-        (:attr:`low_channels`) in per-record units: times each channel's std over the mean of
-        the record's horizontal stds. Unchanged without low-band channels.
+    def to_record_units(self, codes):
+        """The pool's codes (n, C, L; e.g. shifted by :meth:`aligned_to`) with their low-band
+        channels (:attr:`low_channels`) in per-record units: times each channel's std over the
+        mean of the record's horizontal stds. Unchanged without low-band channels.
 
         Examples
         --------
@@ -437,9 +436,8 @@ class LatentPool:
         """
         if not self.low_channels:
             return codes
-        idx = np.arange(self.n_records) if pick is None else np.asarray(pick, dtype=int)
         out = np.array(codes, dtype=np.float64, copy=True)
-        out[:, -self.low_channels:, :] *= self._channel_ratio(self.std[idx])[:, :, None]
+        out[:, -self.low_channels:, :] *= self._channel_ratio(self.std)[:, :, None]
         return out
 
     def from_record_units(self, code, std):

@@ -188,5 +188,5 @@ def load_model(path, device=None) -> LoadedModel:
             latent_stride=arch.latent_stride, anchor=pool_meta.get("anchor") or "pga",
             extent=ck.tensors.get(f"pool.{k}.extent"),
             corner=ck.tensors.get(f"pool.{k}.corner"),
-            low_channels=arch.c_in if arch.crossover else 0)
+            low_channels=arch.low_channels)
     return LoadedModel(ck.path, ck.config, arch, model, pools, stations, dev)

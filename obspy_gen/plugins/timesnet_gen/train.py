@@ -277,8 +277,7 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
                                   extent=np.asarray([recorded_extent(mat.data[i])
                                                      for i in idx]),
                                   corner=np.asarray(corners),
-                                  low_channels=(model.config.c_in if model.config.crossover
-                                                else 0))
+                                  low_channels=model.config.low_channels)
     return pools
 
 
