@@ -50,6 +50,17 @@ def plain_finetune(tmp_path_factory):
     return records, kw, plain["epochs"][0]["train_loss"]
 
 
+def loss_text_of_finetune_with(tmp_path, plain_finetune, **terms):
+    """Fine-tune once with extra loss ``terms``; the first epoch's loss must be finite and
+    above the plain fine-tune's (the same first step, plus the new terms). Returns the loss
+    the checkpoint records."""
+    records, kw, loss0 = plain_finetune
+    h = T.finetune(records(("TA", "TB")), tmp_path / "run", **terms, **kw)
+    loss = h["epochs"][0]["train_loss"]
+    assert np.isfinite(loss) and loss > loss0
+    return load_model(tmp_path / "run").config["training"]["loss"]
+
+
 @pytest.fixture(scope="module")
 def smoother():
     return SpectralSmoother(N, FS, **T.SPECTRAL_BAND)
@@ -126,12 +137,8 @@ def test_losses_are_differentiable(site, smoother):
 
 
 def test_finetune_with_spectral_and_hv_loss_end_to_end(tmp_path, plain_finetune):
-    records, kw, loss0 = plain_finetune
-    h = T.finetune(records(("TA", "TB")), tmp_path / "spec", spectral_loss=0.5, hv_loss=0.5,
-                   **kw)
-    loss = h["epochs"][0]["train_loss"]
-    assert np.isfinite(loss) and loss > loss0   # the same first step, plus the new terms
-    text = load_model(tmp_path / "spec").config["training"]["loss"]
+    text = loss_text_of_finetune_with(tmp_path, plain_finetune, spectral_loss=0.5,
+                                      hv_loss=0.5)
     assert "0.5 x MSE of ln smoothed amplitude spectra" in text and "0.5 x MSE of ln H/V" in text
     with pytest.raises(ValueError, match="spectral_loss must be >= 0"):
         T.TimesNetGenTrainSettings(spectral_loss=-1)
@@ -203,11 +210,7 @@ def test_envelope_loss_is_differentiable():
 
 
 def test_finetune_with_envelope_loss_end_to_end(tmp_path, plain_finetune):
-    records, kw, loss0 = plain_finetune
-    h = T.finetune(records(("TA", "TB")), tmp_path / "env", envelope_loss=0.5, **kw)
-    loss = h["epochs"][0]["train_loss"]
-    assert np.isfinite(loss) and loss > loss0   # the same first step, plus the new term
-    text = load_model(tmp_path / "env").config["training"]["loss"]
+    text = loss_text_of_finetune_with(tmp_path, plain_finetune, envelope_loss=0.5)
     assert "0.5 x MSE of ln 1.0-s RMS envelopes" in text
 
 
@@ -281,11 +284,7 @@ def test_husid_loss_is_differentiable():
 
 
 def test_finetune_with_husid_loss_end_to_end(tmp_path, plain_finetune):
-    records, kw, loss0 = plain_finetune
-    h = T.finetune(records(("TA", "TB")), tmp_path / "hus", husid_loss=0.5, **kw)
-    loss = h["epochs"][0]["train_loss"]
-    assert np.isfinite(loss) and loss > loss0   # the same first step, plus the new term
-    text = load_model(tmp_path / "hus").config["training"]["loss"]
+    text = loss_text_of_finetune_with(tmp_path, plain_finetune, husid_loss=0.5)
     assert "0.5 x mean absolute difference of the Husid curves" in text
     with pytest.raises(ValueError, match="husid_loss must be >= 0"):
         T.TimesNetGenTrainSettings(husid_loss=-1)
