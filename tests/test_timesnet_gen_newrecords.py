@@ -212,3 +212,91 @@ def test_sampling_variants_of_a_trained_pool_decode(site_records, tmp_path):
     zs = gen.generate(recs[:4], n=1, seed=0, sampling="aligned", checkpoint=str(tmp_path / "pre"))
     assert len(zs) == 3 and zs[0].stats.obspy_gen.station_pool == "zero-shot"
     assert zs[0].stats.obspy_gen.highpass is not None   # the zero-shot pool's fidelity floor
+
+
+def _timed_pool(p_to_pga, length=700, pga=500):
+    """Codes that are a P pulse and, ``p_to_pga`` samples later, an S pulse (the PGA, where
+    every code is aligned): records of different P-to-S times put their P at different times."""
+    t = np.arange(length)
+    codes = np.stack([np.exp(-0.5 * ((t - pga) / 2.0) ** 2)[None]
+                      + 0.3 * np.exp(-0.5 * ((t - (pga - d)) / 2.0) ** 2)[None]
+                      for d in p_to_pga])
+    n = len(p_to_pga)
+    return LatentPool("S", codes, np.zeros((n, 3)), np.ones((n, 3)), onset=np.full(n, pga),
+                      p_arrival=pga - np.asarray(p_to_pga, float), sampling_rate=100.0)
+
+
+def _p_spread(code, pga=500):
+    """First and last sample where the code's P part (before the S pulse) is above 2 % of its
+    peak."""
+    part = np.abs(code[0, :pga - 10])
+    live = np.flatnonzero(part > 0.02 * part.max())
+    return live.min(), live.max()
+
+
+def test_prior_combines_records_of_the_lead_s_p_to_pga_time():
+    # 40 records, P-to-PGA 0.2-4.1 s: the prior's P arrivals stay within about 1 s of the
+    # lead's (with all records combined they spread over the whole 4 s).
+    delays = 20 + 10 * np.arange(40)
+    timed = _timed_pool(delays)
+    for i in range(20):
+        code, _, _, lead = timed.draw(record_rng(2, i), sampling="prior", return_lead=True,
+                                      timing_tolerance=1.0)
+        near = timed.timing_neighbours(lead, 1.0)
+        tol = np.abs(delays[near] - delays[lead]).max()
+        assert lead in near and len(near) >= 15 and tol <= 140   # 1 s, or the 15 nearest
+        if len(near) > 15:
+            assert tol <= 100
+        first, last = _p_spread(code)
+        lead_p = 500 - delays[lead]
+        assert lead_p - tol - 8 <= first and last <= lead_p + tol + 8
+        other = timed.draw(record_rng(2, i), sampling="prior")[0]    # the default: all
+        first, last = _p_spread(other)
+        assert last - first > 300                         # P waves of every record
+
+
+def test_prior_with_every_record_in_tolerance_is_the_plain_prior():
+    # Records all within the tolerance (or a pool without P arrivals): exactly the plain
+    # prior's draws (same random stream).
+    timed = _timed_pool(20 + 2 * np.arange(30))       # P-to-PGA 0.20-0.78 s: all neighbours
+    untimed = LatentPool("S", timed.codes, timed.mean, timed.std, onset=timed.onset)
+    for i in range(5):
+        a = timed.draw(record_rng(4, i), sampling="prior", timing_tolerance=1.0)
+        b = untimed.draw(record_rng(4, i), sampling="prior")
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_pool_p_arrivals_survive_save_and_load(tmp_path):
+    from obspy_gen.plugins.timesnet_gen.store import save_model
+    arch = TimesNetGenConfig(seq_len=100, d_model=4, d_ff=4, e_layers=1, d_layers=1,
+                             latent_channels=2, latent_stride=10, n_stations=1)
+    pool = LatentPool("S1", np.zeros((3, 2, 10)), np.zeros((3, 3)), np.ones((3, 3)),
+                      onset=np.full(3, 50.0), p_arrival=np.array([10.0, np.nan, 30.0]))
+    save_model(tmp_path / "m", TimesNetGen(arch), arch, pools={"S1": pool},
+               stations=[{"station": "S1", "network": "XX"}])
+    back = load_model(tmp_path / "m", "cpu").pools["S1"]
+    np.testing.assert_array_equal(back.p_arrival, [10.0, np.nan, 30.0])
+    assert back.sampling_rate == 100.0
+
+
+def test_shipped_prior_with_timing_tolerance_starts_quietly():
+    """The shipped pools know their records' P arrivals. The plain prior combines records of
+    every P-to-PGA time: its records start with a train of P arrivals and the signal-to-noise
+    high-pass corner sits at its 2-Hz cap; with ``timing_tolerance=1`` the onsets are clean
+    and the corner stays low."""
+    from obspy_gen.plugins.timesnet_gen.baseline import CORNER_RANGE
+    gen = TimesNetGenGenerator(device="cpu")
+    for code, pool in gen.load().pools.items():
+        assert pool.p_arrival is not None and np.isfinite(pool.p_arrival).mean() > 0.9, code
+    cap = CORNER_RANGE[1] - 0.05
+    for station in ("1716", "4628"):
+        corners = {}
+        for tol in (None, 1.0):
+            recs = split_records(gen.generate(station=station, n=8, seed=3, sampling="prior",
+                                              timing_tolerance=tol))
+            corners[tol] = np.array([r[0].stats.obspy_gen.highpass for r in recs], float)
+        assert np.mean(corners[None] >= cap) >= 0.5, corners
+        assert np.median(corners[1.0]) < 1.0 and np.sum(corners[1.0] >= cap) <= 1, corners
+    with pytest.raises(ValueError, match="timing_tolerance must be a positive"):
+        gen.generate(station="1716", n=1, seed=0, timing_tolerance=-1)

@@ -15,6 +15,7 @@ from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
                                                      SAMPLING_KINDS, LatentPool,
                                                      check_sampling_args, record_anchor,
+                                                     record_p_arrival,
                                                      record_rng, recorded_extent)
 from obspy_gen.plugins.timesnet_gen.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                                   load_model)
@@ -32,7 +33,7 @@ DEFAULT_START = UTCDateTime(2000, 1, 1)
 OPTION_DEFAULTS = {"checkpoint": None, "n_mix": None, "noise_scale": None, "starttime": None,
                    "network": None, "location": None, "noise": None, "batch_size": None,
                    "sampling": None, "baseline": "highpass", "anchor": "pga", "trim": True,
-                   "fidelity_floor": True}
+                   "fidelity_floor": True, "timing_tolerance": None}
 OPTIONS = tuple(OPTION_DEFAULTS)
 #: Sampler of checkpoints that do not name one (made before aligned sampling existed).
 LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
@@ -171,7 +172,10 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
             velocity; ``"quadratic"``: the velocity baseline only; ``"none"``: the decoder's
             output; see :mod:`~obspy_gen.plugins.timesnet_gen.baseline`),
             ``fidelity_floor`` (default True; False: the signal-to-noise corner alone, as
-            before the pools stored fidelity corners), ``batch_size`` (ignored: records are
+            before the pools stored fidelity corners), ``timing_tolerance`` (seconds;
+            ``sampling="prior"`` combines only the pool records whose P-to-PGA time is within
+            it of the lead record's: cleaner onsets and durations, closer to mixes of
+            training records; default None: all records), ``batch_size`` (ignored: records are
             decoded one by one so that a record never depends on its batch).
 
         Returns
@@ -215,6 +219,15 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         if anchor not in ANCHORS:
             raise ValueError(f"anchor={anchor!r} is not one of {', '.join(ANCHORS)}")
         trim = bool(opts["trim"])
+        timing = opts["timing_tolerance"]
+        if timing is not None:
+            try:
+                timing = float(timing)
+            except (TypeError, ValueError):
+                timing = float("nan")
+            if not (np.isfinite(timing) and timing > 0):
+                raise ValueError(f"timing_tolerance must be a positive number of seconds, "
+                                 f"got {opts['timing_tolerance']!r}")
         if request.records:
             model = self._zero_shot_model(loaded, device if device is not None
                                           else self._device)
@@ -239,13 +252,16 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         st_tensor = None if label is None else torch.tensor([label], device=dev)
         meta = dict(checkpoint=model.name, station_pool=mode, n_mix=n_mix,
                     noise_scale=noise_scale, noise=noise, sampling=sampling, baseline=baseline)
+        if timing is not None:
+            meta["timing_tolerance"] = timing
         # The station's fidelity corner: below it a decoded record is the model's error.
         floor = pool.highpass_floor if opts["fidelity_floor"] else None
         recs = []
         with torch.no_grad():
             for i in range(n):
                 z, mean, std, lead = pool.draw(record_rng(seed, i), n_mix, noise_scale,
-                                               noise, sampling, return_lead=True)
+                                               noise, sampling, return_lead=True,
+                                               timing_tolerance=timing)
                 y = model.model.decode(torch.from_numpy(z[None]).to(dev),
                                        torch.tensor(mean[None], dtype=torch.float32,
                                                     device=dev),
@@ -295,6 +311,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                           f"resampled to {fs:g} Hz for {loaded.name}")
         from obspy_gen.plugins.timesnet_gen.train import record_fidelity
         codes, means, stds, short, onsets, extents, corners = [], [], [], [], [], [], []
+        p_arrivals = []
         label = None
         dev = loaded.device
         with torch.no_grad():
@@ -313,6 +330,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                 means.append(mean)
                 stds.append(std)
                 onsets.append(record_anchor(data, std, anchor, fs))
+                p_arrivals.append(record_p_arrival(data, std, fs))
                 extents.append(recorded_extent(data))
         if short:  # one warning per pool, not one per record
             warnings.warn(f"{key}: {len(short)} of {len(recs)} records shorter than the "
@@ -325,8 +343,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                           units=units.pop() if len(units) == 1 else "m/s**2",
                           onset=np.asarray(onsets), latent_stride=arch.latent_stride,
                           anchor=anchor, extent=np.asarray(extents),
-                          corner=np.asarray(corners),
-                          low_channels=arch.low_channels)
+                          corner=np.asarray(corners), p_arrival=np.asarray(p_arrivals),
+                          sampling_rate=fs, low_channels=arch.low_channels)
 
     def reconstruct(self, records, *, station=None, device=None, checkpoint=None) -> Stream:
         """Records passed through encoder and decoder (the paper's "reconstructed" group).

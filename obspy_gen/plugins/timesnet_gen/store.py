@@ -129,6 +129,8 @@ def save_model(path, model, arch, *, stations=(), pools=None, training=None, bas
             tensors[f"pool.{k}.extent"] = pool.extent.astype(np.int32)
         if pool.corner is not None:
             tensors[f"pool.{k}.corner"] = pool.corner.astype(np.float32)
+        if pool.p_arrival is not None:
+            tensors[f"pool.{k}.p_arrival"] = pool.p_arrival.astype(np.float32)
     config = checkpoint_config(arch, stations=stations, pools=pools, training=training,
                                base=base, sampling=sampling, centre=centre)
     config["name"] = Path(str(path)).name.removesuffix(".json").removesuffix(".safetensors")
@@ -188,5 +190,6 @@ def load_model(path, device=None) -> LoadedModel:
             latent_stride=arch.latent_stride, anchor=pool_meta.get("anchor") or "pga",
             extent=ck.tensors.get(f"pool.{k}.extent"),
             corner=ck.tensors.get(f"pool.{k}.corner"),
-            low_channels=arch.low_channels)
+            p_arrival=ck.tensors.get(f"pool.{k}.p_arrival"),
+            sampling_rate=float(arch.sampling_rate), low_channels=arch.low_channels)
     return LoadedModel(ck.path, ck.config, arch, model, pools, stations, dev)

@@ -246,7 +246,8 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
     import torch
 
     from obspy_gen.api import progress
-    from obspy_gen.plugins.timesnet_gen.sampling import record_anchor, recorded_extent
+    from obspy_gen.plugins.timesnet_gen.sampling import (record_anchor, record_p_arrival,
+                                                         recorded_extent)
     dev = next(model.parameters()).device if device is None else device
     order = {s: k for k, s in enumerate(station_order or [])}
     model.eval()
@@ -269,6 +270,7 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
                                                mat.std[i], fs=fs))
             meta = mat.meta[idx[0]] if mat.meta else {}
             onset = [record_anchor(mat.data[i], mat.std[i], anchor, fs) for i in idx]
+            p_arrival = [record_p_arrival(mat.data[i], mat.std[i], fs) for i in idx]
             pools[s] = LatentPool(s, np.stack(codes), mat.mean[idx], mat.std[idx],
                                   network=meta.get("network", "SY"),
                                   location=meta.get("location", ""),
@@ -277,6 +279,7 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
                                   extent=np.asarray([recorded_extent(mat.data[i])
                                                      for i in idx]),
                                   corner=np.asarray(corners),
+                                  p_arrival=np.asarray(p_arrival), sampling_rate=fs,
                                   low_channels=model.config.low_channels)
     return pools
 
