@@ -136,25 +136,71 @@ def test_record_units_round_trip():
     assert plain.to_record_units(pool.codes) is pool.codes
 
 
+def _horizontal(ln):
+    """ln band amplitude of the quadratic-mean horizontal from (..., 3, bands) N, E, Z ones
+    (independent of the azimuth, as the HVSR's squared average)."""
+    return 0.5 * np.log(0.5 * (np.exp(2 * ln[..., 0, :]) + np.exp(2 * ln[..., 1, :])))
+
+
 def test_prior_low_band_keeps_physical_hv_and_typical_amplitude():
     """Mixing standardised low-band codes as they are breaks each record's H/V and gives the
     records' arithmetic-mean energy; in record units with log-mean band amplitudes the prior
     keeps H/V = 2 and a typical record's level."""
     pool = low_band_pool()
     plain = LatentPool("LB", pool.codes, pool.mean, pool.std, onset=pool.onset)
-    ln_records = pool.low_band_log_rms                       # (n, 3, bands), record units
-    typical = np.median(ln_records[:, 0], axis=0)
+    units = pool.to_record_units(pool.codes.astype(float))[:, -3:]
+    typical = np.median(_horizontal(pool._band_log_rms(units)), axis=0)
     for p, keeps in ((pool, True), (plain, False)):
         hv, level = [], []
         for i in range(30):
             code, _, std = p.draw(np.random.default_rng([3, i]), sampling="prior")
             phys = code[-3:] * std[:, None]                  # physical units
             ln = pool._band_log_rms(phys)
-            hv.append(ln[0] - ln[2])
-            level.append(pool._band_log_rms(code[-3:] * (std / std[:2].mean())[:, None])[0])
+            hv.append(_horizontal(ln) - ln[2])
+            level.append(_horizontal(pool._band_log_rms(
+                code[-3:] * (std / std[:2].mean())[:, None])))
         hv_err = np.abs(np.median(hv, axis=0) - np.log(2.0)).max()
         level_err = np.abs(np.median(level, axis=0) - typical).mean()
         if keeps:
             assert hv_err < 0.05 and level_err < 0.35
         else:
             assert hv_err > 0.2 or level_err > 0.5
+
+
+def test_low_band_mixes_polarised_horizontals():
+    """Records polarised at random azimuths: mixed as recorded, their horizontals add
+    incoherently while the verticals (the same sign) add coherently, and the mixture's H/V
+    falls; polarised first (and the mixture turned to a random azimuth) it keeps the records'
+    own (quadratic-mean horizontal of a linear motion 2 x the vertical: sqrt 2)."""
+    rng = np.random.default_rng(5)
+    n, length = 40, 600
+    t = np.arange(length)
+    env = np.exp(-((t - length / 3) / (length / 10)) ** 2)
+    common = np.fft.irfft(np.fft.rfft(rng.standard_normal(length)) / (1 + np.fft.rfftfreq(
+        length) / 0.02), length) * env                        # one waveform, every record
+    codes, stds = [], []
+    for _ in range(n):
+        az = rng.uniform(0, 2 * np.pi)
+        amp = np.exp(0.3 * rng.standard_normal())
+        wave = amp * np.roll(common, int(rng.integers(-3, 4)))
+        chans = np.stack([2 * np.cos(az) * wave, 2 * np.sin(az) * wave, wave])
+        std = chans.std(axis=1) + 1e-3
+        codes.append(np.concatenate([rng.standard_normal((2, length)), chans / std[:, None]]))
+        stds.append(std)
+    pool = LatentPool("P", np.stack(codes), np.zeros((n, 3)), np.stack(stds),
+                      onset=np.full(n, length / 3), low_channels=3)
+    theta = pool.polarisation
+    assert np.all(np.isfinite(theta))
+    hv_pol, hv_raw = [], []
+    for i in range(20):
+        code, _, std = pool.draw(record_rng(8, i), sampling="aligned", n_mix=5, noise_scale=0)
+        ln = pool._band_log_rms(code[-3:] * std[:, None])
+        hv_pol.append(np.median(_horizontal(ln) - ln[2]))
+        # the same records mixed as recorded (no polarisation): mean of their N, E, Z
+        pick = np.random.default_rng(i).integers(0, n, 5)
+        raw = (pool.to_record_units(pool.codes.astype(float))[pick, -3:]).mean(axis=0)
+        ln = pool._band_log_rms(raw)
+        hv_raw.append(np.median(_horizontal(ln) - ln[2]))
+    own = np.log(np.sqrt(2.0))
+    assert abs(np.median(hv_pol) - own) < 0.05
+    assert np.median(hv_raw) < own - 0.3, np.median(hv_raw)

@@ -248,7 +248,14 @@ class LatentPool:
         to a common per-record unit, the mean of its horizontal stds, and back with the new
         record's stds), so a mixture keeps each record's H/V there; the codes themselves are
         standardised per channel, and mixing them as they are weighed a band's H and V by
-        different records (measured: ln H/V of 3130 +0.35 at 1 Hz).
+        different records (measured: ln H/V of 3130 +0.35 at 1 Hz). They also mix each
+        record's low-band horizontals *polarised* (:meth:`polarised`: turned so that the
+        principal axis of its horizontal motion is N), and the mixture is turned to the
+        azimuth of the same combination of the records as recorded: records of different
+        azimuths otherwise add their horizontals incoherently and their verticals coherently
+        (measured on aligned mixes of 5 records: ln H/V at 0.5-1 Hz 0.10 against 0.24-0.28
+        real; between-record scatter of ln H/V at 1-4 Hz of prior draws 0.22-0.30 against
+        0.15-0.19 real, 0.13-0.20 polarised).
 
     Examples
     --------
@@ -276,6 +283,7 @@ class LatentPool:
     _sigma: list = field(default_factory=list, repr=False, compare=False)
     _centred: list = field(default_factory=list, repr=False, compare=False)
     _low: list = field(default_factory=list, repr=False, compare=False)
+    _theta: list = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self):
         self.codes = np.asarray(self.codes, dtype=np.float32)
@@ -412,7 +420,8 @@ class LatentPool:
         lead = int(rng.integers(0, self.n_records))
         if sampling == "aligned":
             pick = np.concatenate([[lead], rng.integers(0, self.n_records, size=n_mix - 1)])
-            ref = self.to_record_units(self.aligned_to(self.onset[lead]))
+            full = self.to_record_units(self.aligned_to(self.onset[lead]))
+            ref = self.polarised(full)
             code = ref[pick].mean(axis=0)
             mean = self.mean[pick].mean(axis=0)
             std = self.std[pick].mean(axis=0)
@@ -430,7 +439,8 @@ class LatentPool:
         else:
             # All records, or those of about the lead's P-to-PGA time.
             low_rows = self.timing_neighbours(lead, timing_tolerance)
-            ref = self.to_record_units(self.aligned_to(self.onset[lead]))[low_rows]
+            full = self.to_record_units(self.aligned_to(self.onset[lead]))[low_rows]
+            ref = self.polarised(full, low_rows)
             code = ref.mean(axis=0)
             # Amplitude: log-normal fitted to their per-channel stds (a new value, not one
             # record's); offsets: the lead record's (tiny; the baseline is corrected).
@@ -451,6 +461,16 @@ class LatentPool:
             draw = ref.std(axis=0) * rng.standard_normal(code.shape)
         if noise_scale:
             code = code + noise_scale * draw
+        if self.low_channels == 3:
+            # Where the new record's low-band horizontals point: where the same combination
+            # of the records *as recorded* points. The decoder's channels are combined as
+            # recorded, so the two bands of the record point alike at the crossover (a random
+            # azimuth gave the same H/V figures, but turned the two bands independently).
+            low = full[:, -3:]
+            as_recorded = low[pick].mean(axis=0) if sampling == "aligned" else low.mean(axis=0)
+            if w is not None and noise_scale:
+                as_recorded = as_recorded + noise_scale * np.tensordot(
+                    w, low - low.mean(axis=0), axes=1) / np.sqrt(len(w_rows))
         if self.low_channels:
             # A Gaussian combination has, in every band, the records' *arithmetic* mean
             # energy, far above a typical record's where amplitudes spread log-normally (it
@@ -464,6 +484,8 @@ class LatentPool:
                 target = target + noise_scale * np.tensordot(w, dev, axes=1) / np.sqrt(
                     len(w_rows))
             code = self._shape_low(code, target)
+            if self.low_channels == 3:
+                code = self._turned(code, _azimuth(as_recorded))
         code = self.from_record_units(code, std)
         out = (code.astype(np.float32), np.asarray(mean, float), np.asarray(std, float))
         return out + (lead,) if return_lead else out
@@ -484,12 +506,67 @@ class LatentPool:
     @property
     def low_band_log_rms(self) -> np.ndarray:
         """(n, low_channels, bands) ln band amplitudes of each record's low-band code in
-        per-record units (:meth:`to_record_units`)."""
+        per-record units (:meth:`to_record_units`), horizontals polarised (:meth:`polarised`:
+        major axis, minor axis, Z)."""
         if not self._low:
             k = self.low_channels
-            low = self.to_record_units(self.codes.astype(np.float64))[:, -k:, :]
-            self._low.append(self._band_log_rms(low))
+            low = self.polarised(self.to_record_units(self.codes.astype(np.float64)))
+            self._low.append(self._band_log_rms(low[:, -k:, :]))
         return self._low[0]
+
+    @property
+    def polarisation(self) -> np.ndarray:
+        """(n,) azimuth (radians, from N towards E) of the principal axis of each record's
+        low-band horizontal motion (in per-record units), oriented so that it correlates
+        positively with the vertical; zeros without three low-band channels.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> t = np.linspace(0, 20, 400)
+        >>> z = np.sin(t) * np.exp(-0.1 * t)
+        >>> low = np.stack([np.cos(0.5) * z, np.sin(0.5) * z, z])   # polarised at 0.5 rad
+        >>> p = LatentPool("X", np.stack([low, -low]), np.zeros((2, 3)), np.ones((2, 3)),
+        ...                low_channels=3)
+        >>> np.round(p.polarisation, 3).tolist()   # the second record: the same axis
+        [0.5, 0.5]
+        """
+        if not self._theta:
+            theta = np.zeros(self.n_records)
+            if self.low_channels == 3:
+                low = self.to_record_units(self.codes.astype(np.float64))[:, -3:, :]
+                n, e, z = low[:, 0], low[:, 1], low[:, 2]
+                theta = 0.5 * np.arctan2(2 * (n * e).sum(-1), (n * n).sum(-1) - (e * e).sum(-1))
+                major = np.cos(theta)[:, None] * n + np.sin(theta)[:, None] * e
+                theta = np.where((major * z).sum(-1) < 0, theta + np.pi, theta)
+            self._theta.append(theta)
+        return self._theta[0]
+
+    def polarised(self, codes, rows=None):
+        """The pool's codes (n, C, L, in :meth:`to_record_units` units; or those at positions
+        ``rows``) with each record's low-band horizontals turned so that N is the principal
+        axis of its motion (:attr:`polarisation`); unchanged without three low-band
+        channels."""
+        if self.low_channels != 3:
+            return codes
+        theta = self.polarisation if rows is None else self.polarisation[np.asarray(rows)]
+        out = np.array(codes, dtype=np.float64, copy=True)
+        c, s = np.cos(theta)[:, None], np.sin(theta)[:, None]
+        n, e = out[:, -3].copy(), out[:, -2].copy()
+        out[:, -3] = c * n + s * e
+        out[:, -2] = -s * n + c * e
+        return out
+
+    @staticmethod
+    def _turned(code, azimuth):
+        """One code (C, L) whose low-band horizontals (major, minor axis) are turned so that
+        the major axis points to ``azimuth`` (radians from N towards E)."""
+        out = np.array(code, dtype=np.float64, copy=True)
+        c, s = np.cos(azimuth), np.sin(azimuth)
+        major, minor = out[-3].copy(), out[-2].copy()
+        out[-3] = c * major - s * minor
+        out[-2] = s * major + c * minor
+        return out
 
     def _shape_low(self, code, target):
         """``code`` (C, L) with its low-band channels filtered (zero-phase, band gains
@@ -575,6 +652,16 @@ class LatentPool:
         steps = np.round((float(onset) - self.onset[idx]) / stride).astype(int)
         codes = self.codes.astype(np.float64)
         return np.stack([shift_code(codes[i], k) for i, k in zip(idx, steps)])
+
+
+def _azimuth(low):
+    """Azimuth (radians from N towards E) of the principal axis of the horizontal motion of
+    ``low`` (3, L) N, E, Z, oriented to correlate positively with the vertical (the
+    convention of :attr:`LatentPool.polarisation`)."""
+    n, e, z = low
+    theta = 0.5 * np.arctan2(2 * (n * e).sum(), (n * n).sum() - (e * e).sum())
+    major = np.cos(theta) * n + np.sin(theta) * e
+    return float(theta + np.pi if (major * z).sum() < 0 else theta)
 
 
 def check_sampling_args(n_mix, noise_scale) -> tuple:
