@@ -25,7 +25,9 @@ results/eval_timesnet_gen_default_fidelity_n25.json;
 ``--checkpoint PATH`` evaluates another checkpoint: the spectral / H/V loss fine-tunes of
 scripts/spectral_loss_ablation.py in results/eval_timesnet_gen_spectral_loss_n25.json, the
 Husid loss fine-tunes (and their 12-epoch MSE-only control) in
-results/eval_timesnet_gen_husid_n25.json.
+results/eval_timesnet_gen_husid_n25.json. The polarised low-band mixing of the default sampler
+(and ``--option timing_tolerance=1``/``2``, and the dropped mean channel ratios):
+results/eval_timesnet_gen_polarised_n25.json.
 """
 import argparse
 import json

@@ -204,3 +204,22 @@ def test_train_cli_under_torchrun_two_cpu_processes(tmp_path):
     ck = load_checkpoint(tmp_path / "pre", plugin="timesnet-gen")
     assert len(ck.config["training"]["history"]) == 2
     assert "2 process(es)" in res.stdout
+
+
+@needs_shipped
+def test_generate_timing_tolerance_reaches_the_records(tmp_path):
+    import numpy as np
+    from obspy import read
+    args = ["-s", "1716", "-n", "2", "--seed", "4", "-q", "--sampling", "prior"]
+    res = CliRunner().invoke(generate_command, args + ["--timing-tolerance", "1",
+                                                       "-o", str(tmp_path / "t")])
+    assert res.exit_code == 0, res.output
+    plain = CliRunner().invoke(generate_command, args + ["-o", str(tmp_path / "p")])
+    assert plain.exit_code == 0, plain.output
+    timed = read(str(tmp_path / "t" / "*.mseed"))
+    untimed = read(str(tmp_path / "p" / "*.mseed"))
+    assert len(timed) == len(untimed) == 6
+    assert any(not np.array_equal(a.data, b.data) for a, b in zip(timed, untimed))
+    bad = CliRunner().invoke(generate_command, args + ["--timing-tolerance", "0",
+                                                       "-o", str(tmp_path / "b")])
+    assert bad.exit_code == 2

@@ -287,8 +287,10 @@ def test_shipped_prior_with_timing_tolerance_starts_quietly():
     and the corner stays low."""
     from obspy_gen.plugins.timesnet_gen.baseline import CORNER_RANGE
     gen = TimesNetGenGenerator(device="cpu")
-    for code, pool in gen.load().pools.items():
+    loaded = gen.load()
+    for code, pool in loaded.pools.items():
         assert pool.p_arrival is not None and np.isfinite(pool.p_arrival).mean() > 0.9, code
+        assert pool.crossover == loaded.arch.crossover == 4.0     # the polarised turn's band
     cap = CORNER_RANGE[1] - 0.05
     for station in ("1716", "4628"):
         corners = {}

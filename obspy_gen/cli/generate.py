@@ -254,6 +254,10 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
                    "the signal-to-noise corner or the station's fidelity corner, whichever is "
                    "higher, then zero final velocity; quadratic: zero final velocity only; "
                    "none: raw output).")
+@click.option("--timing-tolerance", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="TimesNet-Gen prior: combine only the station's records whose P-to-PGA "
+                   "time is within this many seconds of the lead record's (clean onsets; "
+                   "closer to mixes of training records). Default: all records.")
 @click.option("--magnitude", default=None, help="Scenario Mw, or MIN,MAX.")
 @click.option("--distance", default=None, help="Scenario distance (km), or MIN,MAX.")
 @click.option("--distance-kind", type=click.Choice(["epicentral", "hypocentral", "rupture",
@@ -283,7 +287,8 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
 @scheduler_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate_command(stations, n, out, model, seed, device, checkpoint, records, n_mix,
-                     noise_scale, sampling, baseline, magnitude, distance, distance_kind, depth,
+                     noise_scale, sampling, baseline, timing_tolerance, magnitude, distance,
+                     distance_kind, depth,
                      vs30, target, periods, n_periods, pool_size, scale_bounds, tolerance, jobs,
                      scheduler,
                      quiet):
@@ -350,7 +355,8 @@ def generate_command(stations, n, out, model, seed, device, checkpoint, records,
         raise SystemExit(2)
     options = {k: v for k, v in (("checkpoint", checkpoint), ("n_mix", n_mix),
                                  ("noise_scale", noise_scale), ("sampling", sampling),
-                                 ("baseline", baseline)) if v is not None}
+                                 ("baseline", baseline),
+                                 ("timing_tolerance", timing_tolerance)) if v is not None}
     if distance_kind is not None:
         conditions["distance_kind"] = distance_kind
     if target is not None:

@@ -344,7 +344,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                           onset=np.asarray(onsets), latent_stride=arch.latent_stride,
                           anchor=anchor, extent=np.asarray(extents),
                           corner=np.asarray(corners), p_arrival=np.asarray(p_arrivals),
-                          sampling_rate=fs, low_channels=arch.low_channels)
+                          sampling_rate=fs, low_channels=arch.low_channels,
+                          crossover=arch.crossover)
 
     def reconstruct(self, records, *, station=None, device=None, checkpoint=None) -> Stream:
         """Records passed through encoder and decoder (the paper's "reconstructed" group).

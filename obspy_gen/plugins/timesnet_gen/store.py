@@ -191,5 +191,6 @@ def load_model(path, device=None) -> LoadedModel:
             extent=ck.tensors.get(f"pool.{k}.extent"),
             corner=ck.tensors.get(f"pool.{k}.corner"),
             p_arrival=ck.tensors.get(f"pool.{k}.p_arrival"),
-            sampling_rate=float(arch.sampling_rate), low_channels=arch.low_channels)
+            sampling_rate=float(arch.sampling_rate), low_channels=arch.low_channels,
+            crossover=arch.crossover)
     return LoadedModel(ck.path, ck.config, arch, model, pools, stations, dev)

@@ -280,7 +280,8 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
                                                      for i in idx]),
                                   corner=np.asarray(corners),
                                   p_arrival=np.asarray(p_arrival), sampling_rate=fs,
-                                  low_channels=model.config.low_channels)
+                                  low_channels=model.config.low_channels,
+                                  crossover=model.config.crossover)
     return pools
 
 
