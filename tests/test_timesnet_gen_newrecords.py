@@ -103,7 +103,7 @@ def test_generated_records_end_at_rest_record_by_record():
     for rec, rec_q, rec_raw in zip(split_records(st), split_records(quad), split_records(raw)):
         before = np.stack([tr.data for tr in rec_raw]).astype(float)
         assert final_velocity_ratio(before, 0.01).max() > 1e-3      # the decoder drifts
-        for r, how in ((rec, "highpass"), (rec_q, "quadratic")):
+        for r, how in ((rec, "floor"), (rec_q, "quadratic")):      # the shipped default: floor
             data = np.stack([tr.data for tr in r]).astype(float)
             assert final_velocity_ratio(data, 0.01).max() < 1e-4
             assert r[0].stats.obspy_gen.baseline == how
@@ -296,9 +296,36 @@ def test_shipped_prior_with_timing_tolerance_starts_quietly():
         corners = {}
         for tol in (None, 1.0):
             recs = split_records(gen.generate(station=station, n=8, seed=3, sampling="prior",
-                                              timing_tolerance=tol))
+                                              timing_tolerance=tol, baseline="highpass"))
             corners[tol] = np.array([r[0].stats.obspy_gen.highpass for r in recs], float)
         assert np.sum(corners[None] >= cap) >= 3, corners
         assert np.median(corners[1.0]) < 1.0 and np.sum(corners[1.0] >= cap) <= 1, corners
     with pytest.raises(ValueError, match="timing_tolerance must be a positive"):
         gen.generate(station="1716", n=1, seed=0, timing_tolerance=-1)
+
+
+def test_shipped_default_keeps_the_long_periods_the_snr_highpass_removed():
+    """The shipped checkpoint processes its records with ``baseline="floor"``: high-pass at
+    the station's fidelity corner only. The signal-to-noise corner of a prior record is
+    measured against its own start, which holds other records' P arrivals; where it went to
+    its 2-Hz cap it removed the record's 0.3-1 Hz motion."""
+    from obspy_gen.plugins.timesnet_gen.baseline import CORNER_RANGE, final_velocity_ratio
+    gen = TimesNetGenGenerator(device="cpu")
+    pool = gen.load().pools["4628"]
+    assert gen.load().config["sampling"]["baseline"] == "floor"
+    floor = split_records(gen.generate(station="4628", n=8, seed=3))
+    snr = split_records(gen.generate(station="4628", n=8, seed=3, baseline="highpass"))
+    capped = 0
+    for a, b in zip(floor, snr):
+        assert a[0].stats.obspy_gen.baseline == "floor"
+        assert a[0].stats.obspy_gen.highpass == pytest.approx(pool.highpass_floor)
+        data = np.stack([tr.data.astype(float) for tr in a])
+        assert final_velocity_ratio(data, 0.01).max() < 0.05
+        if b[0].stats.obspy_gen.highpass >= CORNER_RANGE[1] - 0.05:
+            capped += 1
+            f = np.fft.rfftfreq(a[0].stats.npts, 0.01)
+            band = (f > 0.3) & (f < 1.0)
+            kept = np.abs(np.fft.rfft(a[0].data.astype(float)))[band].mean()
+            cut = np.abs(np.fft.rfft(b[0].data.astype(float)))[band].mean()
+            assert kept > 3 * cut
+    assert capped >= 2

@@ -249,11 +249,13 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
               help="TimesNet-Gen: station prior of aligned codes, Eq. 1 on aligned codes, "
                    "Eq. 1 as the paper, or the Gaussian of the --n-mix aligned codes nearest "
                    "one record's (default: the checkpoint's).")
-@click.option("--baseline", type=click.Choice(["highpass", "quadratic", "none"]), default=None,
-              help="TimesNet-Gen: correction of every record (default highpass: high-pass at "
-                   "the signal-to-noise corner or the station's fidelity corner, whichever is "
-                   "higher, then zero final velocity; quadratic: zero final velocity only; "
-                   "none: raw output).")
+@click.option("--baseline", type=click.Choice(["highpass", "floor", "quadratic", "none"]),
+              default=None,
+              help="TimesNet-Gen: correction of every record (default: the checkpoint's, "
+                   "floor for the shipped one: high-pass at the station's fidelity corner, "
+                   "then zero final velocity; highpass: at the signal-to-noise corner or the "
+                   "fidelity corner, whichever is higher; quadratic: zero final velocity "
+                   "only; none: raw output).")
 @click.option("--timing-tolerance", type=click.FloatRange(min=0, min_open=True), default=None,
               help="TimesNet-Gen prior: combine only the station's records whose P-to-PGA "
                    "time is within this many seconds of the lead record's (clean onsets; "

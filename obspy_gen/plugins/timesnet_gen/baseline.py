@@ -14,8 +14,9 @@ is then subtracted from the acceleration. Only the two lowest polynomial orders 
 so the waveform, its spectrum above ~1/(record length) and the PGA are unchanged (the
 correction is ~1e-3 of the PGA for the drift above).
 
-Before it (the generator's default, ``"highpass"``), a generated record is processed as a
-recorded one is: the decoder leaves a long-period error floor over the whole window (in the
+Before it (``"highpass"``, the default of checkpoints that name no processing; the shipped
+checkpoint names ``"floor"``, the fidelity corner alone, see :func:`process`), a generated
+record is processed as a recorded one is: the decoder leaves a long-period error floor over the whole window (in the
 pre-event part too), so the record is high-passed at the corner below which its Fourier
 amplitude falls under 3 times that of its pre-event part (:func:`snr_corner`). Measured on
 the paper5 stations (25 records each, station-prior sampling): the distance of ln PGD to the
@@ -46,7 +47,7 @@ import numpy as np
 #: Corrections the generator knows: "quadratic" (velocity baseline only), "highpass" (the
 #: signal-to-noise high-pass of :func:`snr_highpass`, then the velocity baseline), "none" (the
 #: decoder's output as is).
-BASELINES = ("highpass", "quadratic", "none")
+BASELINES = ("highpass", "floor", "quadratic", "none")
 #: Signal-to-noise ratio below which a frequency counts as noise (the usual processing
 #: threshold, e.g. Boore & Bommer 2005; Akkar & Bommer 2006).
 SNR_MIN = 3.0
@@ -248,7 +249,12 @@ def process(acc, dt: float, how: str = "highpass", floor: float | None = None):
     generator's fidelity corner, :func:`fidelity_corner`: below it the decoded content is the
     model's error, however far it stands above the record's own pre-event part) -- without a
     pick or with less than 2 s before it, at ``floor`` alone, or not at all without one -- and
-    then baseline-corrected (:func:`correct_baseline`).
+    then baseline-corrected (:func:`correct_baseline`). ``"floor"``: high-passed at ``floor``
+    alone (none without one), then baseline-corrected: a generated record's part before its
+    picked P is the model's output, not a measurement of noise (a prior record of a station
+    combines records of different P-to-PGA times and starts with a train of P arrivals; their
+    signal-to-noise corner reached its 2-Hz cap for half of them). ``"quadratic"``: the
+    baseline correction only.
 
     Examples
     --------
@@ -256,6 +262,12 @@ def process(acc, dt: float, how: str = "highpass", floor: float | None = None):
     >>> out, fc = process(np.full((3, 100), 0.5), 0.01, "quadratic")
     >>> bool(np.allclose(out, 0)), fc
     (True, None)
+    >>> t = np.arange(6000) * 0.01
+    >>> x = np.sin(2 * np.pi * 0.05 * t) + np.hanning(6000) * np.sin(2 * np.pi * 5 * t)
+    >>> out, fc = process(x[None], 0.01, "floor", floor=1.0)
+    >>> amp = lambda y, f: abs(np.fft.rfft(y)[int(round(f * 60))])   # 60-s record
+    >>> fc, bool(amp(out[0], 0.05) < 1e-4 * amp(x, 0.05)), float(round(amp(out[0], 5) / amp(x, 5), 3))
+    (1.0, True, 1.0)
     """
     a = np.asarray(acc, dtype=np.float64)
     if how == "none":
@@ -263,6 +275,11 @@ def process(acc, dt: float, how: str = "highpass", floor: float | None = None):
     if how not in BASELINES:
         raise ValueError(f"baseline={how!r} is not one of {', '.join(BASELINES)}")
     fc = None
+    if how == "floor":
+        if floor is not None:
+            fc = float(floor)
+            a = highpass(a, dt, fc)
+        return correct_baseline(a, dt), fc
     if how == "highpass":
         from obspy_gen.core.picks import pick_arrivals
         try:

@@ -32,7 +32,7 @@ DEFAULT_START = UTCDateTime(2000, 1, 1)
 #: ``n_mix``, ``noise_scale``, ``noise``, ``sampling``: the checkpoint's ``sampling`` entry).
 OPTION_DEFAULTS = {"checkpoint": None, "n_mix": None, "noise_scale": None, "starttime": None,
                    "network": None, "location": None, "noise": None, "batch_size": None,
-                   "sampling": None, "baseline": "highpass", "anchor": "pga", "trim": True,
+                   "sampling": None, "baseline": None, "anchor": "pga", "trim": True,
                    "fidelity_floor": True, "timing_tolerance": None}
 OPTIONS = tuple(OPTION_DEFAULTS)
 #: Sampler of checkpoints that do not name one (made before aligned sampling existed).
@@ -166,11 +166,13 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
             ``"p"``: what zero-shot pools are aligned on), ``trim`` (default True: with
             ``sampling="aligned"``/``"prior"`` a record spans the recorded part of the pool
             record whose timing it has -- its window's zero padding is cut; False: always
-            ``seq_len`` samples), ``baseline`` (``"highpass"``, default: high-pass at the
-            corner where the signal-to-noise ratio against the record's pre-event part falls
-            below 3, or at the station's fidelity corner when higher, then zero final
-            velocity; ``"quadratic"``: the velocity baseline only; ``"none"``: the decoder's
-            output; see :mod:`~obspy_gen.plugins.timesnet_gen.baseline`),
+            ``seq_len`` samples), ``baseline`` (default: the checkpoint's, ``"floor"`` for
+            the shipped one: high-pass at the station's fidelity corner, then zero final
+            velocity; ``"highpass"``, the default of checkpoints that name none: high-pass at
+            the corner where the signal-to-noise ratio against the record's pre-event part
+            falls below 3, or at the fidelity corner when higher, then zero final velocity;
+            ``"quadratic"``: the velocity baseline only; ``"none"``: the decoder's output;
+            see :mod:`~obspy_gen.plugins.timesnet_gen.baseline`),
             ``fidelity_floor`` (default True; False: the signal-to-noise corner alone, as
             before the pools stored fidelity corners), ``timing_tolerance`` (seconds;
             ``sampling="prior"`` combines only the pool records whose P-to-PGA time is within
@@ -212,7 +214,10 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         if sampling not in SAMPLING_KINDS:
             raise ValueError(f"sampling={sampling!r} is not one of "
                              f"{', '.join(SAMPLING_KINDS)}")
-        baseline = opts["baseline"] or "highpass"
+        # The checkpoint's processing (its "sampling" entry; "floor" for checkpoints trained
+        # since 2026-12-02), else "highpass" (what older checkpoints were measured with).
+        baseline = (opts["baseline"] or (loaded.config.get("sampling") or {}).get("baseline")
+                    or "highpass")
         if baseline not in BASELINES:
             raise ValueError(f"baseline={baseline!r} is not one of {', '.join(BASELINES)}")
         anchor = opts["anchor"] or "pga"

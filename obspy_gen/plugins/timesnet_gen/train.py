@@ -33,7 +33,8 @@ DEFAULT_ARCH = dict(seq_len=6000, d_model=16, d_ff=16, e_layers=1, d_layers=1, n
 PHASES = ("pretrain", "finetune")
 #: The sampler a new checkpoint generates with unless told (chosen by measurement; see
 #: :mod:`~obspy_gen.plugins.timesnet_gen.sampling`).
-DEFAULT_SAMPLING = {"sampling": "prior", "n_mix": 5, "noise_scale": 1.0, "noise": "covariance"}
+DEFAULT_SAMPLING = {"sampling": "prior", "n_mix": 5, "noise_scale": 1.0, "noise": "covariance",
+                    "baseline": "floor"}
 #: Centres of the spectral and H/V loss terms (:class:`.model.SpectralSmoother`): the band
 #: of the HVSR preset ``timesnet-gen-paper`` (0.5-25 Hz, Konno-Ohmachi b=40), 64 log-spaced.
 SPECTRAL_BAND = dict(fmin=0.5, fmax=25.0, nfreq=64, bandwidth=40.0)
