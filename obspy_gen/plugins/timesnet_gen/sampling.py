@@ -423,15 +423,7 @@ class LatentPool:
         if noise not in NOISE_KINDS:
             raise ValueError(f"noise={noise!r} is not one of {', '.join(NOISE_KINDS)}")
         lead = int(rng.integers(0, self.n_records))
-        if sampling == "aligned":
-            pick = np.concatenate([[lead], rng.integers(0, self.n_records, size=n_mix - 1)])
-            full = self.to_record_units(self.aligned_to(self.onset[lead]))
-            ref = self.polarised(full)
-            code = ref[pick].mean(axis=0)
-            mean = self.mean[pick].mean(axis=0)
-            std = self.std[pick].mean(axis=0)
-            low_rows = pick
-        elif sampling == "local":
+        if sampling == "local":
             ref, code, mean, std, w = self._local(lead, n_mix, rng)
             if noise == "covariance":
                 draw = np.tensordot(w, ref - code, axes=1) / np.sqrt(len(ref))
@@ -441,58 +433,60 @@ class LatentPool:
                 code = code + noise_scale * draw
             out = (code.astype(np.float32), np.asarray(mean, float), np.asarray(std, float))
             return out + (lead,) if return_lead else out
+        # Every array below is indexed like the pool. The mixture's mean is that of
+        # ``mean_rows`` (the drawn codes, or the prior's records), its Gaussian deviation
+        # combines ``w_rows`` (every record, or the prior's).
+        full = self.to_record_units(self.aligned_to(self.onset[lead]))
+        ref = self.polarised(full)
+        if sampling == "aligned":
+            mean_rows = np.concatenate([[lead], rng.integers(0, self.n_records,
+                                                             size=n_mix - 1)])
+            w_rows = np.arange(self.n_records)
+            mean = self.mean[mean_rows].mean(axis=0)
+            std = self.std[mean_rows].mean(axis=0)
         else:
             # All records, or those of about the lead's P-to-PGA time.
-            low_rows = self.timing_neighbours(lead, timing_tolerance)
-            full = self.to_record_units(self.aligned_to(self.onset[lead]))[low_rows]
-            ref = self.polarised(full, low_rows)
-            code = ref.mean(axis=0)
+            mean_rows = w_rows = self.timing_neighbours(lead, timing_tolerance)
             # Amplitude: log-normal fitted to their per-channel stds (a new value, not one
             # record's); offsets: the lead record's (tiny; the baseline is corrected).
-            ln = np.log(np.maximum(self.std[low_rows], 1e-30))
+            ln = np.log(np.maximum(self.std[mean_rows], 1e-30))
             mu = ln.mean(axis=0)
             cov = np.cov(ln.T) if len(ln) > 1 else np.zeros((ln.shape[1],) * 2)
             std = np.exp(rng.multivariate_normal(mu, np.atleast_2d(cov),
                                                  method="eigh"))
             mean = self.mean[lead].copy()
-        # The records the Gaussian combines: all (aligned) or the timing neighbours (prior).
-        w_rows = low_rows if sampling == "prior" else np.arange(self.n_records)
-        centred = ref - ref.mean(axis=0)
-        w = None
-        if noise == "covariance":
-            w = rng.standard_normal(len(w_rows))
-            draw = np.tensordot(w, centred, axes=1) / np.sqrt(len(w_rows))
-        else:
-            draw = ref.std(axis=0) * rng.standard_normal(code.shape)
-        if noise_scale:
-            code = code + noise_scale * draw
-        if self.low_channels == 3:
-            # Where the new record's low-band horizontals point: the turn that best matches
-            # the same combination of the records *as recorded* around the crossover. The
-            # decoder's channels are combined as recorded, and there the two bands add up:
-            # the better they match, the less the horizontals cancel (n=100 per station:
-            # ln H/V at 4-8 Hz 0.07-0.13 below the as-recorded mixture's with a uniform
-            # random azimuth or the as-recorded principal axis, 0.06-0.09 with this turn).
-            low = full[:, -3:]
-            as_recorded = low[pick].mean(axis=0) if sampling == "aligned" else low.mean(axis=0)
+        w = rng.standard_normal(len(w_rows)) if noise == "covariance" else None
+
+        def combined(x):
+            """The mixture of ``x`` (indexed like the pool) with the weights ``w``."""
+            out = x[mean_rows].mean(axis=0)
             if w is not None and noise_scale:
-                as_recorded = as_recorded + noise_scale * np.tensordot(
-                    w, low - low.mean(axis=0), axes=1) / np.sqrt(len(w_rows))
+                dev = x[w_rows] - x[w_rows].mean(axis=0)
+                out = out + noise_scale * np.tensordot(w, dev, axes=1) / np.sqrt(len(w_rows))
+            return out
+
+        code = combined(ref)
+        if w is None:
+            draw = ref[w_rows].std(axis=0) * rng.standard_normal(code.shape)
+            if noise_scale:
+                code = code + noise_scale * draw
         if self.low_channels:
             # A Gaussian combination has, in every band, the records' *arithmetic* mean
             # energy, far above a typical record's where amplitudes spread log-normally (it
             # lifted Sa(1 s) of 3130 by 1.5 ln). The low band takes the log-mean band
             # amplitudes of the records (plus the same weights' deviation): its phase and
             # timing stay the mixture's.
-            ln = self.low_band_log_rms
-            target = ln[low_rows].mean(axis=0)
-            if w is not None and noise_scale:
-                dev = ln[w_rows] - ln[w_rows].mean(axis=0)
-                target = target + noise_scale * np.tensordot(w, dev, axes=1) / np.sqrt(
-                    len(w_rows))
-            code = self._shape_low(code, target)
+            code = self._shape_low(code, combined(self.low_band_log_rms))
             if self.low_channels == 3:
-                code = self._turned(code, self._matching_turn(code[-3:-1], as_recorded[:2]))
+                # Where the new record's low-band horizontals point: the turn that best
+                # matches the same combination of the records *as recorded* around the
+                # crossover. The decoder's channels are combined as recorded, and there the
+                # two bands add up: the better they match, the less the horizontals cancel
+                # (n=100 per station: ln H/V at 4-8 Hz 0.07-0.13 below the as-recorded
+                # mixture's with a uniform random azimuth or the as-recorded principal
+                # axis, 0.06-0.09 with this turn).
+                as_recorded = combined(full[:, -3:-1])
+                code = self._turned(code, self._matching_turn(code[-3:-1], as_recorded))
         code = self.from_record_units(code, std)
         out = (code.astype(np.float32), np.asarray(mean, float), np.asarray(std, float))
         return out + (lead,) if return_lead else out
@@ -549,16 +543,14 @@ class LatentPool:
             self._theta.append(theta)
         return self._theta[0]
 
-    def polarised(self, codes, rows=None):
-        """The pool's codes (n, C, L, in :meth:`to_record_units` units; or those at positions
-        ``rows``) with each record's low-band horizontals turned so that N is the principal
-        axis of its motion (:attr:`polarisation`); unchanged without three low-band
-        channels."""
+    def polarised(self, codes):
+        """The pool's codes (n, C, L, in :meth:`to_record_units` units) with each record's
+        low-band horizontals turned so that N is the principal axis of its motion
+        (:attr:`polarisation`); unchanged without three low-band channels."""
         if self.low_channels != 3:
             return codes
-        theta = self.polarisation if rows is None else self.polarisation[np.asarray(rows)]
         out = np.array(codes, dtype=np.float64, copy=True)
-        c, s = np.cos(theta)[:, None], np.sin(theta)[:, None]
+        c, s = np.cos(self.polarisation)[:, None], np.sin(self.polarisation)[:, None]
         n, e = out[:, -3].copy(), out[:, -2].copy()
         out[:, -3] = c * n + s * e
         out[:, -2] = -s * n + c * e
