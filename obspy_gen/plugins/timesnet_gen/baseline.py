@@ -16,8 +16,8 @@ correction is ~1e-3 of the PGA for the drift above).
 
 Before it (``"highpass"``, the default of checkpoints that name no processing; the shipped
 checkpoint names ``"floor"``, the fidelity corner alone, see :func:`process`), a generated
-record is processed as a recorded one is: the decoder leaves a long-period error floor over the whole window (in the
-pre-event part too), so the record is high-passed at the corner below which its Fourier
+record is processed as a recorded one is: the decoder leaves a long-period error floor over
+the whole window (in the pre-event part too), so the record is high-passed at the corner below which its Fourier
 amplitude falls under 3 times that of its pre-event part (:func:`snr_corner`). Measured on
 the paper5 stations (25 records each, station-prior sampling): the distance of ln PGD to the
 held-out records fell from 1.6-2.5 to 0.3-0.6 ln units and that of ln Sa(1 s) from 0.7-1.3 to
@@ -266,7 +266,8 @@ def process(acc, dt: float, how: str = "highpass", floor: float | None = None):
     >>> x = np.sin(2 * np.pi * 0.05 * t) + np.hanning(6000) * np.sin(2 * np.pi * 5 * t)
     >>> out, fc = process(x[None], 0.01, "floor", floor=1.0)
     >>> amp = lambda y, f: abs(np.fft.rfft(y)[int(round(f * 60))])   # 60-s record
-    >>> fc, bool(amp(out[0], 0.05) < 1e-4 * amp(x, 0.05)), float(round(amp(out[0], 5) / amp(x, 5), 3))
+    >>> kept = float(round(amp(out[0], 5) / amp(x, 5), 3))
+    >>> fc, bool(amp(out[0], 0.05) < 1e-4 * amp(x, 0.05)), kept
     (1.0, True, 1.0)
     """
     a = np.asarray(acc, dtype=np.float64)
