@@ -223,3 +223,17 @@ def test_generate_timing_tolerance_reaches_the_records(tmp_path):
     bad = CliRunner().invoke(generate_command, args + ["--timing-tolerance", "0",
                                                        "-o", str(tmp_path / "b")])
     assert bad.exit_code == 2
+
+
+@needs_shipped
+def test_generate_output_shaping_flags_reach_the_records(tmp_path):
+    import numpy as np
+    args = ["-s", "4628", "-n", "1", "--seed", "4", "-q"]
+    runs = {}
+    for flag in ("", "--no-envelope", "--no-calibrate", "--no-seam-energy"):
+        res = CliRunner().invoke(generate_command, args + ([flag] if flag else []) + [
+            "-o", str(tmp_path / (flag or "default"))])
+        assert res.exit_code == 0, res.output
+        runs[flag] = read(str(tmp_path / (flag or "default") / "*.mseed"))
+    for flag in ("--no-envelope", "--no-calibrate", "--no-seam-energy"):
+        assert not np.array_equal(runs[flag][0].data, runs[""][0].data), flag

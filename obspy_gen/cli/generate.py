@@ -260,6 +260,18 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
               help="TimesNet-Gen prior: combine only the station's records whose P-to-PGA "
                    "time is within this many seconds of the lead record's (clean onsets; "
                    "closer to mixes of training records). Default: all records.")
+@click.option("--seam-energy/--no-seam-energy", default=None,
+              help="TimesNet-Gen: join the low band and the decoder's band at the crossover "
+                   "with the energy of in-phase bands (default: the checkpoint's; on for the "
+                   "shipped one).")
+@click.option("--calibrate/--no-calibrate", default=None,
+              help="TimesNet-Gen: divide the station's decoder band gain (measured on its "
+                   "records' reconstructions) out of every record (default: the "
+                   "checkpoint's; on for the shipped one).")
+@click.option("--envelope/--no-envelope", default=None,
+              help="TimesNet-Gen prior/aligned: give every record the log-mean envelope of "
+                   "the station's aligned records above the crossover (default: the "
+                   "checkpoint's; on for the shipped one).")
 @click.option("--magnitude", default=None, help="Scenario Mw, or MIN,MAX.")
 @click.option("--distance", default=None, help="Scenario distance (km), or MIN,MAX.")
 @click.option("--distance-kind", type=click.Choice(["epicentral", "hypocentral", "rupture",
@@ -289,7 +301,8 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
 @scheduler_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate_command(stations, n, out, model, seed, device, checkpoint, records, n_mix,
-                     noise_scale, sampling, baseline, timing_tolerance, magnitude, distance,
+                     noise_scale, sampling, baseline, timing_tolerance, seam_energy, calibrate,
+                     envelope, magnitude, distance,
                      distance_kind, depth,
                      vs30, target, periods, n_periods, pool_size, scale_bounds, tolerance, jobs,
                      scheduler,
@@ -358,7 +371,9 @@ def generate_command(stations, n, out, model, seed, device, checkpoint, records,
     options = {k: v for k, v in (("checkpoint", checkpoint), ("n_mix", n_mix),
                                  ("noise_scale", noise_scale), ("sampling", sampling),
                                  ("baseline", baseline),
-                                 ("timing_tolerance", timing_tolerance)) if v is not None}
+                                 ("timing_tolerance", timing_tolerance),
+                                 ("seam_energy", seam_energy), ("calibrate", calibrate),
+                                 ("envelope", envelope)) if v is not None}
     if distance_kind is not None:
         conditions["distance_kind"] = distance_kind
     if target is not None:

@@ -494,7 +494,7 @@ class TimesNetGen(nn.Module):
         spec = torch.fft.rfft(xn.float())[..., : self.low_bins]
         return torch.fft.irfft(spec, m) * (m / n)
 
-    def decode(self, z, mean, std, station=None, normalised=False):
+    def decode(self, z, mean, std, station=None, normalised=False, seam_energy=None):
         """Records (B, C, T) from latent codes; de-normalised with ``mean``/``std`` (B, C)
         unless ``normalised``."""
         onehot = self._onehot(station)
@@ -514,11 +514,43 @@ class TimesNetGen(nn.Module):
             spec = torch.fft.rfft(y.float()) * (1 - g)
             k = self.low_bins
             low_spec = torch.fft.rfft(low.float())[..., :k] * (n / m)
-            spec = torch.cat([spec[..., :k] + low_spec * g[:k], spec[..., k:]], dim=-1)
+            both = spec[..., :k] + low_spec * g[:k]
+            if seam_energy:
+                both = both * self._seam_gain(spec[..., :k], low_spec * g[:k], both)
+            spec = torch.cat([both, spec[..., k:]], dim=-1)
             y = torch.fft.irfft(spec, n).to(y.dtype)
         if normalised:
             return y
         return y * std[:, :, None] + mean[:, :, None]
+
+    #: Half-width (ratio) of the frequency window over which :meth:`_seam_gain` compares
+    #: energies: one sixth of an octave each side.
+    SEAM_WINDOW = 2.0 ** (1.0 / 6.0)
+
+    def _seam_gain(self, high, low, both):
+        """Gain (.., k) that gives the sum ``both`` of the decoder's band ``high`` and the
+        low band ``low`` (both already weighted by the crossover) the energy the two would
+        have if they were in phase, compared over :attr:`SEAM_WINDOW` in frequency.
+
+        A record's own bands are the same waveform at the crossover and add to its
+        amplitude (gain 1); a generated record's two bands are different combinations of
+        the station's records, partly incoherent, and their weighted sum loses up to a
+        quarter of the amplitude there (more on the horizontals, whose low band is mixed
+        polarised: a dip of H/V at the crossover)."""
+        k = both.shape[-1]
+        idx = torch.arange(k, device=both.device, dtype=torch.float64)
+        lo = torch.floor(idx / self.SEAM_WINDOW).long().clamp(0, k - 1)
+        hi = torch.ceil(idx * self.SEAM_WINDOW).long().clamp(0, k - 1) + 1
+        width = (hi - lo).to(both.real.dtype)
+
+        def smooth(power):
+            c = torch.nn.functional.pad(torch.cumsum(power, dim=-1), (1, 0))
+            return (c[..., hi] - c[..., lo]) / width
+
+        target = smooth((high.abs() + low.abs()) ** 2)
+        have = smooth(both.abs() ** 2)
+        return torch.sqrt(target / have.clamp_min(1e-30 * target.amax(-1, keepdim=True)
+                                                  + 1e-30)).clamp(1.0, 2.0)
 
     def forward(self, x, station=None, mean=None, std=None, noise_std=None):
         """Reconstruction of ``x`` (B, C, T), de-normalised (physical units).

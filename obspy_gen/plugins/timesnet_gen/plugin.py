@@ -12,10 +12,12 @@ from obspy_gen.io.checkpoints import CheckpointError
 from obspy_gen.api import (GeneratedRecord, Generator, StationId, build_stream,
                            reconstruction_stream)
 from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
+from obspy_gen.plugins.timesnet_gen.calibration import apply_band_gain
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
                                                      SAMPLING_KINDS, LatentPool,
                                                      check_sampling_args, record_anchor,
-                                                     record_p_arrival,
+                                                     envelope_band, record_log_envelope,
+                                                     record_p_arrival, shape_envelope,
                                                      record_rng, recorded_extent)
 from obspy_gen.plugins.timesnet_gen.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                                   load_model)
@@ -33,7 +35,8 @@ DEFAULT_START = UTCDateTime(2000, 1, 1)
 OPTION_DEFAULTS = {"checkpoint": None, "n_mix": None, "noise_scale": None, "starttime": None,
                    "network": None, "location": None, "noise": None, "batch_size": None,
                    "sampling": None, "baseline": None, "anchor": "pga", "trim": True,
-                   "fidelity_floor": True, "timing_tolerance": None}
+                   "fidelity_floor": True, "timing_tolerance": None,
+                   "seam_energy": None, "calibrate": None, "envelope": None}
 OPTIONS = tuple(OPTION_DEFAULTS)
 #: Sampler of checkpoints that do not name one (made before aligned sampling existed).
 LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
@@ -220,6 +223,17 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     or "highpass")
         if baseline not in BASELINES:
             raise ValueError(f"baseline={baseline!r} is not one of {', '.join(BASELINES)}")
+        # Both default to the checkpoint's "sampling" entry (True for the shipped one), else
+        # False (what older checkpoints were measured with).
+        flags = {}
+        for name in ("seam_energy", "calibrate", "envelope"):
+            value = opts[name]
+            if value is None:
+                value = (loaded.config.get("sampling") or {}).get(name, False)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
+            flags[name] = bool(value)
+        seam = flags["seam_energy"]
         anchor = opts["anchor"] or "pga"
         if anchor not in ANCHORS:
             raise ValueError(f"anchor={anchor!r} is not one of {', '.join(ANCHORS)}")
@@ -245,6 +259,10 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                                  f"station (zero-shot pool) instead of a station code")
             pool, label = self._station_pool(loaded, station)
             mode = "conditioned"
+        gain = pool.decoder_gain if flags["calibrate"] else None
+        if gain is None and opts["calibrate"]:
+            raise ValueError(f"calibrate=True: the pool of station {pool.station} has no band "
+                             f"ratios; re-pool the checkpoint (train.repool)")
         arch = model.arch
         fs = float(arch.sampling_rate)
         # Records never touch: a gap of a whole minute keeps Stream.merge from joining them.
@@ -256,7 +274,9 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         dev = model.device
         st_tensor = None if label is None else torch.tensor([label], device=dev)
         meta = dict(checkpoint=model.name, station_pool=mode, n_mix=n_mix,
-                    noise_scale=noise_scale, noise=noise, sampling=sampling, baseline=baseline)
+                    noise_scale=noise_scale, noise=noise, sampling=sampling, baseline=baseline,
+                    seam_energy=seam, calibrate=gain is not None,
+                    envelope=flags["envelope"])
         if timing is not None:
             meta["timing_tolerance"] = timing
         # The station's fidelity corner: below it a decoded record is the model's error.
@@ -264,20 +284,26 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         recs = []
         with torch.no_grad():
             for i in range(n):
-                z, mean, std, lead = pool.draw(record_rng(seed, i), n_mix, noise_scale,
-                                               noise, sampling, return_lead=True,
-                                               timing_tolerance=timing)
+                z, mean, std, lead, envelope = pool.draw(
+                    record_rng(seed, i), n_mix, noise_scale, noise, sampling, return_lead=True,
+                    timing_tolerance=timing, return_envelope=True)
                 y = model.model.decode(torch.from_numpy(z[None]).to(dev),
                                        torch.tensor(mean[None], dtype=torch.float32,
                                                     device=dev),
                                        torch.tensor(std[None], dtype=torch.float32,
-                                                    device=dev), st_tensor)
+                                                    device=dev), st_tensor,
+                                       seam_energy=seam)
                 data = y[0].float().cpu().numpy()
+                if flags["envelope"] and envelope is not None:
+                    data = shape_envelope(data, envelope, std, fs,
+                                          envelope_band(arch.crossover), arch.latent_stride)
                 if lead is not None and pool.extent is not None and trim:
                     # The recorded span of the record whose timing this one has: outside it
                     # the training windows were zero padding, not ground motion.
                     lo, hi = (int(v) for v in pool.extent[lead])
                     data = data[:, lo:hi]
+                if gain is not None:
+                    data = apply_band_gain(data, gain, 1.0 / fs)
                 data, corner = process(data, 1.0 / fs, baseline, floor)
                 recs.append(GeneratedRecord(data, fs, {**meta, "highpass": corner}))
         return build_stream(recs, model=PLUGIN, version=VERSION, seed=seed, station=code,
@@ -316,7 +342,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                           f"resampled to {fs:g} Hz for {loaded.name}")
         from obspy_gen.plugins.timesnet_gen.train import record_fidelity
         codes, means, stds, short, onsets, extents, corners = [], [], [], [], [], [], []
-        p_arrivals = []
+        p_arrivals, ratios, envelopes = [], [], []
         label = None
         dev = loaded.device
         with torch.no_grad():
@@ -331,11 +357,17 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     torch.tensor(mean[None], dtype=torch.float32, device=dev),
                     torch.tensor(std[None], dtype=torch.float32, device=dev))
                 codes.append(z[0].float().cpu().numpy())
-                corners.append(record_fidelity(loaded.model, z, label, data, mean, std, fs))
+                corner, ratio = record_fidelity(loaded.model, z, label, data, mean, std, fs,
+                                                band_ratio=True)
+                corners.append(corner)
+                ratios.append(ratio)
                 means.append(mean)
                 stds.append(std)
                 onsets.append(record_anchor(data, std, anchor, fs))
                 p_arrivals.append(record_p_arrival(data, std, fs))
+                envelopes.append(record_log_envelope(data, std, fs,
+                                                     envelope_band(arch.crossover),
+                                                     arch.latent_stride))
                 extents.append(recorded_extent(data))
         if short:  # one warning per pool, not one per record
             warnings.warn(f"{key}: {len(short)} of {len(recs)} records shorter than the "
@@ -349,6 +381,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                           onset=np.asarray(onsets), latent_stride=arch.latent_stride,
                           anchor=anchor, extent=np.asarray(extents),
                           corner=np.asarray(corners), p_arrival=np.asarray(p_arrivals),
+                          band_ratio=np.stack(ratios), log_envelope=np.stack(envelopes),
                           sampling_rate=fs, low_channels=arch.low_channels,
                           crossover=arch.crossover)
 

@@ -131,6 +131,10 @@ def save_model(path, model, arch, *, stations=(), pools=None, training=None, bas
             tensors[f"pool.{k}.corner"] = pool.corner.astype(np.float32)
         if pool.p_arrival is not None:
             tensors[f"pool.{k}.p_arrival"] = pool.p_arrival.astype(np.float32)
+        if pool.band_ratio is not None:
+            tensors[f"pool.{k}.band_ratio"] = pool.band_ratio.astype(np.float32)
+        if pool.log_envelope is not None:
+            tensors[f"pool.{k}.log_envelope"] = pool.log_envelope.astype(np.float16)
     config = checkpoint_config(arch, stations=stations, pools=pools, training=training,
                                base=base, sampling=sampling, centre=centre)
     config["name"] = Path(str(path)).name.removesuffix(".json").removesuffix(".safetensors")
@@ -191,6 +195,8 @@ def load_model(path, device=None) -> LoadedModel:
             extent=ck.tensors.get(f"pool.{k}.extent"),
             corner=ck.tensors.get(f"pool.{k}.corner"),
             p_arrival=ck.tensors.get(f"pool.{k}.p_arrival"),
+            band_ratio=ck.tensors.get(f"pool.{k}.band_ratio"),
+            log_envelope=ck.tensors.get(f"pool.{k}.log_envelope"),
             sampling_rate=float(arch.sampling_rate), low_channels=arch.low_channels,
             crossover=arch.crossover)
     return LoadedModel(ck.path, ck.config, arch, model, pools, stations, dev)

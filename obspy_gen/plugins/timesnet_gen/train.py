@@ -34,7 +34,8 @@ PHASES = ("pretrain", "finetune")
 #: The sampler a new checkpoint generates with unless told (chosen by measurement; see
 #: :mod:`~obspy_gen.plugins.timesnet_gen.sampling`).
 DEFAULT_SAMPLING = {"sampling": "prior", "n_mix": 5, "noise_scale": 1.0, "noise": "covariance",
-                    "baseline": "floor"}
+                    "baseline": "floor", "seam_energy": True, "calibrate": True,
+                    "envelope": True}
 #: Centres of the spectral and H/V loss terms (:class:`.model.SpectralSmoother`): the band
 #: of the HVSR preset ``timesnet-gen-paper`` (0.5-25 Hz, Konno-Ohmachi b=40), 64 log-spaced.
 SPECTRAL_BAND = dict(fmin=0.5, fmax=25.0, nfreq=64, bandwidth=40.0)
@@ -247,8 +248,9 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
     import torch
 
     from obspy_gen.api import progress
-    from obspy_gen.plugins.timesnet_gen.sampling import (record_anchor, record_p_arrival,
-                                                         recorded_extent)
+    from obspy_gen.plugins.timesnet_gen.sampling import (envelope_band, record_anchor,
+                                                         record_log_envelope,
+                                                         record_p_arrival, recorded_extent)
     dev = next(model.parameters()).device if device is None else device
     order = {s: k for k, s in enumerate(station_order or [])}
     model.eval()
@@ -259,7 +261,7 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
             if not idx:
                 continue
             label = torch.tensor([order[s]], device=dev) if model.config.conditioned else None
-            codes, corners = [], []
+            codes, corners, ratios = [], [], []
             fs = float(model.config.sampling_rate)
             for i in idx:
                 x = torch.from_numpy(mat.data[i:i + 1]).to(dev)
@@ -267,11 +269,16 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
                 std = torch.from_numpy(mat.std[i:i + 1].astype(np.float32)).to(dev)
                 z, _, _ = model.encode(x, label, mean, std)
                 codes.append(z[0].float().cpu().numpy())
-                corners.append(record_fidelity(model, z, label, mat.data[i], mat.mean[i],
-                                               mat.std[i], fs=fs))
+                corner, ratio = record_fidelity(model, z, label, mat.data[i], mat.mean[i],
+                                                mat.std[i], fs=fs, band_ratio=True)
+                corners.append(corner)
+                ratios.append(ratio)
             meta = mat.meta[idx[0]] if mat.meta else {}
             onset = [record_anchor(mat.data[i], mat.std[i], anchor, fs) for i in idx]
             p_arrival = [record_p_arrival(mat.data[i], mat.std[i], fs) for i in idx]
+            envelopes = [record_log_envelope(mat.data[i], mat.std[i], fs,
+                                             envelope_band(model.config.crossover),
+                                             model.config.latent_stride) for i in idx]
             pools[s] = LatentPool(s, np.stack(codes), mat.mean[idx], mat.std[idx],
                                   network=meta.get("network", "SY"),
                                   location=meta.get("location", ""),
@@ -280,17 +287,23 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
                                   extent=np.asarray([recorded_extent(mat.data[i])
                                                      for i in idx]),
                                   corner=np.asarray(corners),
+                                  band_ratio=np.stack(ratios),
+                                  log_envelope=np.stack(envelopes),
                                   p_arrival=np.asarray(p_arrival), sampling_rate=fs,
                                   low_channels=model.config.low_channels,
                                   crossover=model.config.crossover)
     return pools
 
 
-def record_fidelity(model, code, label, window, mean, std, fs=100.0) -> float:
+def record_fidelity(model, code, label, window, mean, std, fs=100.0, band_ratio=False):
     """Fidelity corner (Hz) of one record's reconstruction: ``code`` (1, C, L, a torch tensor
     from ``model.encode``) decoded and compared with the record (``window`` (3, T)
     standardised, ``mean``/``std`` (3,)) over its recorded part
     (:func:`~obspy_gen.plugins.timesnet_gen.baseline.fidelity_corner`).
+
+    With ``band_ratio``, ``(corner, ratio)``: also the ln ratio (3, bands) of the record's band
+    amplitudes to its reconstruction's
+    (:func:`~obspy_gen.plugins.timesnet_gen.calibration.band_log_ratio`).
 
     Examples
     --------
@@ -317,7 +330,11 @@ def record_fidelity(model, code, label, window, mean, std, fs=100.0) -> float:
     real = (np.asarray(window, np.float64) * np.asarray(std, np.float64).reshape(-1, 1)
             + np.asarray(mean, np.float64).reshape(-1, 1))
     lo, hi = recorded_extent(window)
-    return fidelity_corner(real[:, lo:hi], y[:, lo:hi], 1.0 / fs)
+    corner = fidelity_corner(real[:, lo:hi], y[:, lo:hi], 1.0 / fs)
+    if band_ratio:
+        from obspy_gen.plugins.timesnet_gen.calibration import band_log_ratio
+        return corner, band_log_ratio(real[:, lo:hi], y[:, lo:hi], 1.0 / fs)
+    return corner
 
 
 def _loss_text(weighting, velocity=0.0, spectral=0.0, hv=0.0, envelope=0.0,
