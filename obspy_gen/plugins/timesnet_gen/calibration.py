@@ -1,10 +1,11 @@
 """The decoder's band gain at a station: measured on its records, divided out of new ones.
 
 A decoder that reconstructs a station's records to a small relative error can still be
-biased in a band: the shipped default gives back the horizontals above 16 Hz a little too
-strong and the vertical a little too weak, so the reconstructions' ln H/V at 16-25 Hz is
-0.10-0.17 above the records' at every paper station (40 held-out records each), and a record
-generated from the station's codes carries the same bias (it goes through the same decoder).
+biased in a band: the shipped default gives back the vertical at 20-30 Hz weaker than the
+horizontals (ln ratio record/reconstruction about +0.35-0.55 on Z, 0-0.35 on N and E), so
+the reconstructions' ln H/V at 16-25 Hz is 0.09-0.17 above the records' at four of the five
+paper stations (40 held-out records each; 0205: -0.03), and a record generated from the
+station's codes carries the same bias (it goes through the same decoder).
 
 When a pool is encoded, each record is decoded again (as for its fidelity corner) and
 :func:`band_log_ratio` measures, per channel and third-octave band, the ln ratio of the

@@ -180,8 +180,15 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
             before the pools stored fidelity corners), ``timing_tolerance`` (seconds;
             ``sampling="prior"`` combines only the pool records whose P-to-PGA time is within
             it of the lead record's: cleaner onsets and durations, closer to mixes of
-            training records; default None: all records), ``batch_size`` (ignored: records are
-            decoded one by one so that a record never depends on its batch).
+            training records; default None: all records), ``seam_energy`` (join the low band
+            and the decoder's band at the crossover with the energy of in-phase bands),
+            ``calibrate`` (divide the station's decoder band gain out,
+            :mod:`~obspy_gen.plugins.timesnet_gen.calibration`), ``envelope`` (``"prior"``/
+            ``"aligned"``: the band above the crossover takes the log-mean envelope of the
+            station's aligned records, :func:`~.sampling.shape_envelope`) -- each True/False,
+            default: the checkpoint's (True for the shipped one), else False;
+            ``batch_size`` (ignored: records are decoded one by one so that a record never
+            depends on its batch).
 
         Returns
         -------
