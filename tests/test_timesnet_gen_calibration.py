@@ -91,6 +91,7 @@ def test_shipped_default_calibrates_and_joins_the_bands_of_generated_records():
     loaded = gen.load()
     assert loaded.config["sampling"].get("calibrate") is True
     assert loaded.config["sampling"].get("seam_energy") is True
+    assert loaded.config["sampling"].get("weights") == "sign"
     pool = loaded.pools["4628"]
     assert pool.band_ratio.shape == (pool.n_records, 3, len(BAND_CENTRES))
     gain = pool.decoder_gain

@@ -230,10 +230,13 @@ def test_generate_output_shaping_flags_reach_the_records(tmp_path):
     import numpy as np
     args = ["-s", "4628", "-n", "1", "--seed", "4", "-q"]
     runs = {}
-    for flag in ("", "--no-envelope", "--no-calibrate", "--no-seam-energy"):
+    flags = ("--no-envelope", "--no-calibrate", "--no-seam-energy", "--weights=gaussian",
+             "--jitter=0")
+    for flag in ("",) + flags:
         res = CliRunner().invoke(generate_command, args + ([flag] if flag else []) + [
-            "-o", str(tmp_path / (flag or "default"))])
+            "-o", str(tmp_path / (flag.strip("-").replace("=", "_") or "default"))])
         assert res.exit_code == 0, res.output
-        runs[flag] = read(str(tmp_path / (flag or "default") / "*.mseed"))
-    for flag in ("--no-envelope", "--no-calibrate", "--no-seam-energy"):
+        runs[flag] = read(str(tmp_path / (flag.strip("-").replace("=", "_") or "default")
+                              / "*.mseed"))
+    for flag in flags:
         assert not np.array_equal(runs[flag][0].data, runs[""][0].data), flag

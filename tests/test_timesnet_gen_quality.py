@@ -89,7 +89,10 @@ def test_generated_records_are_diverse(measured, code):
     real, gen = measured[code]["real"], measured[code]["gen"]
     spread_real = np.nanstd(np.log(real))
     spread_gen = np.nanstd(np.log(gen))
-    assert spread_gen >= 0.5 * spread_real, (code, spread_gen, spread_real)
+    # A collapsed generator has no spread. The std of ln f0 over 25 records is itself noisy
+    # (one record off moves it): two sets of held-out records of 0205 differ by a factor of
+    # 0.46-2.3 at 50 records (the evaluation's 90 % interval), so the bound is a third.
+    assert spread_gen >= spread_real / 3, (code, spread_gen, spread_real)
     assert measured[code]["corr"] <= 0.95
 
 

@@ -272,6 +272,15 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
               help="TimesNet-Gen prior/aligned: give every record the log-mean envelope of "
                    "the station's aligned records above the crossover (default: the "
                    "checkpoint's; on for the shipped one).")
+@click.option("--weights", type=click.Choice(["gaussian", "sign"]), default=None,
+              help="TimesNet-Gen prior/aligned: weights of the records' combination -- "
+                   "standard normal, or random signs (the same mean and covariance, no "
+                   "record weighs more than another; default: the checkpoint's).")
+@click.option("--jitter", type=click.FloatRange(min=0), default=None,
+              help="TimesNet-Gen prior/aligned: seconds; every record's deviation from the "
+                   "station mean is shifted by its own random lag of this standard deviation "
+                   "in the decoder's band (default: the checkpoint's, 0.1 for the shipped "
+                   "one).")
 @click.option("--magnitude", default=None, help="Scenario Mw, or MIN,MAX.")
 @click.option("--distance", default=None, help="Scenario distance (km), or MIN,MAX.")
 @click.option("--distance-kind", type=click.Choice(["epicentral", "hypocentral", "rupture",
@@ -302,7 +311,7 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate_command(stations, n, out, model, seed, device, checkpoint, records, n_mix,
                      noise_scale, sampling, baseline, timing_tolerance, seam_energy, calibrate,
-                     envelope, magnitude, distance,
+                     envelope, weights, jitter, magnitude, distance,
                      distance_kind, depth,
                      vs30, target, periods, n_periods, pool_size, scale_bounds, tolerance, jobs,
                      scheduler,
@@ -373,7 +382,9 @@ def generate_command(stations, n, out, model, seed, device, checkpoint, records,
                                  ("baseline", baseline),
                                  ("timing_tolerance", timing_tolerance),
                                  ("seam_energy", seam_energy), ("calibrate", calibrate),
-                                 ("envelope", envelope)) if v is not None}
+                                 ("envelope", envelope), ("weights", weights),
+                                 ("jitter", jitter))
+               if v is not None}
     if distance_kind is not None:
         conditions["distance_kind"] = distance_kind
     if target is not None:

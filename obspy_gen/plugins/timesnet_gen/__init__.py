@@ -40,9 +40,10 @@ records per station, ``scripts/measure_timesnet_gen.py``):
   reconstruction error exceeds the record, stored with the pools; 0.05 Hz for the crossover
   model, 1.2-1.8 Hz before it), then baseline-corrected: final velocity / PGV 0.000 (the raw
   decoder output: a median 63 %). Checkpoints that name no processing also high-pass at the
-  signal-to-noise corner against the record's pre-event part. The fidelity floor took the ln PGD distance at 2020/4628 from 1.16/1.02 to
-  0.36/0.31 and ln Sa(1 s) from 0.71/0.67 to 0.28/0.41 (real-vs-real p95 0.77/0.51 and
-  0.65/0.62): the pre-event corner alone left a third of the records with the decoder's
+  signal-to-noise corner against the record's pre-event part. The fidelity floor (before the
+  crossover) took the ln PGD distance at 2020/4628 from 1.16/1.02 to 0.36/0.31 and ln Sa(1 s)
+  from 0.71/0.67 to 0.28/0.41 (real-vs-real p95 0.77/0.51 and 0.65/0.62): the pre-event
+  corner alone left a third of the records with the decoder's
   long-period error (ln PGA/PGD 4-5 against 5.6-7.5 for real records).
 * Positional encoding off: with it, one of the two FFT periods every TimesBlock picks is the
   encoding's 6000-sample tone in every batch (and both are for 9 of 40 single records);

@@ -14,11 +14,12 @@ from obspy_gen.api import (GeneratedRecord, Generator, StationId, build_stream,
 from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
 from obspy_gen.plugins.timesnet_gen.calibration import apply_band_gain
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
-                                                     SAMPLING_KINDS, LatentPool,
-                                                     check_sampling_args, record_anchor,
-                                                     envelope_band, record_log_envelope,
-                                                     record_p_arrival, shape_envelope,
-                                                     record_rng, recorded_extent)
+                                                     SAMPLING_KINDS, WEIGHT_KINDS,
+                                                     LatentPool, check_sampling_args,
+                                                     envelope_band, record_anchor,
+                                                     record_log_envelope, record_p_arrival,
+                                                     record_rng, recorded_extent,
+                                                     shape_envelope)
 from obspy_gen.plugins.timesnet_gen.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                                   load_model)
 from obspy_gen.plugins.timesnet_gen.train import TimesNetGenTrainSettings
@@ -36,7 +37,8 @@ OPTION_DEFAULTS = {"checkpoint": None, "n_mix": None, "noise_scale": None, "star
                    "network": None, "location": None, "noise": None, "batch_size": None,
                    "sampling": None, "baseline": None, "anchor": "pga", "trim": True,
                    "fidelity_floor": True, "timing_tolerance": None,
-                   "seam_energy": None, "calibrate": None, "envelope": None}
+                   "seam_energy": None, "calibrate": None, "envelope": None,
+                   "weights": None, "jitter": None}
 OPTIONS = tuple(OPTION_DEFAULTS)
 #: Sampler of checkpoints that do not name one (made before aligned sampling existed).
 LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
@@ -186,7 +188,11 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
             :mod:`~obspy_gen.plugins.timesnet_gen.calibration`), ``envelope`` (``"prior"``/
             ``"aligned"``: the band above the crossover takes the log-mean envelope of the
             station's aligned records, :func:`~.sampling.shape_envelope`) -- each True/False,
-            default: the checkpoint's (True for the shipped one), else False;
+            default: the checkpoint's (True for the shipped one), else False; ``weights``
+            (``"gaussian"`` or ``"sign"``: the prior's combination weights, see
+            :meth:`~.sampling.LatentPool.draw`; default: the checkpoint's, else
+            ``"gaussian"``), ``jitter`` (seconds: random lags of the records' deviations in
+            the decoder's band; default: the checkpoint's, 0.1 for the shipped one, else 0);
             ``batch_size`` (ignored: records are decoded one by one so that a record never
             depends on its batch).
 
@@ -241,6 +247,19 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                 raise ValueError(f"{name} must be True or False, got {value!r}")
             flags[name] = bool(value)
         seam = flags["seam_energy"]
+        weights = (opts["weights"] or (loaded.config.get("sampling") or {}).get("weights")
+                   or "gaussian")
+        if weights not in WEIGHT_KINDS:
+            raise ValueError(f"weights={weights!r} is not one of {', '.join(WEIGHT_KINDS)}")
+        jitter = opts["jitter"]
+        if jitter is None:
+            jitter = (loaded.config.get("sampling") or {}).get("jitter", 0.0)
+        try:
+            jitter = float(jitter)
+        except (TypeError, ValueError):
+            jitter = float("nan")
+        if not (np.isfinite(jitter) and jitter >= 0):
+            raise ValueError(f"jitter must be a number of seconds >= 0, got {opts['jitter']!r}")
         anchor = opts["anchor"] or "pga"
         if anchor not in ANCHORS:
             raise ValueError(f"anchor={anchor!r} is not one of {', '.join(ANCHORS)}")
@@ -283,7 +302,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         meta = dict(checkpoint=model.name, station_pool=mode, n_mix=n_mix,
                     noise_scale=noise_scale, noise=noise, sampling=sampling, baseline=baseline,
                     seam_energy=seam, calibrate=gain is not None,
-                    envelope=flags["envelope"])
+                    envelope=flags["envelope"], weights=weights, jitter=jitter)
         if timing is not None:
             meta["timing_tolerance"] = timing
         # The station's fidelity corner: below it a decoded record is the model's error.
@@ -293,7 +312,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
             for i in range(n):
                 z, mean, std, lead, envelope = pool.draw(
                     record_rng(seed, i), n_mix, noise_scale, noise, sampling, return_lead=True,
-                    timing_tolerance=timing, return_envelope=True)
+                    timing_tolerance=timing, return_envelope=True, weights=weights,
+                    jitter=jitter)
                 y = model.model.decode(torch.from_numpy(z[None]).to(dev),
                                        torch.tensor(mean[None], dtype=torch.float32,
                                                     device=dev),
