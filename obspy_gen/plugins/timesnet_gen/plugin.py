@@ -390,8 +390,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                 ratios.append(ratio)
                 means.append(mean)
                 stds.append(std)
-                onsets.append(record_anchor(data, std, anchor, fs))
                 p_arrivals.append(record_p_arrival(data, std, fs))
+                onsets.append(record_anchor(data, std, anchor, fs, p_arrivals[-1]))
                 envelopes.append(record_log_envelope(data, std, fs,
                                                      envelope_band(arch.crossover),
                                                      arch.latent_stride))

@@ -98,7 +98,7 @@ ENVELOPE_ABOVE = 1.0
 TIMING_MIN = 15
 
 
-def record_anchor(window, std=None, how="pga", sampling_rate=100.0) -> float:
+def record_anchor(window, std=None, how="pga", sampling_rate=100.0, p_arrival=None) -> float:
     """Sample index of a record's anchor inside its model window (3, T).
 
     Parameters
@@ -110,6 +110,9 @@ def record_anchor(window, std=None, how="pga", sampling_rate=100.0) -> float:
     how : {"pga", "p"}
         Largest absolute horizontal acceleration, or the P arrival picked by
         :func:`obspy_gen.core.picks.pick_arrivals` (the PGA when nothing is picked).
+    p_arrival : float, optional
+        The record's :func:`record_p_arrival`, when already known (``how="p"`` then does
+        not pick again).
 
     Examples
     --------
@@ -124,7 +127,8 @@ def record_anchor(window, std=None, how="pga", sampling_rate=100.0) -> float:
     if std is not None:
         x = x * np.asarray(std, dtype=np.float64).reshape(-1, 1)
     if how == "p":
-        p = record_p_arrival(x, sampling_rate=sampling_rate)
+        p = (record_p_arrival(x, sampling_rate=sampling_rate) if p_arrival is None
+             else float(p_arrival))
         if np.isfinite(p):
             return p
     return float(np.argmax(np.maximum(np.abs(x[0]), np.abs(x[1]))))

@@ -274,8 +274,10 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
                 corners.append(corner)
                 ratios.append(ratio)
             meta = mat.meta[idx[0]] if mat.meta else {}
-            onset = [record_anchor(mat.data[i], mat.std[i], anchor, fs) for i in idx]
+            # The P pick is made once per record: it is the anchor too with anchor="p".
             p_arrival = [record_p_arrival(mat.data[i], mat.std[i], fs) for i in idx]
+            onset = [record_anchor(mat.data[i], mat.std[i], anchor, fs, p)
+                     for i, p in zip(idx, p_arrival)]
             envelopes = [record_log_envelope(mat.data[i], mat.std[i], fs,
                                              envelope_band(model.config.crossover),
                                              model.config.latent_stride) for i in idx]
