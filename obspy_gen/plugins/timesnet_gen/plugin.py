@@ -16,9 +16,7 @@ from obspy_gen.plugins.timesnet_gen.calibration import apply_band_gain
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
                                                      SAMPLING_KINDS, WEIGHT_KINDS,
                                                      LatentPool, check_sampling_args,
-                                                     envelope_band, record_anchor,
-                                                     record_log_envelope, record_p_arrival,
-                                                     record_rng, recorded_extent,
+                                                     envelope_band, record_rng,
                                                      shape_envelope)
 from obspy_gen.plugins.timesnet_gen.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                                   load_model)
@@ -221,7 +219,9 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         opts = request.options
         n, seed, device, station = request.n, request.seed, request.device, request.station
         loaded = self.load(opts["checkpoint"], device)
-        defaults = {**LEGACY_SAMPLING, **(loaded.config.get("sampling") or {})}
+        # The checkpoint's "sampling" entry: the default of every sampling and processing option.
+        named = loaded.config.get("sampling") or {}
+        defaults = {**LEGACY_SAMPLING, **named}
         pick = {k: defaults[k] if opts.get(k) is None else opts[k] for k in LEGACY_SAMPLING}
         n_mix, noise_scale = check_sampling_args(pick["n_mix"], pick["noise_scale"])
         noise, sampling = pick["noise"], pick["sampling"]
@@ -232,28 +232,21 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                              f"{', '.join(SAMPLING_KINDS)}")
         # The checkpoint's processing (its "sampling" entry; "floor" for checkpoints trained
         # since 2026-12-02), else "highpass" (what older checkpoints were measured with).
-        baseline = (opts["baseline"] or (loaded.config.get("sampling") or {}).get("baseline")
-                    or "highpass")
+        baseline = opts["baseline"] or named.get("baseline") or "highpass"
         if baseline not in BASELINES:
             raise ValueError(f"baseline={baseline!r} is not one of {', '.join(BASELINES)}")
-        # Both default to the checkpoint's "sampling" entry (True for the shipped one), else
-        # False (what older checkpoints were measured with).
+        # The checkpoint's (True for the shipped one), else False (what older checkpoints were
+        # measured with).
         flags = {}
         for name in ("seam_energy", "calibrate", "envelope"):
-            value = opts[name]
-            if value is None:
-                value = (loaded.config.get("sampling") or {}).get(name, False)
+            value = named.get(name, False) if opts[name] is None else opts[name]
             if not isinstance(value, (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {value!r}")
             flags[name] = bool(value)
-        seam = flags["seam_energy"]
-        weights = (opts["weights"] or (loaded.config.get("sampling") or {}).get("weights")
-                   or "gaussian")
+        weights = opts["weights"] or named.get("weights") or "gaussian"
         if weights not in WEIGHT_KINDS:
             raise ValueError(f"weights={weights!r} is not one of {', '.join(WEIGHT_KINDS)}")
-        jitter = opts["jitter"]
-        if jitter is None:
-            jitter = (loaded.config.get("sampling") or {}).get("jitter", 0.0)
+        jitter = named.get("jitter", 0.0) if opts["jitter"] is None else opts["jitter"]
         try:
             jitter = float(jitter)
         except (TypeError, ValueError):
@@ -301,7 +294,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         st_tensor = None if label is None else torch.tensor([label], device=dev)
         meta = dict(checkpoint=model.name, station_pool=mode, n_mix=n_mix,
                     noise_scale=noise_scale, noise=noise, sampling=sampling, baseline=baseline,
-                    seam_energy=seam, calibrate=gain is not None,
+                    seam_energy=flags["seam_energy"], calibrate=gain is not None,
                     envelope=flags["envelope"], weights=weights, jitter=jitter)
         if timing is not None:
             meta["timing_tolerance"] = timing
@@ -319,7 +312,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                                                     device=dev),
                                        torch.tensor(std[None], dtype=torch.float32,
                                                     device=dev), st_tensor,
-                                       seam_energy=seam)
+                                       seam_energy=flags["seam_energy"])
                 data = y[0].float().cpu().numpy()
                 if flags["envelope"] and envelope is not None:
                     data = shape_envelope(data, envelope, std, fs,
@@ -367,9 +360,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         if rates:
             warnings.warn(f"{key}: records at {', '.join(f'{r:g}' for r in rates)} Hz "
                           f"resampled to {fs:g} Hz for {loaded.name}")
-        from obspy_gen.plugins.timesnet_gen.train import record_fidelity
-        codes, means, stds, short, onsets, extents, corners = [], [], [], [], [], [], []
-        p_arrivals, ratios, envelopes = [], [], []
+        from obspy_gen.plugins.timesnet_gen.train import pool_columns, pool_record
+        codes, means, stds, short, entries = [], [], [], [], []
         label = None
         dev = loaded.device
         with torch.no_grad():
@@ -384,18 +376,9 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     torch.tensor(mean[None], dtype=torch.float32, device=dev),
                     torch.tensor(std[None], dtype=torch.float32, device=dev))
                 codes.append(z[0].float().cpu().numpy())
-                corner, ratio = record_fidelity(loaded.model, z, label, data, mean, std, fs,
-                                                band_ratio=True)
-                corners.append(corner)
-                ratios.append(ratio)
+                entries.append(pool_record(loaded.model, z, label, data, mean, std, anchor))
                 means.append(mean)
                 stds.append(std)
-                p_arrivals.append(record_p_arrival(data, std, fs))
-                onsets.append(record_anchor(data, std, anchor, fs, p_arrivals[-1]))
-                envelopes.append(record_log_envelope(data, std, fs,
-                                                     envelope_band(arch.crossover),
-                                                     arch.latent_stride))
-                extents.append(recorded_extent(data))
         if short:  # one warning per pool, not one per record
             warnings.warn(f"{key}: {len(short)} of {len(recs)} records shorter than the "
                           f"model's {seq_len / fs:.1f} s (shortest {min(short):.1f} s); "
@@ -405,12 +388,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         return LatentPool(first.station, np.stack(codes), np.stack(means), np.stack(stds),
                           network=first.network or "SY", location=first.location,
                           units=units.pop() if len(units) == 1 else "m/s**2",
-                          onset=np.asarray(onsets), latent_stride=arch.latent_stride,
-                          anchor=anchor, extent=np.asarray(extents),
-                          corner=np.asarray(corners), p_arrival=np.asarray(p_arrivals),
-                          band_ratio=np.stack(ratios), log_envelope=np.stack(envelopes),
-                          sampling_rate=fs, low_channels=arch.low_channels,
-                          crossover=arch.crossover)
+                          anchor=anchor, **pool_columns(loaded.model, entries))
 
     def reconstruct(self, records, *, station=None, device=None, checkpoint=None) -> Stream:
         """Records passed through encoder and decoder (the paper's "reconstructed" group).

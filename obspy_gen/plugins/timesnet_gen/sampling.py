@@ -242,6 +242,11 @@ def record_log_envelope(window, std=None, sampling_rate: float = 100.0,
         std = np.asarray(std, dtype=np.float64).reshape(-1)
         x = x * (std / max(std[:2].mean(), 1e-300))[:, None]
     _, high = crossover_split(x, ENVELOPE_ABOVE if above is None else above, sampling_rate)
+    return _log_envelope(high, sampling_rate, stride)
+
+
+def _log_envelope(high, sampling_rate, stride):
+    """The envelope of :func:`record_log_envelope` of a band already split off (3, T)."""
     power = (np.asarray(high) ** 2).sum(axis=0)
     width = max(int(round(ENVELOPE_WINDOW * sampling_rate)), 1)
     c = np.concatenate([[0.0], np.cumsum(power)])
@@ -278,7 +283,7 @@ def shape_envelope(record, log_envelope, std, sampling_rate: float = 100.0,
     unit = max(std[:2].mean(), 1e-300)
     above = ENVELOPE_ABOVE if above is None else above
     low, high = crossover_split(x, above, sampling_rate)
-    have = record_log_envelope(x / unit, None, sampling_rate, above, stride)
+    have = _log_envelope(high / unit, sampling_rate, stride)
     gain = np.clip(np.asarray(log_envelope, dtype=np.float64) - have, *limits)
     t = np.arange(x.shape[-1])
     gain = np.interp(t, np.arange(len(gain)) * max(int(stride), 1), gain)
@@ -667,18 +672,13 @@ class LatentPool:
 
         def combined(x, lagged=0):
             """The mixture of ``x`` (indexed like the pool) with the weights ``w``; the first
-            ``lagged`` channels of the deviations (axis 1; -1: all of a (n, L) array) are
-            shifted by the jitter's lags."""
+            ``lagged`` channels (axis 1) of the deviations are shifted by the jitter's lags."""
             out = x[mean_rows].mean(axis=0)
             if w is not None and noise_scale:
                 dev = x[w_rows] - x[w_rows].mean(axis=0)
                 if lags is not None and lagged:
-                    dev = dev.copy()
                     for i, lag in enumerate(lags):
-                        if lagged < 0:
-                            dev[i] = shift_code(dev[i], lag)
-                        else:
-                            dev[i, :lagged] = shift_code(dev[i, :lagged], lag)
+                        dev[i, :lagged] = shift_code(dev[i, :lagged], lag)
                 out = out + noise_scale * np.tensordot(w, dev, axes=1) / np.sqrt(len(w_rows))
             return out
 
@@ -713,7 +713,7 @@ class LatentPool:
                 # at every time: it starts with the P arrivals of all of them and ends with
                 # the longest coda. A typical record's envelope is their log-mean.
                 envelope = combined(self._aligned(self.log_envelope[:, None, :],
-                                                  self.onset[lead])[:, 0], lagged=-1)
+                                                  self.onset[lead]), lagged=1)[0]
             return out + (lead,) * return_lead + (envelope,)
         return out + (lead,) * return_lead
 

@@ -248,9 +248,6 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
     import torch
 
     from obspy_gen.api import progress
-    from obspy_gen.plugins.timesnet_gen.sampling import (envelope_band, record_anchor,
-                                                         record_log_envelope,
-                                                         record_p_arrival, recorded_extent)
     dev = next(model.parameters()).device if device is None else device
     order = {s: k for k, s in enumerate(station_order or [])}
     model.eval()
@@ -261,40 +258,50 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
             if not idx:
                 continue
             label = torch.tensor([order[s]], device=dev) if model.config.conditioned else None
-            codes, corners, ratios = [], [], []
-            fs = float(model.config.sampling_rate)
+            codes, entries = [], []
             for i in idx:
                 x = torch.from_numpy(mat.data[i:i + 1]).to(dev)
                 mean = torch.from_numpy(mat.mean[i:i + 1].astype(np.float32)).to(dev)
                 std = torch.from_numpy(mat.std[i:i + 1].astype(np.float32)).to(dev)
                 z, _, _ = model.encode(x, label, mean, std)
                 codes.append(z[0].float().cpu().numpy())
-                corner, ratio = record_fidelity(model, z, label, mat.data[i], mat.mean[i],
-                                                mat.std[i], fs=fs, band_ratio=True)
-                corners.append(corner)
-                ratios.append(ratio)
+                entries.append(pool_record(model, z, label, mat.data[i], mat.mean[i],
+                                           mat.std[i], anchor))
             meta = mat.meta[idx[0]] if mat.meta else {}
-            # The P pick is made once per record: it is the anchor too with anchor="p".
-            p_arrival = [record_p_arrival(mat.data[i], mat.std[i], fs) for i in idx]
-            onset = [record_anchor(mat.data[i], mat.std[i], anchor, fs, p)
-                     for i, p in zip(idx, p_arrival)]
-            envelopes = [record_log_envelope(mat.data[i], mat.std[i], fs,
-                                             envelope_band(model.config.crossover),
-                                             model.config.latent_stride) for i in idx]
             pools[s] = LatentPool(s, np.stack(codes), mat.mean[idx], mat.std[idx],
                                   network=meta.get("network", "SY"),
                                   location=meta.get("location", ""),
-                                  units=meta.get("units", "m/s**2"), onset=np.asarray(onset),
-                                  latent_stride=model.config.latent_stride, anchor=anchor,
-                                  extent=np.asarray([recorded_extent(mat.data[i])
-                                                     for i in idx]),
-                                  corner=np.asarray(corners),
-                                  band_ratio=np.stack(ratios),
-                                  log_envelope=np.stack(envelopes),
-                                  p_arrival=np.asarray(p_arrival), sampling_rate=fs,
-                                  low_channels=model.config.low_channels,
-                                  crossover=model.config.crossover)
+                                  units=meta.get("units", "m/s**2"), anchor=anchor,
+                                  **pool_columns(model, entries))
     return pools
+
+
+def pool_record(model, code, label, window, mean, std, anchor="pga") -> dict:
+    """What a latent pool keeps of one record besides its code and normalisation: its
+    fidelity corner and band ratios (:func:`record_fidelity`, one decode), P arrival, anchor
+    (the same pick when ``anchor="p"``), log envelope and recorded extent (``window`` (3, T)
+    standardised, ``mean``/``std`` (3,), ``code`` from ``model.encode``)."""
+    from obspy_gen.plugins.timesnet_gen.sampling import (envelope_band, record_anchor,
+                                                         record_log_envelope,
+                                                         record_p_arrival, recorded_extent)
+    cfg = model.config
+    fs = float(cfg.sampling_rate)
+    corner, ratio = record_fidelity(model, code, label, window, mean, std, fs, band_ratio=True)
+    p_arrival = record_p_arrival(window, std, fs)
+    return {"corner": corner, "band_ratio": ratio, "p_arrival": p_arrival,
+            "onset": record_anchor(window, std, anchor, fs, p_arrival),
+            "log_envelope": record_log_envelope(window, std, fs, envelope_band(cfg.crossover),
+                                                cfg.latent_stride),
+            "extent": recorded_extent(window)}
+
+
+def pool_columns(model, entries) -> dict:
+    """:class:`~.sampling.LatentPool` keywords from the :func:`pool_record` of its records
+    (stacked) and ``model``'s configuration."""
+    cfg = model.config
+    return {**{k: np.asarray([e[k] for e in entries]) for k in entries[0]},
+            "latent_stride": cfg.latent_stride, "sampling_rate": float(cfg.sampling_rate),
+            "low_channels": cfg.low_channels, "crossover": cfg.crossover}
 
 
 def record_fidelity(model, code, label, window, mean, std, fs=100.0, band_ratio=False):
