@@ -131,3 +131,56 @@ def apply_band_gain(data, gain_ln, dt: float):
     logf = np.log(np.maximum(f, BAND_CENTRES[0] * 1e-3))
     gains = np.exp(np.stack([np.interp(logf, np.log(BAND_CENTRES), row) for row in g]))
     return np.fft.irfft(np.fft.rfft(x, 2 * n, axis=-1) * gains, 2 * n, axis=-1)[:, :n]
+
+
+#: Lowest band centre (Hz) that :func:`shape_bands` shapes: above the crossover (4 Hz in the
+#: shipped model) and its seam, where a generated record is the decoder's band alone.
+SHAPE_ABOVE = 5.0
+#: Largest ln gain :func:`shape_bands` applies in one band.
+MAX_SHAPE_GAIN = 1.5
+
+
+def band_log_amplitude(record, dt: float):
+    """ln RMS Fourier amplitude (C, bands) of ``record`` (C, n) per band of
+    :data:`BAND_CENTRES`, per sample (``0.5 ln(mean power / n)``: a record's level, not its
+    length); NaN where a band holds no frequency bin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(4).standard_normal((1, 8000))
+    >>> a = band_log_amplitude(x, 0.01)
+    >>> bool(np.allclose(a[0, BAND_CENTRES > 2], 0.0, atol=0.2))   # white noise of unit std
+    True
+    """
+    x = np.atleast_2d(np.asarray(record, dtype=np.float64))
+    with np.errstate(divide="ignore"):
+        out = 0.5 * np.log(_band_power(x, dt) / x.shape[-1])
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def shape_bands(record, target, dt: float, unit: float = 1.0, above: float = SHAPE_ABOVE):
+    """``record`` (C, n) filtered (zero phase, :func:`apply_band_gain`) so that its
+    :func:`band_log_amplitude` in units of ``unit`` is ``target`` (C, bands) in the bands
+    centred at ``above`` Hz and higher; lower bands (and NaN targets) keep a gain of 1, the
+    gain ramps in log frequency between them; at most :data:`MAX_SHAPE_GAIN` either way.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(5).standard_normal((2, 6000))
+    >>> target = np.full((2, len(BAND_CENTRES)), np.log(2.0))   # twice the level
+    >>> y = shape_bands(x, target, 0.01)
+    >>> a, b = band_log_amplitude(x, 0.01), band_log_amplitude(y, 0.01)
+    >>> hi, lo = BAND_CENTRES >= 8, (BAND_CENTRES > 0.5) & (BAND_CENTRES < 3)
+    >>> bool(np.allclose(b[:, hi], np.log(2.0), atol=0.05))
+    True
+    >>> bool(np.allclose(a[:, lo], b[:, lo], atol=0.02))        # below the shaped bands
+    True
+    """
+    x = np.atleast_2d(np.asarray(record, dtype=np.float64))
+    have = band_log_amplitude(x / max(float(unit), 1e-300), dt)
+    gain = np.nan_to_num(np.asarray(target, dtype=np.float64) - have, nan=0.0)
+    gain[:, BAND_CENTRES < above] = 0.0
+    return apply_band_gain(x, np.clip(gain, -MAX_SHAPE_GAIN, MAX_SHAPE_GAIN), dt)

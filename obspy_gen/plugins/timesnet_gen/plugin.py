@@ -12,7 +12,8 @@ from obspy_gen.io.checkpoints import CheckpointError
 from obspy_gen.api import (GeneratedRecord, Generator, StationId, build_stream,
                            reconstruction_stream)
 from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
-from obspy_gen.plugins.timesnet_gen.calibration import apply_band_gain
+from obspy_gen.plugins.timesnet_gen.calibration import apply_band_gain, shape_bands
+from obspy_gen.plugins.timesnet_gen.coherence import restore_coherence
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
                                                      SAMPLING_KINDS, WEIGHT_KINDS,
                                                      LatentPool, check_sampling_args,
@@ -36,7 +37,7 @@ OPTION_DEFAULTS = {"checkpoint": None, "n_mix": None, "noise_scale": None, "star
                    "sampling": None, "baseline": None, "anchor": "pga", "trim": True,
                    "fidelity_floor": True, "timing_tolerance": None,
                    "seam_energy": None, "calibrate": None, "envelope": None,
-                   "weights": None, "jitter": None}
+                   "weights": None, "jitter": None, "band_shape": None, "coherence": None}
 OPTIONS = tuple(OPTION_DEFAULTS)
 #: Sampler of checkpoints that do not name one (made before aligned sampling existed).
 LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
@@ -185,8 +186,13 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
             ``calibrate`` (divide the station's decoder band gain out,
             :mod:`~obspy_gen.plugins.timesnet_gen.calibration`), ``envelope`` (``"prior"``/
             ``"aligned"``: the band above the crossover takes the log-mean envelope of the
-            station's aligned records, :func:`~.sampling.shape_envelope`) -- each True/False,
-            default: the checkpoint's (True for the shipped one), else False; ``weights``
+            station's aligned records, :func:`~.sampling.shape_envelope`), ``band_shape``
+            (``"prior"``/``"aligned"``: the decoder's band, from 5 Hz, takes per channel and
+            third octave the same combination of the station's records' band amplitudes as the
+            code, :func:`~.calibration.shape_bands`), ``coherence`` (the vertical's coherence
+            with the horizontals is made the station records' median,
+            :mod:`~obspy_gen.plugins.timesnet_gen.coherence`) -- each True/False, default:
+            the checkpoint's (shipped one: all but ``calibrate``), else False; ``weights``
             (``"gaussian"`` or ``"sign"``: the prior's combination weights, see
             :meth:`~.sampling.LatentPool.draw`; default: the checkpoint's, else
             ``"gaussian"``), ``jitter`` (seconds: random lags of the records' deviations in
@@ -238,7 +244,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         # The checkpoint's (True for the shipped one), else False (what older checkpoints were
         # measured with).
         flags = {}
-        for name in ("seam_energy", "calibrate", "envelope"):
+        for name in ("seam_energy", "calibrate", "envelope", "band_shape", "coherence"):
             value = named.get(name, False) if opts[name] is None else opts[name]
             if not isinstance(value, (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -282,6 +288,13 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         if gain is None and opts["calibrate"]:
             raise ValueError(f"calibrate=True: the pool of station {pool.station} has no band "
                              f"ratios; re-pool the checkpoint (train.repool)")
+        coherence = pool.coherence_target if flags["coherence"] else None
+        if coherence is None and opts["coherence"]:
+            raise ValueError(f"coherence=True: the pool of station {pool.station} has no "
+                             f"coherences; re-pool the checkpoint (train.repool)")
+        if flags["band_shape"] and pool.log_band is None and opts["band_shape"]:
+            raise ValueError(f"band_shape=True: the pool of station {pool.station} has no "
+                             f"band amplitudes; re-pool the checkpoint (train.repool)")
         arch = model.arch
         fs = float(arch.sampling_rate)
         # Records never touch: a gap of a whole minute keeps Stream.merge from joining them.
@@ -295,7 +308,9 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         meta = dict(checkpoint=model.name, station_pool=mode, n_mix=n_mix,
                     noise_scale=noise_scale, noise=noise, sampling=sampling, baseline=baseline,
                     seam_energy=flags["seam_energy"], calibrate=gain is not None,
-                    envelope=flags["envelope"], weights=weights, jitter=jitter)
+                    envelope=flags["envelope"], weights=weights, jitter=jitter,
+                    band_shape=flags["band_shape"] and pool.log_band is not None,
+                    coherence=coherence is not None)
         if timing is not None:
             meta["timing_tolerance"] = timing
         # The station's fidelity corner: below it a decoded record is the model's error.
@@ -303,10 +318,10 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         recs = []
         with torch.no_grad():
             for i in range(n):
-                z, mean, std, lead, envelope = pool.draw(
+                z, mean, std, lead, envelope, bands = pool.draw(
                     record_rng(seed, i), n_mix, noise_scale, noise, sampling, return_lead=True,
                     timing_tolerance=timing, return_envelope=True, weights=weights,
-                    jitter=jitter)
+                    jitter=jitter, return_bands=True)
                 y = model.model.decode(torch.from_numpy(z[None]).to(dev),
                                        torch.tensor(mean[None], dtype=torch.float32,
                                                     device=dev),
@@ -324,6 +339,10 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     data = data[:, lo:hi]
                 if gain is not None:
                     data = apply_band_gain(data, gain, 1.0 / fs)
+                if flags["band_shape"] and bands is not None:
+                    data = shape_bands(data, bands, 1.0 / fs, unit=std[:2].mean())
+                if coherence is not None:
+                    data = restore_coherence(data, coherence, 1.0 / fs)
                 data, corner = process(data, 1.0 / fs, baseline, floor)
                 recs.append(GeneratedRecord(data, fs, {**meta, "highpass": corner}))
         return build_stream(recs, model=PLUGIN, version=VERSION, seed=seed, station=code,

@@ -391,6 +391,16 @@ class LatentPool:
         ``"aligned"`` combine them like the
         codes (:meth:`draw` with ``return_envelope``), and generation gives a new record that
         envelope (``envelope``, :func:`shape_envelope`).
+    log_band : numpy.ndarray, shape (n, channels, bands), optional
+        Each record's ln band amplitudes over its recorded part, in per-record units
+        (:func:`~obspy_gen.plugins.timesnet_gen.calibration.band_log_amplitude` of the record
+        over the mean of its horizontal stds); ``"prior"`` and ``"aligned"`` combine them like
+        the codes (:meth:`draw` with ``return_bands``) and generation gives the new record's
+        decoder band those amplitudes (``band_shape``).
+    coherence : numpy.ndarray, shape (n, bands), optional
+        Each record's cross-component coherence
+        (:func:`~obspy_gen.plugins.timesnet_gen.coherence.band_coherence`); their median,
+        :attr:`coherence_target`, is given to generated records (``coherence``).
     crossover : float
         The model's crossover (Hz; 0: none or unknown): the band where a polarised low-band
         mixture is turned to match the decoder's (see ``low_channels``).
@@ -436,6 +446,8 @@ class LatentPool:
     sampling_rate: float = 100.0
     band_ratio: np.ndarray | None = None
     log_envelope: np.ndarray | None = None
+    log_band: np.ndarray | None = None
+    coherence: np.ndarray | None = None
     crossover: float = 0.0
     _sigma: list = field(default_factory=list, repr=False, compare=False)
     _centred: list = field(default_factory=list, repr=False, compare=False)
@@ -472,11 +484,14 @@ class LatentPool:
                 raise ValueError(f"station {self.station}: envelopes of shape "
                                  f"{self.log_envelope.shape} for codes of shape "
                                  f"{self.codes.shape}")
-        if self.band_ratio is not None:
-            self.band_ratio = np.asarray(self.band_ratio, dtype=np.float64)
-            if self.band_ratio.ndim != 3 or len(self.band_ratio) != len(self.codes):
-                raise ValueError(f"station {self.station}: band ratios of shape "
-                                 f"{self.band_ratio.shape} for {len(self.codes)} codes")
+        for name, ndim in (("band_ratio", 3), ("log_band", 3), ("coherence", 2)):
+            value = getattr(self, name)
+            if value is not None:
+                value = np.asarray(value, dtype=np.float64)
+                if value.ndim != ndim or len(value) != len(self.codes):
+                    raise ValueError(f"station {self.station}: {name} of shape {value.shape} "
+                                     f"for {len(self.codes)} codes")
+                setattr(self, name, value)
 
     @property
     def n_records(self) -> int:
@@ -517,6 +532,25 @@ class LatentPool:
             return None
         from obspy_gen.plugins.timesnet_gen.calibration import station_gain
         return station_gain(self.band_ratio)
+
+    @property
+    def coherence_target(self) -> np.ndarray | None:
+        """The station's cross-component coherence per band: the median of the records'
+        :attr:`coherence` (:func:`~obspy_gen.plugins.timesnet_gen.coherence.station_coherence`);
+        ``None`` without.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = LatentPool("X", np.zeros((3, 1, 2)), np.zeros((3, 3)), np.ones((3, 3)),
+        ...                coherence=[[0.5, 0.1], [0.7, 0.2], [0.9, np.nan]])
+        >>> p.coherence_target.tolist()
+        [0.7, 0.15000000000000002]
+        """
+        if self.coherence is None:
+            return None
+        from obspy_gen.plugins.timesnet_gen.coherence import station_coherence
+        return station_coherence(self.coherence)
 
     @property
     def sigma(self) -> np.ndarray:
@@ -563,7 +597,7 @@ class LatentPool:
     def draw(self, rng: np.random.Generator, n_mix: int = N_MIX, noise_scale: float = 1.0,
              noise: str = "covariance", sampling: str = "mix", return_lead: bool = False,
              timing_tolerance: float | None = None, return_envelope: bool = False,
-             weights: str = "gaussian", jitter: float = 0.0):
+             weights: str = "gaussian", jitter: float = 0.0, return_bands: bool = False):
         """One new code and its normalisation: ``(code, mean, std)`` (module docstring).
 
         ``timing_tolerance`` (seconds, ``"prior"`` only): combine the records of about the
@@ -587,11 +621,14 @@ class LatentPool:
         NCC 0.35-0.39 against 0.29-0.30); shifted deviations are new directions.
 
         With ``return_lead``, also the position of the pool record whose timing the new one
-        has (``None`` for ``sampling="mix"``, which has none). With ``return_envelope``, last,
+        has (``None`` for ``sampling="mix"``, which has none). With ``return_envelope``, next,
         the new record's target log envelope (at the latent rate, per-record units; ``None``
         for ``"mix"``/``"local"`` or a pool without :attr:`log_envelope`): the same Gaussian
         combination of the records' aligned log envelopes as the code's, so the log-mean
-        envelope plus the same weights' deviation.
+        envelope plus the same weights' deviation. With ``return_bands``, last, the new
+        record's target ln band amplitudes (channels, bands; per-record units; ``None`` where
+        the envelope would be, or without :attr:`log_band`): the same combination of the
+        records' :attr:`log_band` (no lags: band amplitudes have no time).
 
         Examples
         --------
@@ -619,7 +656,7 @@ class LatentPool:
             else:
                 out = mix(self.codes, self.mean, self.std, rng, n_mix, noise_scale,
                           self.sigma, noise)
-            return out + (None,) * (return_lead + return_envelope)
+            return out + (None,) * (return_lead + return_envelope + return_bands)
         if self.onset is None:
             raise ValueError(f"station {self.station}: the pool has no anchors (onsets) for "
                              f"sampling={sampling!r}; re-encode it (retrain or a newer "
@@ -637,7 +674,7 @@ class LatentPool:
             if noise_scale:
                 code = code + noise_scale * draw
             out = (code.astype(np.float32), np.asarray(mean, float), np.asarray(std, float))
-            return out + (lead,) * return_lead + (None,) * return_envelope
+            return out + (lead,) * return_lead + (None,) * (return_envelope + return_bands)
         # Every array below is indexed like the pool. The mixture's mean is that of
         # ``mean_rows`` (the drawn codes, or the prior's records), its Gaussian deviation
         # combines ``w_rows`` (every record, or the prior's).
@@ -706,6 +743,7 @@ class LatentPool:
                 code = self._turned(code, self._matching_turn(code[-3:-1], as_recorded))
         code = self.from_record_units(code, std)
         out = (code.astype(np.float32), np.asarray(mean, float), np.asarray(std, float))
+        extra = ()
         if return_envelope:
             envelope = None
             if self.log_envelope is not None:
@@ -714,8 +752,10 @@ class LatentPool:
                 # the longest coda. A typical record's envelope is their log-mean.
                 envelope = combined(self._aligned(self.log_envelope[:, None, :],
                                                   self.onset[lead]), lagged=1)[0]
-            return out + (lead,) * return_lead + (envelope,)
-        return out + (lead,) * return_lead
+            extra += (envelope,)
+        if return_bands:
+            extra += (None if self.log_band is None else combined(self.log_band),)
+        return out + (lead,) * return_lead + extra
 
     def _low_bands(self, length):
         """Band edges (FFT bins of a ``length``-step code): about 24 log-spaced bands from the

@@ -135,6 +135,9 @@ def save_model(path, model, arch, *, stations=(), pools=None, training=None, bas
             tensors[f"pool.{k}.band_ratio"] = pool.band_ratio.astype(np.float32)
         if pool.log_envelope is not None:
             tensors[f"pool.{k}.log_envelope"] = pool.log_envelope.astype(np.float16)
+        for name in ("log_band", "coherence"):
+            if getattr(pool, name) is not None:
+                tensors[f"pool.{k}.{name}"] = getattr(pool, name).astype(np.float32)
     config = checkpoint_config(arch, stations=stations, pools=pools, training=training,
                                base=base, sampling=sampling, centre=centre)
     config["name"] = Path(str(path)).name.removesuffix(".json").removesuffix(".safetensors")
@@ -197,6 +200,8 @@ def load_model(path, device=None) -> LoadedModel:
             p_arrival=ck.tensors.get(f"pool.{k}.p_arrival"),
             band_ratio=ck.tensors.get(f"pool.{k}.band_ratio"),
             log_envelope=ck.tensors.get(f"pool.{k}.log_envelope"),
+            log_band=ck.tensors.get(f"pool.{k}.log_band"),
+            coherence=ck.tensors.get(f"pool.{k}.coherence"),
             sampling_rate=float(arch.sampling_rate), low_channels=arch.low_channels,
             crossover=arch.crossover)
     return LoadedModel(ck.path, ck.config, arch, model, pools, stations, dev)

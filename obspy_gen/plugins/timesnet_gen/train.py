@@ -279,8 +279,12 @@ def encode_pools(model, mat: Materialised, stations, station_order=None, device=
 def pool_record(model, code, label, window, mean, std, anchor="pga") -> dict:
     """What a latent pool keeps of one record besides its code and normalisation: its
     fidelity corner and band ratios (:func:`record_fidelity`, one decode), P arrival, anchor
-    (the same pick when ``anchor="p"``), log envelope and recorded extent (``window`` (3, T)
-    standardised, ``mean``/``std`` (3,), ``code`` from ``model.encode``)."""
+    (the same pick when ``anchor="p"``), log envelope, recorded extent, ln band amplitudes
+    (per-record units: the mean of its horizontal stds) and cross-component coherence of its
+    recorded part (``window`` (3, T) standardised, ``mean``/``std`` (3,), ``code`` from
+    ``model.encode``)."""
+    from obspy_gen.plugins.timesnet_gen.calibration import band_log_amplitude
+    from obspy_gen.plugins.timesnet_gen.coherence import band_coherence
     from obspy_gen.plugins.timesnet_gen.sampling import (envelope_band, record_anchor,
                                                          record_log_envelope,
                                                          record_p_arrival, recorded_extent)
@@ -288,11 +292,16 @@ def pool_record(model, code, label, window, mean, std, anchor="pga") -> dict:
     fs = float(cfg.sampling_rate)
     corner, ratio = record_fidelity(model, code, label, window, mean, std, fs, band_ratio=True)
     p_arrival = record_p_arrival(window, std, fs)
+    extent = recorded_extent(window)
+    std = np.asarray(std, dtype=np.float64)
+    recorded = (np.asarray(window, np.float64)[:, extent[0]:extent[1]] * std[:, None]
+                / max(std[:2].mean(), 1e-30))
     return {"corner": corner, "band_ratio": ratio, "p_arrival": p_arrival,
             "onset": record_anchor(window, std, anchor, fs, p_arrival),
             "log_envelope": record_log_envelope(window, std, fs, envelope_band(cfg.crossover),
                                                 cfg.latent_stride),
-            "extent": recorded_extent(window)}
+            "extent": extent, "log_band": band_log_amplitude(recorded, 1.0 / fs),
+            "coherence": band_coherence(recorded, 1.0 / fs)}
 
 
 def pool_columns(model, entries) -> dict:
