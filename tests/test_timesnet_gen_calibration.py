@@ -84,12 +84,15 @@ def test_seam_gain_restores_the_energy_of_incoherent_bands_and_leaves_coherent_o
     assert np.allclose(after[:, f < 1.5], before[:, f < 1.5], rtol=1e-3)
 
 
-def test_shipped_default_calibrates_and_joins_the_bands_of_generated_records():
+def test_shipped_checkpoint_calibrates_on_request_and_joins_the_bands_of_generated_records():
     pytest.importorskip("torch")
     from obspy_gen.plugins.timesnet_gen.plugin import TimesNetGenGenerator
     gen = TimesNetGenGenerator(device="cpu")
     loaded = gen.load()
-    assert loaded.config["sampling"].get("calibrate") is True
+    # Shaping the decoder band to the records' band amplitudes (band_shape) replaced the
+    # station gain in the shipped default; calibrate stays an option.
+    assert loaded.config["sampling"].get("calibrate") is False
+    assert loaded.config["sampling"].get("band_shape") is True
     assert loaded.config["sampling"].get("seam_energy") is True
     assert loaded.config["sampling"].get("weights") == "sign"
     pool = loaded.pools["4628"]
@@ -99,7 +102,8 @@ def test_shipped_default_calibrates_and_joins_the_bands_of_generated_records():
     assert np.abs(gain[:, BAND_CENTRES < 2]).max() < 0.02
     # The calibrated record is the uncalibrated one filtered by the station's gain (before
     # the processing, here none).
-    kw = dict(station="4628", n=2, seed=5, baseline="none")
+    kw = dict(station="4628", n=2, seed=5, baseline="none", band_shape=False,
+              coherence=False)
     plain = split_records(gen.generate(calibrate=False, **kw))
     calibrated = split_records(gen.generate(calibrate=True, **kw))
     for p, c in zip(plain, calibrated):

@@ -230,8 +230,8 @@ def test_generate_output_shaping_flags_reach_the_records(tmp_path):
     import numpy as np
     args = ["-s", "4628", "-n", "1", "--seed", "4", "-q"]
     runs = {}
-    flags = ("--no-envelope", "--no-calibrate", "--no-seam-energy", "--weights=gaussian",
-             "--jitter=0")
+    flags = ("--no-envelope", "--calibrate", "--no-seam-energy", "--weights=gaussian",
+             "--jitter=0", "--no-band-shape", "--no-coherence")
     for flag in ("",) + flags:
         res = CliRunner().invoke(generate_command, args + ([flag] if flag else []) + [
             "-o", str(tmp_path / (flag.strip("-").replace("=", "_") or "default"))])

@@ -267,11 +267,20 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
 @click.option("--calibrate/--no-calibrate", default=None,
               help="TimesNet-Gen: divide the station's decoder band gain (measured on its "
                    "records' reconstructions) out of every record (default: the "
-                   "checkpoint's; on for the shipped one).")
+                   "checkpoint's; off for the shipped one, which shapes its bands).")
 @click.option("--envelope/--no-envelope", default=None,
               help="TimesNet-Gen prior/aligned: give every record the log-mean envelope of "
                    "the station's aligned records above the crossover (default: the "
                    "checkpoint's; on for the shipped one).")
+@click.option("--band-shape/--no-band-shape", default=None,
+              help="TimesNet-Gen prior/aligned: the decoder's band (from 5 Hz) takes, per "
+                   "channel and third octave, the same combination of the station's records' "
+                   "band amplitudes as the record's code (default: the checkpoint's; on for "
+                   "the shipped one).")
+@click.option("--coherence/--no-coherence", default=None,
+              help="TimesNet-Gen: give every record's vertical the station records' median "
+                   "coherence with the horizontals, band by band (default: the checkpoint's; "
+                   "on for the shipped one).")
 @click.option("--weights", type=click.Choice(["gaussian", "sign"]), default=None,
               help="TimesNet-Gen prior/aligned: weights of the records' combination -- "
                    "standard normal, or random signs (the same mean and covariance, no "
@@ -311,7 +320,7 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate_command(stations, n, out, model, seed, device, checkpoint, records, n_mix,
                      noise_scale, sampling, baseline, timing_tolerance, seam_energy, calibrate,
-                     envelope, weights, jitter, magnitude, distance,
+                     envelope, band_shape, coherence, weights, jitter, magnitude, distance,
                      distance_kind, depth,
                      vs30, target, periods, n_periods, pool_size, scale_bounds, tolerance, jobs,
                      scheduler,
@@ -382,7 +391,8 @@ def generate_command(stations, n, out, model, seed, device, checkpoint, records,
                                  ("baseline", baseline),
                                  ("timing_tolerance", timing_tolerance),
                                  ("seam_energy", seam_energy), ("calibrate", calibrate),
-                                 ("envelope", envelope), ("weights", weights),
+                                 ("envelope", envelope), ("band_shape", band_shape),
+                                 ("coherence", coherence), ("weights", weights),
                                  ("jitter", jitter))
                if v is not None}
     if distance_kind is not None:

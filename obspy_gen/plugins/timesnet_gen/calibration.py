@@ -160,11 +160,14 @@ def band_log_amplitude(record, dt: float):
     return out
 
 
-def shape_bands(record, target, dt: float, unit: float = 1.0, above: float = SHAPE_ABOVE):
+def shape_bands(record, target, dt: float, unit: float = 1.0, above: float = SHAPE_ABOVE,
+                span=None):
     """``record`` (C, n) filtered (zero phase, :func:`apply_band_gain`) so that its
     :func:`band_log_amplitude` in units of ``unit`` is ``target`` (C, bands) in the bands
     centred at ``above`` Hz and higher; lower bands (and NaN targets) keep a gain of 1, the
-    gain ramps in log frequency between them; at most :data:`MAX_SHAPE_GAIN` either way.
+    gain ramps in log frequency between them; at most :data:`MAX_SHAPE_GAIN` either way
+    (two passes: the gains are interpolated between band centres). ``span`` ``(first, one past last)`` sample: measure the amplitudes there only (the part
+    of the record that will be kept; default: all of it) and filter the whole record.
 
     Examples
     --------
@@ -180,7 +183,13 @@ def shape_bands(record, target, dt: float, unit: float = 1.0, above: float = SHA
     True
     """
     x = np.atleast_2d(np.asarray(record, dtype=np.float64))
-    have = band_log_amplitude(x / max(float(unit), 1e-300), dt)
-    gain = np.nan_to_num(np.asarray(target, dtype=np.float64) - have, nan=0.0)
-    gain[:, BAND_CENTRES < above] = 0.0
-    return apply_band_gain(x, np.clip(gain, -MAX_SHAPE_GAIN, MAX_SHAPE_GAIN), dt)
+    target = np.asarray(target, dtype=np.float64)
+    total = np.zeros_like(target)
+    for _ in range(2):  # gains interpolated between centres: a second pass closes the rest
+        y = x if not total.any() else apply_band_gain(x, total, dt)
+        part = y if span is None else y[:, int(span[0]):int(span[1])]
+        have = band_log_amplitude(part / max(float(unit), 1e-300), dt)
+        step = np.nan_to_num(target - have, nan=0.0)
+        step[:, BAND_CENTRES < above] = 0.0
+        total = np.clip(total + step, -MAX_SHAPE_GAIN, MAX_SHAPE_GAIN)
+    return apply_band_gain(x, total, dt)

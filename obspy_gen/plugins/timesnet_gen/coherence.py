@@ -119,7 +119,7 @@ def station_coherence(values) -> np.ndarray:
     return out
 
 
-def restore_coherence(record, target, dt: float) -> np.ndarray:
+def restore_coherence(record, target, dt: float, passes: int = 2) -> np.ndarray:
     """``record`` (3, n: N, E, Z) with its vertical re-mixed to the coherence ``target``.
 
     In each band of :data:`BAND_CENTRES` with a target and enough bins, Z is split into its
@@ -129,8 +129,8 @@ def restore_coherence(record, target, dt: float) -> np.ndarray:
     ``T`` (the target with the fit's bias added back, as :func:`band_coherence` measures it).
     ``g``, ``h`` and the coefficients are interpolated in log frequency between the band
     centres and applied to the spectrum of the record zero-padded to twice its length (a
-    smooth, short filter on N, E and Z; nothing wraps from the end to the start). N and E
-    are returned unchanged.
+    smooth, short filter on N, E and Z; nothing wraps from the end to the start); exact at
+    the centres only, so it is done ``passes`` times. N and E are returned unchanged.
 
     Parameters
     ----------
@@ -139,6 +139,8 @@ def restore_coherence(record, target, dt: float) -> np.ndarray:
         Coherence per band (0-1); NaN: leave the band as it is.
     dt : float
         Sampling interval (s).
+    passes : int
+        Times the re-mixing is done (each measures anew).
 
     Examples
     --------
@@ -153,8 +155,17 @@ def restore_coherence(record, target, dt: float) -> np.ndarray:
     >>> bool(abs(ratio - 1) < 0.05)
     True
     """
-    x = np.asarray(record, dtype=np.float64)
+    out = np.asarray(record, dtype=np.float64).copy()
     target = np.asarray(target, dtype=np.float64).reshape(len(BAND_CENTRES))
+    for _ in range(passes):
+        out = _restore_once(out, target, dt)
+    return out
+
+
+def _restore_once(x, target, dt):
+    """One pass of :func:`restore_coherence` (its gains and coefficients, interpolated
+    between band centres, are exact at the centres only: a second pass closes most of the
+    rest)."""
     n = x.shape[-1]
     nb = len(BAND_CENTRES)
     g, h = np.ones(nb), np.ones(nb)

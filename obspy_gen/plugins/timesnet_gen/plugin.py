@@ -329,18 +329,22 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                                                     device=dev), st_tensor,
                                        seam_energy=flags["seam_energy"])
                 data = y[0].float().cpu().numpy()
+                # The recorded span of the record whose timing this one has: outside it the
+                # training windows were zero padding, not ground motion.
+                span = (None if lead is None or pool.extent is None or not trim
+                        else tuple(int(v) for v in pool.extent[lead]))
+                if flags["band_shape"] and bands is not None:
+                    # Before the envelope: the band amplitudes say how the energy is spread
+                    # in frequency, the envelope when it comes (shaped after the envelope,
+                    # the records' D5-95 came out 0.03-0.05 ln longer).
+                    data = shape_bands(data, bands, 1.0 / fs, unit=std[:2].mean(), span=span)
                 if flags["envelope"] and envelope is not None:
                     data = shape_envelope(data, envelope, std, fs,
                                           envelope_band(arch.crossover), arch.latent_stride)
-                if lead is not None and pool.extent is not None and trim:
-                    # The recorded span of the record whose timing this one has: outside it
-                    # the training windows were zero padding, not ground motion.
-                    lo, hi = (int(v) for v in pool.extent[lead])
-                    data = data[:, lo:hi]
+                if span is not None:
+                    data = data[:, span[0]:span[1]]
                 if gain is not None:
                     data = apply_band_gain(data, gain, 1.0 / fs)
-                if flags["band_shape"] and bands is not None:
-                    data = shape_bands(data, bands, 1.0 / fs, unit=std[:2].mean())
                 if coherence is not None:
                     data = restore_coherence(data, coherence, 1.0 / fs)
                 data, corner = process(data, 1.0 / fs, baseline, floor)
