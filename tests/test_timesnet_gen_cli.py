@@ -238,5 +238,6 @@ def test_generate_output_shaping_flags_reach_the_records(tmp_path):
         assert res.exit_code == 0, res.output
         runs[flag] = read(str(tmp_path / (flag.strip("-").replace("=", "_") or "default")
                               / "*.mseed"))
-    for flag in flags:
-        assert not np.array_equal(runs[flag][0].data, runs[""][0].data), flag
+    for flag in flags:   # (coherence re-mixes the vertical only)
+        assert any(not np.array_equal(a.data, b.data)
+                   for a, b in zip(runs[flag], runs[""])), flag
