@@ -87,6 +87,14 @@ def test_a_mixture_loses_coherence_and_restore_gives_it_back(simulated):
         # The vertical keeps its energy band by band.
         ratio = band_log_amplitude(fixed[2:], DT) - band_log_amplitude(mix[2:], DT)
         assert np.median(np.abs(ratio[0, ok])) < 0.05 and np.abs(ratio[0, ok]).max() < 0.15
+        # The vertical keeps its envelope (1-s RMS): where the horizontals explain little
+        # (the P wave) the re-mixing alone would weaken it.
+        env = lambda z: np.log(np.sqrt(np.convolve(z ** 2, np.ones(100) / 100, "same")))  # noqa: E731
+        live = env(mix[2]) > env(mix[2]).max() - 3
+        kept = np.abs(env(fixed[2]) - env(mix[2]))[live]
+        plain = np.abs(env(restore_coherence(mix, target, DT, keep_envelope=False)[2])
+                       - env(mix[2]))[live]
+        assert np.median(kept) < 0.05 and np.median(kept) < np.median(plain)
         rough_before.append(hv_roughness(mix))
         rough_after.append(hv_roughness(fixed))
     assert min(lost) > 0.05 and np.mean(lost) > 0.12
@@ -157,11 +165,18 @@ def test_shipped_default_shapes_bands_and_restores_coherence():
     assert default[0][0].stats.obspy_gen.coherence
     assert default[0][0].stats.obspy_gen.band_shape
     default = [as_array(r) for r in default]
+    # The vertical's envelope (its P wave before the S wave) is the one without coherence.
+    no_coherence = [as_array(r) for r in split_records(gen.generate(coherence=False, **kw))]
+    env = lambda z: np.log(np.sqrt(np.convolve(z ** 2, np.ones(100) / 100, "same")))  # noqa: E731
+    for x, y in zip(default, no_coherence):
+        live = env(y[2]) > env(y[2]).max() - 3
+        assert np.median(np.abs(env(x[2]) - env(y[2]))[live]) < 0.05
     c_plain = np.nanmedian([band_coherence(x, DT) for x in plain], axis=0)
     c_default = np.nanmedian([band_coherence(x, DT) for x in default], axis=0)
     # Without: the prior's mixture has lost a third or more of the records' coherence.
     assert np.nanmedian(target[band] - c_plain[band]) > 0.2
-    assert np.nanmax(np.abs(c_default[band] - target[band])) < 0.12
+    # (a little below the target: the P wave, incoherent, keeps its energy)
+    assert np.nanmax(np.abs(c_default[band] - target[band])) < 0.15
     # Band shaping: the decoder band's H/V between records scatters like the records'
     # (held-out sd of ln H/V at 8-16 Hz ~0.10), the low band is untouched.
     def hv_band(xs, lo, hi):

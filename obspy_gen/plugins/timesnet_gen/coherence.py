@@ -42,6 +42,8 @@ MIN_BINS = 8
 #: Largest factor either part of the vertical is scaled by in one band.
 MAX_SCALE = 4.0
 _HALF_BAND = 2.0 ** (1.0 / 6.0)
+#: Window (s) of the envelope :func:`restore_coherence` keeps.
+ENVELOPE_WINDOW = 1.0
 
 
 def _band_fits(spectra, freq):
@@ -119,7 +121,27 @@ def station_coherence(values) -> np.ndarray:
     return out
 
 
-def restore_coherence(record, target, dt: float, passes: int = 2) -> np.ndarray:
+def _log_rms(x, width: int):
+    """ln RMS of ``x`` (1-D) over a centred moving window of ``width`` samples."""
+    c = np.concatenate([[0.0], np.cumsum(np.asarray(x, dtype=np.float64) ** 2)])
+    i = np.arange(x.size)
+    lo = np.clip(i - width // 2, 0, x.size)
+    hi = np.clip(i + (width + 1) // 2, 0, x.size)
+    return 0.5 * np.log(np.maximum((c[hi] - c[lo]) / np.maximum(hi - lo, 1), 1e-300))
+
+
+def _keep_envelope(new, old, dt):
+    """``new`` (1-D) times the smooth gain (1-s RMS windows, at most e either way) that
+    gives it the envelope of ``old``."""
+    width = max(int(round(ENVELOPE_WINDOW / dt)), 1)
+    gain = np.clip(_log_rms(old, width) - _log_rms(new, width), -1.0, 1.0)
+    gain = np.convolve(np.pad(gain, width, mode="edge"), np.ones(width) / width,
+                       mode="same")[width:-width]
+    return new * np.exp(gain)
+
+
+def restore_coherence(record, target, dt: float, passes: int = 2,
+                      keep_envelope: bool = True) -> np.ndarray:
     """``record`` (3, n: N, E, Z) with its vertical re-mixed to the coherence ``target``.
 
     In each band of :data:`BAND_CENTRES` with a target and enough bins, Z is split into its
@@ -141,6 +163,12 @@ def restore_coherence(record, target, dt: float, passes: int = 2) -> np.ndarray:
         Sampling interval (s).
     passes : int
         Times the re-mixing is done (each measures anew).
+    keep_envelope : bool
+        Give the new vertical the old one's envelope afterwards (1-s RMS, smooth gain). The
+        re-mixing scales the part of Z the horizontals do not explain alike at all times; in a
+        record that part is mostly the P wave, before the S wave reaches the horizontals, and
+        without this the generated verticals' P waves came out weaker (2020, 60 records:
+        5 %-energy time to the peak 1.0 -> 0.8 s against 2.3 s in records).
 
     Examples
     --------
@@ -155,10 +183,13 @@ def restore_coherence(record, target, dt: float, passes: int = 2) -> np.ndarray:
     >>> bool(abs(ratio - 1) < 0.05)
     True
     """
-    out = np.asarray(record, dtype=np.float64).copy()
+    x = np.asarray(record, dtype=np.float64)
+    out = x.copy()
     target = np.asarray(target, dtype=np.float64).reshape(len(BAND_CENTRES))
     for _ in range(passes):
         out = _restore_once(out, target, dt)
+    if keep_envelope:
+        out[2] = _keep_envelope(out[2], x[2], dt)
     return out
 
 
