@@ -153,10 +153,12 @@ def test_train_both_phases_and_generate(tmp_path):
     res = runner.invoke(train_command, ["timesnet-gen", "--data", str(targets), "--out",
                                         str(tmp_path / "ft"), "--phase", "finetune",
                                         "--init", str(tmp_path / "pre"), "--epochs", "1",
-                                        "--stations", "TB,TA", "--quiet"])
+                                        "--stations", "TB,TA", "--envelope-loss", "0.5",
+                                        "--quiet"])
     assert res.exit_code == 0, res.output
     ck = load_checkpoint(tmp_path / "ft")
     assert [s["station"] for s in ck.config["stations"]] == ["TB", "TA"]
+    assert "0.5 x MSE of ln 1.0-s RMS envelopes" in ck.config["training"]["loss"]
     # Resume: epochs already done are not repeated.
     res = runner.invoke(train_command, ["timesnet-gen", "--data", str(targets), "--out",
                                         str(tmp_path / "ft"), "--phase", "finetune",
@@ -184,6 +186,9 @@ def test_train_usage_errors(tmp_path):
     res = runner.invoke(train_command, ["timesnet-gen", "--data", str(tmp_path), "--out",
                                         str(tmp_path / "x"), "--phase", "nope"])
     assert res.exit_code == 2
+    res = runner.invoke(train_command, ["timesnet-gen", "--data", str(tmp_path), "--out",
+                                        str(tmp_path / "x"), "--envelope-loss", "1"])
+    assert res.exit_code == 2 and "envelope_loss is a finetune option" in res.stderr
     res = runner.invoke(train_command, ["timesnet-gen", "--data", str(tmp_path), "--out",
                                         str(tmp_path / "x"), "--quiet"])
     assert res.exit_code == 1 and "no records" in res.stderr

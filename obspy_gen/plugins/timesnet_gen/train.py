@@ -820,6 +820,8 @@ class TimesNetGenTrainSettings:
     husid_loss: float = _help("Weight of the Husid curve error in the loss (mean absolute "
                               "difference of the normalised cumulative Arias intensity per "
                               "channel: pins D5-95).", default=0.0)
+    envelope_loss: float = _help("Weight of the ln smoothed envelope error in the loss "
+                                 "(1-s RMS envelopes per channel; finetune only).", default=0.0)
     crossover: float = _help("Hz: below it a record travels by the linear low-band code of "
                              "the latent instead of the decoder (which demodulates strong "
                              "motion into spurious low-frequency content); finetune: added "
@@ -852,9 +854,13 @@ class TimesNetGenTrainSettings:
                              f"p_arrival")
         if self.config not in (None, "default", "large-cpu", "paper"):
             raise ValueError(f"config={self.config!r} is not one of default, large-cpu, paper")
-        for name in ("velocity_loss", "spectral_loss", "hv_loss", "husid_loss", "crossover"):
+        for name in ("velocity_loss", "spectral_loss", "hv_loss", "husid_loss",
+                     "envelope_loss", "crossover"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0")
+        if self.phase == "pretrain" and self.envelope_loss:
+            raise ValueError("envelope_loss is a finetune option (the pretraining loss has "
+                             "no envelope term)")
         if self.phase == "finetune" and self.init is not None and (self.architecture()
                                                                    or self.config):
             raise ValueError(f"--init fixes the architecture; drop "
@@ -937,6 +943,7 @@ def run_training(data, out, settings=None, *, device=None, resume=False, log=Non
         history = finetune(data, out, init=s.init, stations=_codes(s.stations) or None,
                            arch=arch or None, velocity_loss=s.velocity_loss,
                            spectral_loss=s.spectral_loss, hv_loss=s.hv_loss,
-                           husid_loss=s.husid_loss, crossover=s.crossover, **common)
+                           husid_loss=s.husid_loss, envelope_loss=s.envelope_loss,
+                           crossover=s.crossover, **common)
     history.setdefault("phase", s.phase)
     return history
