@@ -281,6 +281,11 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
               help="TimesNet-Gen: give every record's vertical the station records' median "
                    "coherence with the horizontals, band by band (default: the checkpoint's; "
                    "on for the shipped one).")
+@click.option("--p-envelope/--no-p-envelope", default=None,
+              help="TimesNet-Gen prior/aligned with --envelope: before the PGA the envelope "
+                   "also follows the station's records aligned on their P arrivals, so the "
+                   "vertical keeps its P wave (default: the checkpoint's; off for the shipped "
+                   "one).")
 @click.option("--weights", type=click.Choice(["gaussian", "sign"]), default=None,
               help="TimesNet-Gen prior/aligned: weights of the records' combination -- "
                    "standard normal, or random signs (the same mean and covariance, no "
@@ -320,7 +325,8 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate_command(stations, n, out, model, seed, device, checkpoint, records, n_mix,
                      noise_scale, sampling, baseline, timing_tolerance, seam_energy, calibrate,
-                     envelope, band_shape, coherence, weights, jitter, magnitude, distance,
+                     envelope, band_shape, coherence, p_envelope, weights, jitter, magnitude,
+                     distance,
                      distance_kind, depth,
                      vs30, target, periods, n_periods, pool_size, scale_bounds, tolerance, jobs,
                      scheduler,
@@ -392,7 +398,8 @@ def generate_command(stations, n, out, model, seed, device, checkpoint, records,
                                  ("timing_tolerance", timing_tolerance),
                                  ("seam_energy", seam_energy), ("calibrate", calibrate),
                                  ("envelope", envelope), ("band_shape", band_shape),
-                                 ("coherence", coherence), ("weights", weights),
+                                 ("coherence", coherence), ("p_envelope", p_envelope),
+                                 ("weights", weights),
                                  ("jitter", jitter))
                if v is not None}
     if distance_kind is not None:

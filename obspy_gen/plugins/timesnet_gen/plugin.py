@@ -37,7 +37,8 @@ OPTION_DEFAULTS = {"checkpoint": None, "n_mix": None, "noise_scale": None, "star
                    "sampling": None, "baseline": None, "anchor": "pga", "trim": True,
                    "fidelity_floor": True, "timing_tolerance": None,
                    "seam_energy": None, "calibrate": None, "envelope": None,
-                   "weights": None, "jitter": None, "band_shape": None, "coherence": None}
+                   "weights": None, "jitter": None, "band_shape": None, "coherence": None,
+                   "p_envelope": None}
 OPTIONS = tuple(OPTION_DEFAULTS)
 #: Sampler of checkpoints that do not name one (made before aligned sampling existed).
 LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
@@ -191,8 +192,12 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
             third octave the same combination of the station's records' band amplitudes as the
             code, :func:`~.calibration.shape_bands`), ``coherence`` (the vertical's coherence
             with the horizontals is made the station records' median,
-            :mod:`~obspy_gen.plugins.timesnet_gen.coherence`) -- each True/False, default:
-            the checkpoint's (shipped one: all but ``calibrate``), else False; ``weights``
+            :mod:`~obspy_gen.plugins.timesnet_gen.coherence`), ``p_envelope`` (with
+            ``envelope``: before the PGA the envelope also follows the records aligned on their
+            P arrivals, so the vertical keeps its P wave; see
+            :meth:`~.sampling.LatentPool.draw`) -- each True/False, default: the
+            checkpoint's (shipped one: all but ``calibrate`` and ``p_envelope``), else False;
+            ``weights``
             (``"gaussian"`` or ``"sign"``: the prior's combination weights, see
             :meth:`~.sampling.LatentPool.draw`; default: the checkpoint's, else
             ``"gaussian"``), ``jitter`` (seconds: random lags of the records' deviations in
@@ -244,7 +249,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         # The checkpoint's (True for the shipped one), else False (what older checkpoints were
         # measured with).
         flags = {}
-        for name in ("seam_energy", "calibrate", "envelope", "band_shape", "coherence"):
+        for name in ("seam_energy", "calibrate", "envelope", "band_shape", "coherence",
+                     "p_envelope"):
             value = named.get(name, False) if opts[name] is None else opts[name]
             if not isinstance(value, (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -310,7 +316,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     seam_energy=flags["seam_energy"], calibrate=gain is not None,
                     envelope=flags["envelope"], weights=weights, jitter=jitter,
                     band_shape=flags["band_shape"] and pool.log_band is not None,
-                    coherence=coherence is not None)
+                    coherence=coherence is not None, p_envelope=flags["p_envelope"])
         if timing is not None:
             meta["timing_tolerance"] = timing
         # The station's fidelity corner: below it a decoded record is the model's error.
@@ -321,7 +327,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                 z, mean, std, lead, envelope, bands = pool.draw(
                     record_rng(seed, i), n_mix, noise_scale, noise, sampling, return_lead=True,
                     timing_tolerance=timing, return_envelope=True, weights=weights,
-                    jitter=jitter, return_bands=True)
+                    jitter=jitter, return_bands=True, p_envelope=flags["p_envelope"])
                 y = model.model.decode(torch.from_numpy(z[None]).to(dev),
                                        torch.tensor(mean[None], dtype=torch.float32,
                                                     device=dev),

@@ -597,7 +597,8 @@ class LatentPool:
     def draw(self, rng: np.random.Generator, n_mix: int = N_MIX, noise_scale: float = 1.0,
              noise: str = "covariance", sampling: str = "mix", return_lead: bool = False,
              timing_tolerance: float | None = None, return_envelope: bool = False,
-             weights: str = "gaussian", jitter: float = 0.0, return_bands: bool = False):
+             weights: str = "gaussian", jitter: float = 0.0, return_bands: bool = False,
+             p_envelope: bool = False):
         """One new code and its normalisation: ``(code, mean, std)`` (module docstring).
 
         ``timing_tolerance`` (seconds, ``"prior"`` only): combine the records of about the
@@ -629,6 +630,14 @@ class LatentPool:
         record's target ln band amplitudes (channels, bands; per-record units; ``None`` where
         the envelope would be, or without :attr:`log_band`): the same combination of the
         records' :attr:`log_band` (no lags: band amplitudes have no time).
+
+        ``p_envelope`` (with :attr:`p_arrival`): before the lead record's anchor (its PGA) the
+        envelope is the larger of that combination and the same combination of the records
+        aligned on their P arrivals, placed at the lead's. Aligned on the PGA, the records'
+        P waves arrive at different times and their log-mean is low before the S wave: the
+        generated verticals reached 5 % of their energy 1.0-1.4 s before their peak against
+        2.2-2.3 s in records (2020, 1716; 1.8-2.2 s with this). Opt-in: at 100 records per
+        station it raised 2020's off-by-2x f0 share by 0.02-0.05 at three seeds.
 
         Examples
         --------
@@ -752,6 +761,13 @@ class LatentPool:
                 # the longest coda. A typical record's envelope is their log-mean.
                 envelope = combined(self._aligned(self.log_envelope[:, None, :],
                                                   self.onset[lead]), lagged=1)[0]
+                if p_envelope and self.p_arrival is not None:
+                    on_p = combined(self._aligned(self.log_envelope[:, None, :],
+                                                  self.p_arrival[lead],
+                                                  anchors=self.p_arrival), lagged=1)[0]
+                    step = np.arange(envelope.size) * max(int(self.latent_stride), 1)
+                    envelope = np.where(step < self.onset[lead], np.maximum(envelope, on_p),
+                                        envelope)
             extra += (envelope,)
         if return_bands:
             extra += (None if self.log_band is None else combined(self.log_band),)
@@ -930,12 +946,14 @@ class LatentPool:
         """
         return self._aligned(self.codes, onset, pick)
 
-    def _aligned(self, values, onset: float, pick=None) -> np.ndarray:
+    def _aligned(self, values, onset: float, pick=None, anchors=None) -> np.ndarray:
         """``values`` (n, ..., L, indexed like the pool, at the latent rate) shifted as
-        :meth:`aligned_to` shifts the codes."""
+        :meth:`aligned_to` shifts the codes (or so that ``anchors``, samples per record,
+        fall on ``onset``)."""
         idx = np.arange(self.n_records) if pick is None else np.asarray(pick, dtype=int)
         stride = max(int(self.latent_stride), 1)
-        steps = np.round((float(onset) - self.onset[idx]) / stride).astype(int)
+        anchors = self.onset if anchors is None else np.asarray(anchors, dtype=np.float64)
+        steps = np.round((float(onset) - anchors[idx]) / stride).astype(int)
         values = np.asarray(values, dtype=np.float64)
         return np.stack([shift_code(values[i], k) for i, k in zip(idx, steps)])
 
