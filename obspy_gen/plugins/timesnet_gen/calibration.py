@@ -166,8 +166,9 @@ def shape_bands(record, target, dt: float, unit: float = 1.0, above: float = SHA
     :func:`band_log_amplitude` in units of ``unit`` is ``target`` (C, bands) in the bands
     centred at ``above`` Hz and higher; lower bands (and NaN targets) keep a gain of 1, the
     gain ramps in log frequency between them; at most :data:`MAX_SHAPE_GAIN` either way
-    (two passes: the gains are interpolated between band centres). ``span`` ``(first, one past last)`` sample: measure the amplitudes there only (the part
-    of the record that will be kept; default: all of it) and filter the whole record.
+    (two passes: the gains are interpolated between band centres). ``span``, ``(first, one
+    past last)`` sample: measure the amplitudes there only (the part of the record that will
+    be kept; default: all of it) and filter the whole record.
 
     Examples
     --------

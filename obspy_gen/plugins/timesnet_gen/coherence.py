@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from .calibration import BAND_CENTRES
+from .sampling import ENVELOPE_WINDOW, moving_log_rms
 
 #: Fewest frequency bins a band needs for its coherence (fewer: NaN; at 60 s the 0.1-0.3 Hz
 #: bands). With ``m`` bins two fitted coefficients explain ``2/m`` of pure noise.
@@ -42,10 +43,9 @@ MIN_BINS = 8
 #: Largest factor either part of the vertical is scaled by in one band.
 MAX_SCALE = 4.0
 _HALF_BAND = 2.0 ** (1.0 / 6.0)
-#: Window (s) of the envelope :func:`restore_coherence` keeps, and the frequency (Hz) above
-#: which it keeps it (below, the smooth gain would lower the coherence it just restored: at
-#: 0.5-1 Hz 0.87 -> 0.80 at 2020 with the whole vertical).
-ENVELOPE_WINDOW = 1.0
+#: Frequency (Hz) above which :func:`restore_coherence` keeps the vertical's envelope (1-s
+#: RMS windows, :data:`~.sampling.ENVELOPE_WINDOW`; below, the smooth gain would lower the
+#: coherence it just restored: at 0.5-1 Hz 0.87 -> 0.80 at 2020 with the whole vertical).
 ENVELOPE_ABOVE = 1.0
 
 
@@ -124,15 +124,6 @@ def station_coherence(values) -> np.ndarray:
     return out
 
 
-def _log_rms(x, width: int):
-    """ln RMS of ``x`` (1-D) over a centred moving window of ``width`` samples."""
-    c = np.concatenate([[0.0], np.cumsum(np.asarray(x, dtype=np.float64) ** 2)])
-    i = np.arange(x.size)
-    lo = np.clip(i - width // 2, 0, x.size)
-    hi = np.clip(i + (width + 1) // 2, 0, x.size)
-    return 0.5 * np.log(np.maximum((c[hi] - c[lo]) / np.maximum(hi - lo, 1), 1e-300))
-
-
 def _above(x, dt, corner):
     """The part of ``x`` (1-D) above ``corner`` Hz (a sharp zero-phase split)."""
     f = np.fft.rfftfreq(x.size, dt)
@@ -144,7 +135,9 @@ def _keep_envelope(new, old, dt):
     a smooth gain of at most e either way) of ``old``'s; below it ``new`` is unchanged."""
     width = max(int(round(ENVELOPE_WINDOW / dt)), 1)
     high_new, high_old = _above(new, dt, ENVELOPE_ABOVE), _above(old, dt, ENVELOPE_ABOVE)
-    gain = np.clip(_log_rms(high_old, width) - _log_rms(high_new, width), -1.0, 1.0)
+    every = np.arange(new.size)
+    gain = np.clip(moving_log_rms(high_old ** 2, width, every)
+                   - moving_log_rms(high_new ** 2, width, every), -1.0, 1.0)
     gain = np.convolve(np.pad(gain, width, mode="edge"), np.ones(width) / width,
                        mode="same")[width:-width]
     return new - high_new + _above(high_new * np.exp(gain), dt, ENVELOPE_ABOVE)

@@ -290,17 +290,16 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                                  f"station (zero-shot pool) instead of a station code")
             pool, label = self._station_pool(loaded, station)
             mode = "conditioned"
+        # Asked for explicitly, a step the pool has no measurements for is an error; as the
+        # checkpoint's default it is quietly left out.
+        for name, have, what in (("calibrate", pool.band_ratio, "band ratios"),
+                                 ("coherence", pool.coherence, "coherences"),
+                                 ("band_shape", pool.log_band, "band amplitudes")):
+            if opts[name] and have is None:
+                raise ValueError(f"{name}=True: the pool of station {pool.station} has no "
+                                 f"{what}; re-pool the checkpoint (train.repool)")
         gain = pool.decoder_gain if flags["calibrate"] else None
-        if gain is None and opts["calibrate"]:
-            raise ValueError(f"calibrate=True: the pool of station {pool.station} has no band "
-                             f"ratios; re-pool the checkpoint (train.repool)")
         coherence = pool.coherence_target if flags["coherence"] else None
-        if coherence is None and opts["coherence"]:
-            raise ValueError(f"coherence=True: the pool of station {pool.station} has no "
-                             f"coherences; re-pool the checkpoint (train.repool)")
-        if flags["band_shape"] and pool.log_band is None and opts["band_shape"]:
-            raise ValueError(f"band_shape=True: the pool of station {pool.station} has no "
-                             f"band amplitudes; re-pool the checkpoint (train.repool)")
         arch = model.arch
         fs = float(arch.sampling_rate)
         # Records never touch: a gap of a whole minute keeps Stream.merge from joining them.

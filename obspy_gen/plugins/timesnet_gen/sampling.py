@@ -245,16 +245,30 @@ def record_log_envelope(window, std=None, sampling_rate: float = 100.0,
     return _log_envelope(high, sampling_rate, stride)
 
 
+def moving_log_rms(power, width: int, centres) -> np.ndarray:
+    """ln RMS, ``0.5 ln(mean power)``, of ``power`` (1-D) over a moving window of ``width``
+    samples centred at the sample indices ``centres`` (cut at the ends).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.r_[np.zeros(10), np.full(10, 4.0)]     # RMS 2 from sample 10 on
+    >>> np.round(moving_log_rms(p, 4, [15, 10]), 3).tolist()   # ln 2; half the window: ln sqrt 2
+    [0.693, 0.347]
+    """
+    power = np.asarray(power, dtype=np.float64)
+    centres = np.asarray(centres)
+    c = np.concatenate([[0.0], np.cumsum(power)])
+    lo = np.clip(centres - width // 2, 0, power.size)
+    hi = np.clip(centres + (width + 1) // 2, 0, power.size)
+    return 0.5 * np.log(np.maximum((c[hi] - c[lo]) / np.maximum(hi - lo, 1), 1e-300))
+
+
 def _log_envelope(high, sampling_rate, stride):
     """The envelope of :func:`record_log_envelope` of a band already split off (3, T)."""
     power = (np.asarray(high) ** 2).sum(axis=0)
     width = max(int(round(ENVELOPE_WINDOW * sampling_rate)), 1)
-    c = np.concatenate([[0.0], np.cumsum(power)])
-    centre = np.arange(0, power.size, max(int(stride), 1))
-    lo = np.clip(centre - width // 2, 0, power.size)
-    hi = np.clip(centre + (width + 1) // 2, 0, power.size)
-    mean = (c[hi] - c[lo]) / np.maximum(hi - lo, 1)
-    env = 0.5 * np.log(np.maximum(mean, 1e-300))
+    env = moving_log_rms(power, width, np.arange(0, power.size, max(int(stride), 1)))
     return np.maximum(env, env.max() - ENVELOPE_FLOOR)
 
 

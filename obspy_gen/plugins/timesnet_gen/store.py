@@ -21,6 +21,11 @@ PLUGIN = "timesnet-gen"
 VERSION = "0.1.0"
 #: The shipped checkpoint the plugin loads when none is named.
 DEFAULT_CHECKPOINT = "timesnet-gen-synthetic"
+#: The optional per-record arrays of a latent pool (:class:`~.sampling.LatentPool` fields)
+#: and the dtype each is stored with; a checkpoint lacking one loads it as ``None``.
+POOL_ARRAYS = {"onset": np.float32, "extent": np.int32, "corner": np.float32,
+               "p_arrival": np.float32, "band_ratio": np.float32, "log_envelope": np.float16,
+               "log_band": np.float32, "coherence": np.float32}
 #: What a TimesNet-Gen model expects of its input (the dataset's preprocessing).
 NORMALISATION = {
     "kind": "per-record per-channel standardisation (mean/std over the recorded part); "
@@ -123,21 +128,9 @@ def save_model(path, model, arch, *, stations=(), pools=None, training=None, bas
         tensors[f"pool.{k}.codes"] = pool.codes.astype(np.float16)
         tensors[f"pool.{k}.mean"] = pool.mean.astype(np.float32)
         tensors[f"pool.{k}.std"] = pool.std.astype(np.float32)
-        if pool.onset is not None:
-            tensors[f"pool.{k}.onset"] = pool.onset.astype(np.float32)
-        if pool.extent is not None:
-            tensors[f"pool.{k}.extent"] = pool.extent.astype(np.int32)
-        if pool.corner is not None:
-            tensors[f"pool.{k}.corner"] = pool.corner.astype(np.float32)
-        if pool.p_arrival is not None:
-            tensors[f"pool.{k}.p_arrival"] = pool.p_arrival.astype(np.float32)
-        if pool.band_ratio is not None:
-            tensors[f"pool.{k}.band_ratio"] = pool.band_ratio.astype(np.float32)
-        if pool.log_envelope is not None:
-            tensors[f"pool.{k}.log_envelope"] = pool.log_envelope.astype(np.float16)
-        for name in ("log_band", "coherence"):
+        for name, dtype in POOL_ARRAYS.items():
             if getattr(pool, name) is not None:
-                tensors[f"pool.{k}.{name}"] = getattr(pool, name).astype(np.float32)
+                tensors[f"pool.{k}.{name}"] = getattr(pool, name).astype(dtype)
     config = checkpoint_config(arch, stations=stations, pools=pools, training=training,
                                base=base, sampling=sampling, centre=centre)
     config["name"] = Path(str(path)).name.removesuffix(".json").removesuffix(".safetensors")
@@ -193,15 +186,9 @@ def load_model(path, device=None) -> LoadedModel:
         pools[meta["station"]] = LatentPool(
             meta["station"], codes, ck.tensors[f"pool.{k}.mean"], ck.tensors[f"pool.{k}.std"],
             network=meta.get("network") or "SY", location=meta.get("location") or "",
-            units=meta.get("units") or "m/s**2", onset=ck.tensors.get(f"pool.{k}.onset"),
+            units=meta.get("units") or "m/s**2",
             latent_stride=arch.latent_stride, anchor=pool_meta.get("anchor") or "pga",
-            extent=ck.tensors.get(f"pool.{k}.extent"),
-            corner=ck.tensors.get(f"pool.{k}.corner"),
-            p_arrival=ck.tensors.get(f"pool.{k}.p_arrival"),
-            band_ratio=ck.tensors.get(f"pool.{k}.band_ratio"),
-            log_envelope=ck.tensors.get(f"pool.{k}.log_envelope"),
-            log_band=ck.tensors.get(f"pool.{k}.log_band"),
-            coherence=ck.tensors.get(f"pool.{k}.coherence"),
+            **{name: ck.tensors.get(f"pool.{k}.{name}") for name in POOL_ARRAYS},
             sampling_rate=float(arch.sampling_rate), low_channels=arch.low_channels,
             crossover=arch.crossover)
     return LoadedModel(ck.path, ck.config, arch, model, pools, stations, dev)
