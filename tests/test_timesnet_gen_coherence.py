@@ -36,6 +36,11 @@ def simulated():
     return [as_array(r) for r in split_records(st)]
 
 
+def env(z):
+    """ln 1-s RMS envelope of one channel (100 Hz)."""
+    return np.log(np.sqrt(np.convolve(z ** 2, np.ones(100) / 100, "same")))
+
+
 def hv_roughness(x, lo=1.0, hi=8.0):
     """Std of ln H/V (KO b=40) about its 1/3-octave running mean, in lo-hi Hz."""
     fc = np.geomspace(0.5, 25, 256)
@@ -89,7 +94,6 @@ def test_a_mixture_loses_coherence_and_restore_gives_it_back(simulated):
         assert np.median(np.abs(ratio[0, ok])) < 0.05 and np.abs(ratio[0, ok]).max() < 0.15
         # The vertical keeps its envelope (1-s RMS): where the horizontals explain little
         # (the P wave) the re-mixing alone would weaken it.
-        env = lambda z: np.log(np.sqrt(np.convolve(z ** 2, np.ones(100) / 100, "same")))  # noqa: E731
         live = env(mix[2]) > env(mix[2]).max() - 3
         kept = np.abs(env(fixed[2]) - env(mix[2]))[live]
         plain = np.abs(env(restore_coherence(mix, target, DT, keep_envelope=False)[2])
@@ -167,7 +171,6 @@ def test_shipped_default_shapes_bands_and_restores_coherence():
     default = [as_array(r) for r in default]
     # The vertical's envelope (its P wave before the S wave) is the one without coherence.
     no_coherence = [as_array(r) for r in split_records(gen.generate(coherence=False, **kw))]
-    env = lambda z: np.log(np.sqrt(np.convolve(z ** 2, np.ones(100) / 100, "same")))  # noqa: E731
     for x, y in zip(default, no_coherence):
         live = env(y[2]) > env(y[2]).max() - 3
         assert np.median(np.abs(env(x[2]) - env(y[2]))[live]) < 0.05
