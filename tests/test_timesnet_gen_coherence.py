@@ -205,16 +205,19 @@ def test_band_shape_and_coherence_need_their_pool_entries():
     from obspy_gen.plugins.timesnet_gen.plugin import TimesNetGenGenerator
     gen = TimesNetGenGenerator(device="cpu")
     pool = gen.load().pools["3130"]
-    saved = pool.coherence, pool.log_band
+    saved = pool.coherence, pool.log_band, pool.noise_level
     try:
-        pool.coherence, pool.log_band = None, None
+        pool.coherence, pool.log_band, pool.noise_level = None, None, None
         with pytest.raises(ValueError, match="station 3130 has no coherences"):
             gen.generate(station="3130", n=1, coherence=True)
         with pytest.raises(ValueError, match="station 3130 has no band amplitudes"):
             gen.generate(station="3130", n=1, band_shape=True, coherence=False)
+        with pytest.raises(ValueError, match="station 3130 has no pre-event noise levels"):
+            gen.generate(station="3130", n=1, pre_event=True)
         # The checkpoint's default quietly does without.
-        assert len(gen.generate(station="3130", n=1)) == 3
+        st = gen.generate(station="3130", n=1)
+        assert len(st) == 3 and st[0].stats.obspy_gen.p_arrival is None
     finally:
-        pool.coherence, pool.log_band = saved
+        pool.coherence, pool.log_band, pool.noise_level = saved
     with pytest.raises(ValueError, match="coherence must be True or False"):
         gen.generate(station="3130", n=1, coherence="yes")

@@ -282,9 +282,14 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
                    "coherence with the horizontals, band by band (default: the checkpoint's; "
                    "on for the shipped one).")
 @click.option("--p-envelope/--no-p-envelope", default=None,
-              help="TimesNet-Gen prior/aligned with --envelope: before the PGA the envelope "
-                   "also follows the station's records aligned on their P arrivals, so the "
-                   "vertical keeps its P wave (default: the checkpoint's; off for the shipped "
+              help="TimesNet-Gen prior/aligned with --envelope: before the PGA the vertical's "
+                   "envelope also follows the station's records aligned on their P arrivals, "
+                   "so it keeps its P wave (default: the checkpoint's; off for the shipped "
+                   "one).")
+@click.option("--pre-event/--no-pre-event", default=None,
+              help="TimesNet-Gen prior/aligned: before its P arrival a record is brought down "
+                   "to the pre-event noise level of the record whose timing it takes, so P "
+                   "pickers find its onset (default: the checkpoint's; on for the shipped "
                    "one).")
 @click.option("--weights", type=click.Choice(["gaussian", "sign"]), default=None,
               help="TimesNet-Gen prior/aligned: weights of the records' combination -- "
@@ -325,7 +330,8 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate_command(stations, n, out, model, seed, device, checkpoint, records, n_mix,
                      noise_scale, sampling, baseline, timing_tolerance, seam_energy, calibrate,
-                     envelope, band_shape, coherence, p_envelope, weights, jitter, magnitude,
+                     envelope, band_shape, coherence, p_envelope, pre_event, weights, jitter,
+                     magnitude,
                      distance,
                      distance_kind, depth,
                      vs30, target, periods, n_periods, pool_size, scale_bounds, tolerance, jobs,
@@ -399,7 +405,7 @@ def generate_command(stations, n, out, model, seed, device, checkpoint, records,
                                  ("seam_energy", seam_energy), ("calibrate", calibrate),
                                  ("envelope", envelope), ("band_shape", band_shape),
                                  ("coherence", coherence), ("p_envelope", p_envelope),
-                                 ("weights", weights),
+                                 ("pre_event", pre_event), ("weights", weights),
                                  ("jitter", jitter))
                if v is not None}
     if distance_kind is not None:

@@ -12,13 +12,14 @@ from obspy_gen.io.checkpoints import CheckpointError
 from obspy_gen.api import (GeneratedRecord, Generator, StationId, build_stream,
                            reconstruction_stream)
 from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
-from obspy_gen.plugins.timesnet_gen.calibration import apply_band_gain, shape_bands
+from obspy_gen.plugins.timesnet_gen.calibration import (apply_band_gain, band_log_amplitude,
+                                                        shape_bands)
 from obspy_gen.plugins.timesnet_gen.coherence import restore_coherence
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
                                                      SAMPLING_KINDS, WEIGHT_KINDS,
                                                      LatentPool, check_sampling_args,
-                                                     envelope_band, record_rng,
-                                                     shape_envelope)
+                                                     envelope_band, quiet_before,
+                                                     record_rng, shape_envelope)
 from obspy_gen.plugins.timesnet_gen.store import (DEFAULT_CHECKPOINT, PLUGIN, VERSION,
                                                   load_model)
 from obspy_gen.plugins.timesnet_gen.train import TimesNetGenTrainSettings
@@ -38,7 +39,7 @@ OPTION_DEFAULTS = {"checkpoint": None, "n_mix": None, "noise_scale": None, "star
                    "fidelity_floor": True, "timing_tolerance": None,
                    "seam_energy": None, "calibrate": None, "envelope": None,
                    "weights": None, "jitter": None, "band_shape": None, "coherence": None,
-                   "p_envelope": None}
+                   "p_envelope": None, "pre_event": None}
 OPTIONS = tuple(OPTION_DEFAULTS)
 #: Sampler of checkpoints that do not name one (made before aligned sampling existed).
 LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
@@ -193,10 +194,13 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
             code, :func:`~.calibration.shape_bands`), ``coherence`` (the vertical's coherence
             with the horizontals is made the station records' median,
             :mod:`~obspy_gen.plugins.timesnet_gen.coherence`), ``p_envelope`` (with
-            ``envelope``: before the PGA the envelope also follows the records aligned on their
-            P arrivals, so the vertical keeps its P wave; see
-            :meth:`~.sampling.LatentPool.draw`) -- each True/False, default: the
-            checkpoint's (shipped one: all but ``calibrate`` and ``p_envelope``), else False;
+            ``envelope``: before the PGA the vertical's envelope also follows the records
+            aligned on their P arrivals, so it keeps its P wave, its band amplitudes kept; see
+            :meth:`~.sampling.LatentPool.draw`), ``pre_event`` (before the P arrival of the
+            record whose timing it takes, the new record is brought down to that record's
+            pre-event noise level, :func:`~.sampling.quiet_before`, so that P pickers find its
+            onset) -- each True/False, default: the checkpoint's (shipped one: all but
+            ``calibrate`` and ``p_envelope``), else False;
             ``weights``
             (``"gaussian"`` or ``"sign"``: the prior's combination weights, see
             :meth:`~.sampling.LatentPool.draw`; default: the checkpoint's, else
@@ -211,7 +215,10 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
             ``n`` records, traces ``HNN, HNE, HNZ`` (100 Hz, ``stats.units = "m/s**2"``),
             ordered record by record, record ``i`` starting after record ``i - 1`` ends, each
             trace with ``stats.obspy_gen`` (model, version, seed, record, synthetic,
-            checkpoint, station_pool, n_mix, noise_scale).
+            checkpoint, station_pool, n_mix, noise_scale, the sampling and processing
+            options, ``highpass``, and ``p_arrival``: with ``pre_event``, where the record's P
+            wave starts, seconds after its first sample -- the P pick of the record whose
+            timing it takes, before which it was made quiet; else None).
 
         Raises
         ------
@@ -250,7 +257,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         # measured with).
         flags = {}
         for name in ("seam_energy", "calibrate", "envelope", "band_shape", "coherence",
-                     "p_envelope"):
+                     "p_envelope", "pre_event"):
             value = named.get(name, False) if opts[name] is None else opts[name]
             if not isinstance(value, (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -294,7 +301,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         # checkpoint's default it is quietly left out.
         for name, have, what in (("calibrate", pool.band_ratio, "band ratios"),
                                  ("coherence", pool.coherence, "coherences"),
-                                 ("band_shape", pool.log_band, "band amplitudes")):
+                                 ("band_shape", pool.log_band, "band amplitudes"),
+                                 ("pre_event", pool.noise_level, "pre-event noise levels")):
             if opts[name] and have is None:
                 raise ValueError(f"{name}=True: the pool of station {pool.station} has no "
                                  f"{what}; re-pool the checkpoint (train.repool)")
@@ -315,7 +323,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     seam_energy=flags["seam_energy"], calibrate=gain is not None,
                     envelope=flags["envelope"], weights=weights, jitter=jitter,
                     band_shape=flags["band_shape"] and pool.log_band is not None,
-                    coherence=coherence is not None, p_envelope=flags["p_envelope"])
+                    coherence=coherence is not None, p_envelope=flags["p_envelope"],
+                    pre_event=flags["pre_event"])
         if timing is not None:
             meta["timing_tolerance"] = timing
         # The station's fidelity corner: below it a decoded record is the model's error.
@@ -344,16 +353,25 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     # the records' D5-95 came out 0.03-0.05 ln longer).
                     data = shape_bands(data, bands, 1.0 / fs, unit=std[:2].mean(), span=span)
                 if flags["envelope"] and envelope is not None:
-                    data = shape_envelope(data, envelope, std, fs,
-                                          envelope_band(arch.crossover), arch.latent_stride)
+                    data = _shape_envelope(data, envelope, std, fs, envelope_band(arch.crossover),
+                                           arch.latent_stride, span)
                 if span is not None:
                     data = data[:, span[0]:span[1]]
                 if gain is not None:
                     data = apply_band_gain(data, gain, 1.0 / fs)
                 if coherence is not None:
                     data = restore_coherence(data, coherence, 1.0 / fs)
+                quiet = pool.pre_event(lead) if flags["pre_event"] and lead is not None else None
+                p_arrival = None
+                if quiet is not None:
+                    # Last before the processing: the coherence step mixes the horizontals
+                    # into the vertical, and what they had before the P with them.
+                    p_index = quiet[0] - (0 if span is None else span[0])
+                    data = quiet_before(data, p_index, quiet[1], fs)
+                    p_arrival = round(float(p_index) / fs, 3)
                 data, corner = process(data, 1.0 / fs, baseline, floor)
-                recs.append(GeneratedRecord(data, fs, {**meta, "highpass": corner}))
+                recs.append(GeneratedRecord(data, fs, {**meta, "highpass": corner,
+                                                       "p_arrival": p_arrival}))
         return build_stream(recs, model=PLUGIN, version=VERSION, seed=seed, station=code,
                             network=network, location=location,
                             starttime=opts["starttime"] or DEFAULT_START, slot=slot,
@@ -464,6 +482,24 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                                          model=PLUGIN, version=VERSION,
                                          index=k, checkpoint=model.name, station=code)
         return out
+
+
+def _shape_envelope(data, envelope, std, fs, above, stride, span):
+    """The envelope step of :meth:`TimesNetGenGenerator.generate_request`: ``envelope`` (L,)
+    for every channel, or (2, L) from ``p_envelope`` (all channels; the vertical's, with its
+    P wave): then the horizontals take the first as always and the vertical the second, with
+    its band amplitudes (third octaves, in ``span``) put back to what the first gives it --
+    the P wave moves the vertical's energy in time, not its level (a vertical envelope that
+    added energy moved ln H/V at 8-16 Hz by 0.2-0.4)."""
+    if np.ndim(envelope) == 1:
+        return shape_envelope(data, envelope, std, fs, above, stride)
+    common = shape_envelope(data, envelope[0], std, fs, above, stride)
+    vertical = shape_envelope(data, envelope[[0, 0, 1]], std, fs, above, stride)[2:3]
+    unit = max(float(np.asarray(std)[:2].mean()), 1e-300)
+    part = common[2:3] if span is None else common[2:3, span[0]:span[1]]
+    common[2:3] = shape_bands(vertical, band_log_amplitude(part / unit, 1.0 / fs), 1.0 / fs,
+                              unit=unit, above=0.0, span=span)
+    return common
 
 
 def clear_cache() -> None:

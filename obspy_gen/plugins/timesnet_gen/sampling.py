@@ -93,6 +93,21 @@ ENVELOPE_FLOOR = 7.0
 #: off-by-2x f0 shares, 100 records per station at 60: 2020 0.17 -> 0.25, 1716 0.12 -> 0.20).
 #: The long periods below (PGD, Sa(1 s)) are left as they are.
 ENVELOPE_ABOVE = 1.0
+#: Seconds before a record's P arrival where its pre-event noise is measured up to
+#: (:meth:`LatentPool.pre_event`): the 1-s envelope windows end before the P.
+PRE_EVENT_GAP = 1.0
+#: Fewest seconds of pre-event noise :meth:`LatentPool.pre_event` measures a level on.
+PRE_EVENT_MIN = 1.0
+#: Ramp (s) of :func:`quiet_before` up to the P arrival, and its smoothing (Gaussian sigma, s).
+#: A longer ramp (1 s ending 0.5 s before the P) let the decoder's pre-event content rise
+#: early enough that the STA/LTA triggered on it: median P pick 1-2 s early at 3130.
+PRE_EVENT_RAMP = 0.3
+PRE_EVENT_SMOOTH = 0.1
+#: Hz above which :func:`quiet_before` acts and :func:`record_noise_level` measures. Below it
+#: a generated record keeps what it had before the P: cut at all frequencies, the long-period
+#: motion switched on within the ramp, and H/V at 0.5-1 Hz scattered 1.5x as much between
+#: records (100 records per station; 2020's off-by-2x f0 share 0.09 -> 0.19).
+PRE_EVENT_ABOVE = 1.0
 #: Fewest records ``"prior"`` combines with a ``timing_tolerance`` (the nearest in P-to-anchor
 #: time when fewer are within it; :meth:`LatentPool.timing_neighbours`).
 TIMING_MIN = 15
@@ -245,6 +260,48 @@ def record_log_envelope(window, std=None, sampling_rate: float = 100.0,
     return _log_envelope(high, sampling_rate, stride)
 
 
+def record_noise_level(window, std=None, p_arrival=float("nan"),
+                       sampling_rate: float = 100.0) -> float:
+    """ln level of a record's pre-event noise below its peak: the three components' RMS over
+    :data:`ENVELOPE_WINDOW`-second windows (above :data:`PRE_EVENT_ABOVE` Hz), the median
+    over the windows
+    that lie in the recorded part (non-zero samples) and end :data:`PRE_EVENT_GAP` seconds
+    before the P arrival (sample ``p_arrival``), minus the largest over the record. NaN
+    without a P arrival or with less than :data:`PRE_EVENT_MIN` seconds of such windows.
+    ``window`` (3, T) as in :func:`record_log_envelope`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> w = rng.standard_normal((3, 6000)) * np.r_[np.full(3000, 0.01), np.ones(3000)]
+    >>> level = record_noise_level(w, p_arrival=3000.0)     # 1 % of the signal's RMS
+    >>> bool(abs(level - np.log(0.01)) < 0.15)
+    True
+    >>> bool(np.isnan(record_noise_level(w, p_arrival=150.0)))  # no noise before the P
+    True
+    """
+    x = np.asarray(window, dtype=np.float64)
+    if std is not None:
+        std = np.asarray(std, dtype=np.float64).reshape(-1)
+        x = x * (std / max(std[:2].mean(), 1e-300))[:, None]
+    if not np.isfinite(p_arrival):
+        return float("nan")
+    live = np.flatnonzero(np.any(x != 0, axis=0))
+    if live.size == 0:
+        return float("nan")
+    width = max(int(round(ENVELOPE_WINDOW * sampling_rate)), 1)
+    _, high = crossover_split(x[:, live[0]:live[-1] + 1], PRE_EVENT_ABOVE, sampling_rate)
+    power = (high ** 2).sum(axis=0)
+    env = moving_log_rms(power, width, np.arange(power.size))
+    # Windows wholly inside the recorded part, ending PRE_EVENT_GAP s before the P.
+    last = int(p_arrival) - live[0] - int(round(PRE_EVENT_GAP * sampling_rate)) - width // 2
+    quiet = env[width // 2:max(last, width // 2)]
+    if quiet.size < PRE_EVENT_MIN * sampling_rate:
+        return float("nan")
+    return float(np.median(quiet) - env.max())
+
+
 def moving_log_rms(power, width: int, centres) -> np.ndarray:
     """ln RMS, ``0.5 ln(mean power)``, of ``power`` (1-D) over a moving window of ``width``
     samples centred at the sample indices ``centres`` (cut at the ends).
@@ -277,7 +334,9 @@ def shape_envelope(record, log_envelope, std, sampling_rate: float = 100.0,
     """``record`` (3, T, physical) with its band above ``above`` Hz (default
     :data:`ENVELOPE_ABOVE`) multiplied by the smooth gain that gives it the envelope
     ``log_envelope`` (at ``stride``, per-record units of a record of per-channel ``std``;
-    :func:`record_log_envelope` with the same ``above``). The ln gain is clipped to
+    :func:`record_log_envelope` with the same ``above``; shape (L,) for all channels, or
+    (C, L): channel ``c`` is given the gain that would give the record ``log_envelope[c]``,
+    the record's envelope measured on all channels as always). The ln gain is clipped to
     ``limits`` (a generated record's envelope is cut where the target is silent, raised
     little) and smoothed over about a second; the band below ``above`` is unchanged.
 
@@ -298,15 +357,68 @@ def shape_envelope(record, log_envelope, std, sampling_rate: float = 100.0,
     above = ENVELOPE_ABOVE if above is None else above
     low, high = crossover_split(x, above, sampling_rate)
     have = _log_envelope(high / unit, sampling_rate, stride)
-    gain = np.clip(np.asarray(log_envelope, dtype=np.float64) - have, *limits)
+    gain = np.clip(np.atleast_2d(np.asarray(log_envelope, dtype=np.float64)) - have, *limits)
     t = np.arange(x.shape[-1])
-    gain = np.interp(t, np.arange(len(gain)) * max(int(stride), 1), gain)
+    steps = np.arange(gain.shape[-1]) * max(int(stride), 1)
     # A gain that changes within a second moves the band above ``above`` below it (the
     # product's spectrum is the two convolved): the gain is smoothed over about a second, and
     # what the product still has below ``above`` is left out, so the long periods (PGD,
     # Sa(1 s)) stay exactly as they were.
-    gain = _gaussian_smooth(gain, ENVELOPE_WINDOW * sampling_rate / 2)
+    gain = np.stack([_gaussian_smooth(np.interp(t, steps, g),
+                                      ENVELOPE_WINDOW * sampling_rate / 2) for g in gain])
     return low + crossover_split(high * np.exp(gain), above, sampling_rate)[1]
+
+
+def quiet_before(record, p_index: float, noise_level: float, sampling_rate: float = 100.0,
+                 floor: float = -8.0):
+    """``record`` (C, T) brought down, before sample ``p_index``, to ``noise_level`` (ln,
+    below the peak of its 3-component 1-s RMS envelope); unchanged from the P arrival on (to
+    the filter's leakage) and below :data:`PRE_EVENT_ABOVE` Hz.
+
+    A real accelerogram is quiet before its P wave: ambient and instrument noise 2.5-3.5
+    orders of magnitude (log10) below its peak. A generated record's band below the crossover
+    takes no envelope, and its decoder's output before the P carries what the mixed records
+    had there (the paper stations, 60 records: 1-4 Hz pre-event level 4-8x the records'), and
+    STA/LTA pickers trigger on it or find no onset. The gain acts above
+    :data:`PRE_EVENT_ABOVE` Hz (the pickers' band; the level is measured there too), at most
+    0 (nothing is raised) and ``floor`` either way, ramped to 0 over :data:`PRE_EVENT_RAMP` s
+    up to the P and smoothed over :data:`PRE_EVENT_SMOOTH` s.
+
+    Parameters
+    ----------
+    record : array (C, T)
+    p_index : float
+        Sample of the P arrival.
+    noise_level : float
+        ln level of the pre-event noise below the envelope's peak (e.g. -6.5).
+    sampling_rate : float
+    floor : float
+        Largest ln attenuation.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = crossover_split(rng.standard_normal((3, 3000)), 2.0)[1]       # all above 1 Hz
+    >>> x *= np.r_[np.full(1000, 0.3), np.ones(2000)]
+    >>> y = quiet_before(x, 1000, np.log(0.01))
+    >>> round(float(np.std(y[:, :800]) / np.std(x[:, 1200:])), 3)    # was 0.3
+    0.01
+    >>> bool(np.allclose(y[:, 1100:], x[:, 1100:], rtol=0, atol=1e-3))   # from the P on
+    True
+    """
+    x = np.asarray(record, dtype=np.float64)
+    low, high = crossover_split(x, PRE_EVENT_ABOVE, sampling_rate)
+    t = np.arange(x.shape[-1])
+    have = moving_log_rms((high ** 2).sum(axis=0), max(int(round(ENVELOPE_WINDOW
+                                                                  * sampling_rate)), 1), t)
+    gain = np.minimum(0.0, have.max() + float(noise_level) - have)
+    ramp = np.clip((float(p_index) - t) / max(PRE_EVENT_RAMP * sampling_rate, 1.0), 0.0, 1.0)
+    gain = _gaussian_smooth(np.maximum(gain * ramp, floor), PRE_EVENT_SMOOTH * sampling_rate)
+    gain[t >= p_index] = 0.0
+    # What the product has below PRE_EVENT_ABOVE (the gain's steps move some energy down) is
+    # left out: the long periods stay as they were.
+    return low + crossover_split(high * np.exp(gain), PRE_EVENT_ABOVE, sampling_rate)[1]
 
 
 def _gaussian_smooth(x, sigma: float):
@@ -418,6 +530,10 @@ class LatentPool:
     crossover : float
         The model's crossover (Hz; 0: none or unknown): the band where a polarised low-band
         mixture is turned to match the decoder's (see ``low_channels``).
+    noise_level : numpy.ndarray, shape (n,), optional
+        Each record's pre-event noise level (:func:`record_noise_level`; NaN where it has no
+        P pick or too little recorded before it): a new record is made as quiet before its P
+        arrival as the record whose timing it takes (``pre_event``, :meth:`pre_event`).
     low_channels : int
         The last ``low_channels`` channels of every code are the linear low-band code of the
         record's N, E, Z (a model with a ``crossover``); 0: none. ``"prior"`` and
@@ -463,6 +579,7 @@ class LatentPool:
     log_band: np.ndarray | None = None
     coherence: np.ndarray | None = None
     crossover: float = 0.0
+    noise_level: np.ndarray | None = None
     _sigma: list = field(default_factory=list, repr=False, compare=False)
     _centred: list = field(default_factory=list, repr=False, compare=False)
     _low: list = field(default_factory=list, repr=False, compare=False)
@@ -492,6 +609,11 @@ class LatentPool:
             if len(self.p_arrival) != len(self.codes):
                 raise ValueError(f"station {self.station}: {len(self.p_arrival)} P arrivals "
                                  f"for {len(self.codes)} codes")
+        if self.noise_level is not None:
+            self.noise_level = np.asarray(self.noise_level, dtype=np.float64).reshape(-1)
+            if len(self.noise_level) != len(self.codes):
+                raise ValueError(f"station {self.station}: {len(self.noise_level)} noise "
+                                 f"levels for {len(self.codes)} codes")
         if self.log_envelope is not None:
             self.log_envelope = np.asarray(self.log_envelope, dtype=np.float64)
             if self.log_envelope.shape != (len(self.codes), self.codes.shape[-1]):
@@ -565,6 +687,25 @@ class LatentPool:
             return None
         from obspy_gen.plugins.timesnet_gen.coherence import station_coherence
         return station_coherence(self.coherence)
+
+    def pre_event(self, lead: int):
+        """``(P sample, ln noise level)`` of record ``lead`` (its P arrival in its model
+        window and :attr:`noise_level`), or ``None`` where either is unknown.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> p = LatentPool("X", np.zeros((2, 1, 4)), np.zeros((2, 3)), np.ones((2, 3)),
+        ...                p_arrival=[500.0, np.nan], noise_level=[-6.5, -7.0])
+        >>> p.pre_event(0), p.pre_event(1)
+        ((500.0, -6.5), None)
+        """
+        if self.p_arrival is None or self.noise_level is None:
+            return None
+        p, level = float(self.p_arrival[lead]), float(self.noise_level[lead])
+        if not (np.isfinite(p) and np.isfinite(level)):
+            return None
+        return p, level
 
     @property
     def sigma(self) -> np.ndarray:
@@ -645,13 +786,13 @@ class LatentPool:
         the envelope would be, or without :attr:`log_band`): the same combination of the
         records' :attr:`log_band` (no lags: band amplitudes have no time).
 
-        ``p_envelope`` (with :attr:`p_arrival`): before the lead record's anchor (its PGA) the
-        envelope is the larger of that combination and the same combination of the records
-        aligned on their P arrivals, placed at the lead's. Aligned on the PGA, the records'
-        P waves arrive at different times and their log-mean is low before the S wave: the
-        generated verticals reached 5 % of their energy 1.0-1.4 s before their peak against
-        2.2-2.3 s in records (2020, 1716; 1.8-2.2 s with this). Opt-in: at 100 records per
-        station it raised 2020's off-by-2x f0 share by 0.02-0.05 at three seeds.
+        ``p_envelope`` (with :attr:`p_arrival`): the envelope has two rows, that combination
+        (for the horizontals) and the vertical's: before the lead record's anchor (its PGA)
+        the larger of that combination and the same combination of the records aligned on
+        their P arrivals, placed at the lead's. Aligned on the PGA, the records' P waves
+        arrive at different times and their log-mean is low before the S wave: the generated
+        verticals reached 5 % of their energy 1.0-1.4 s before their peak against 2.2-2.3 s in
+        records (2020, 1716; 1.8-2.2 s with this).
 
         Examples
         --------
@@ -780,8 +921,10 @@ class LatentPool:
                                                   self.p_arrival[lead],
                                                   anchors=self.p_arrival), lagged=1)[0]
                     step = np.arange(envelope.size) * max(int(self.latent_stride), 1)
-                    envelope = np.where(step < self.onset[lead], np.maximum(envelope, on_p),
-                                        envelope)
+                    # Two rows: every component's envelope, and the vertical's.
+                    envelope = np.stack([envelope, np.where(step < self.onset[lead],
+                                                            np.maximum(envelope, on_p),
+                                                            envelope)])
             extra += (envelope,)
         if return_bands:
             extra += (None if self.log_band is None else combined(self.log_band),)

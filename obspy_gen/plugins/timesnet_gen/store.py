@@ -25,7 +25,7 @@ DEFAULT_CHECKPOINT = "timesnet-gen-synthetic"
 #: and the dtype each is stored with; a checkpoint lacking one loads it as ``None``.
 POOL_ARRAYS = {"onset": np.float32, "extent": np.int32, "corner": np.float32,
                "p_arrival": np.float32, "band_ratio": np.float32, "log_envelope": np.float16,
-               "log_band": np.float32, "coherence": np.float32}
+               "log_band": np.float32, "coherence": np.float32, "noise_level": np.float32}
 #: What a TimesNet-Gen model expects of its input (the dataset's preprocessing).
 NORMALISATION = {
     "kind": "per-record per-channel standardisation (mean/std over the recorded part); "

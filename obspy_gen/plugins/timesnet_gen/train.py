@@ -281,13 +281,14 @@ def pool_record(model, code, label, window, mean, std, anchor="pga") -> dict:
     """What a latent pool keeps of one record besides its code and normalisation: its
     fidelity corner and band ratios (:func:`record_fidelity`, one decode), P arrival, anchor
     (the same pick when ``anchor="p"``), log envelope, recorded extent, ln band amplitudes
-    (per-record units: the mean of its horizontal stds) and cross-component coherence of its
-    recorded part (``window`` (3, T) standardised, ``mean``/``std`` (3,), ``code`` from
-    ``model.encode``)."""
+    (per-record units: the mean of its horizontal stds), cross-component coherence of its
+    recorded part and pre-event noise level (``window`` (3, T) standardised, ``mean``/``std``
+    (3,), ``code`` from ``model.encode``)."""
     from obspy_gen.plugins.timesnet_gen.calibration import band_log_amplitude
     from obspy_gen.plugins.timesnet_gen.coherence import band_coherence
     from obspy_gen.plugins.timesnet_gen.sampling import (envelope_band, record_anchor,
                                                          record_log_envelope,
+                                                         record_noise_level,
                                                          record_p_arrival, recorded_extent)
     cfg = model.config
     fs = float(cfg.sampling_rate)
@@ -302,7 +303,8 @@ def pool_record(model, code, label, window, mean, std, anchor="pga") -> dict:
             "log_envelope": record_log_envelope(window, std, fs, envelope_band(cfg.crossover),
                                                 cfg.latent_stride),
             "extent": extent, "log_band": band_log_amplitude(recorded, 1.0 / fs),
-            "coherence": band_coherence(recorded, 1.0 / fs)}
+            "coherence": band_coherence(recorded, 1.0 / fs),
+            "noise_level": record_noise_level(window, std, p_arrival, fs)}
 
 
 def pool_columns(model, entries) -> dict:
