@@ -1106,10 +1106,18 @@ class LatentPool:
     def _aligned(self, values, onset: float, pick=None, anchors=None) -> np.ndarray:
         """``values`` (n, ..., L, indexed like the pool, at the latent rate) shifted as
         :meth:`aligned_to` shifts the codes (or so that ``anchors``, samples per record,
-        fall on ``onset``)."""
+        fall on ``onset``; a record without one -- no P pick -- is placed by its own onset and
+        the pool's median anchor-to-onset time)."""
         idx = np.arange(self.n_records) if pick is None else np.asarray(pick, dtype=int)
         stride = max(int(self.latent_stride), 1)
-        anchors = self.onset if anchors is None else np.asarray(anchors, dtype=np.float64)
+        if anchors is None:
+            anchors = self.onset
+        else:
+            anchors = np.array(anchors, dtype=np.float64)
+            missing = ~np.isfinite(anchors)
+            if missing.any() and self.onset is not None and not missing.all():
+                lag = np.median(self.onset[~missing] - anchors[~missing])
+                anchors[missing] = self.onset[missing] - lag
         steps = np.round((float(onset) - anchors[idx]) / stride).astype(int)
         values = np.asarray(values, dtype=np.float64)
         return np.stack([shift_code(values[i], k) for i, k in zip(idx, steps)])
