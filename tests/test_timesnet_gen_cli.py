@@ -236,7 +236,8 @@ def test_generate_output_shaping_flags_reach_the_records(tmp_path):
     args = ["-s", "4628", "-n", "1", "--seed", "4", "-q"]
     runs = {}
     flags = ("--no-envelope", "--calibrate", "--no-seam-energy", "--weights=gaussian",
-             "--jitter=0", "--no-band-shape", "--no-coherence", "--p-envelope")
+             "--jitter=0", "--no-band-shape", "--no-coherence", "--p-envelope",
+             "--pre-event")
     for flag in ("",) + flags:
         res = CliRunner().invoke(generate_command, args + ([flag] if flag else []) + [
             "-o", str(tmp_path / (flag.strip("-").replace("=", "_") or "default"))])
