@@ -580,3 +580,17 @@ def test_pre_event_noise_lets_pickers_find_the_generated_p_wave(tmp_path):
         f = np.fft.rfftfreq(za.size, 0.01)
         low = [np.fft.irfft(np.fft.rfft(z) * (f < 0.5), z.size) for z in (za, zb)]
         assert np.abs(low[0] - low[1]).max() < 0.02 * np.abs(low[1]).max()
+
+
+def test_metadata_says_which_steps_a_record_got():
+    """The envelope, band amplitudes, P envelope and pre-event level follow the lead record of
+    "prior"/"aligned" sampling; "mix" has none, and its records say so (they said
+    ``envelope=True`` because the checkpoint asks for it)."""
+    gen = TimesNetGenGenerator(device="cpu")
+    steps = ("envelope", "band_shape", "p_envelope", "pre_event")
+    mixed = gen.generate(station="4628", n=1, seed=0, sampling="mix", p_envelope=True,
+                         pre_event=True)[0].stats.obspy_gen
+    assert not any(mixed[k] for k in steps) and mixed.p_arrival is None
+    prior = gen.generate(station="4628", n=1, seed=0, p_envelope=True,
+                         pre_event=True)[0].stats.obspy_gen
+    assert all(prior[k] for k in steps) and prior.p_arrival > 0

@@ -318,13 +318,18 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         code = pool.station or request.station_code
         dev = model.device
         st_tensor = None if label is None else torch.tensor([label], device=dev)
+        # What each record gets, not only what was asked: the envelope, band amplitudes and
+        # pre-event level follow one lead record, which "mix"/"local" sampling has not.
+        timed = sampling in ("prior", "aligned")
+        envelope_on = flags["envelope"] and timed and pool.log_envelope is not None
         meta = dict(checkpoint=model.name, station_pool=mode, n_mix=n_mix,
                     noise_scale=noise_scale, noise=noise, sampling=sampling, baseline=baseline,
                     seam_energy=flags["seam_energy"], calibrate=gain is not None,
-                    envelope=flags["envelope"], weights=weights, jitter=jitter,
-                    band_shape=flags["band_shape"] and pool.log_band is not None,
-                    coherence=coherence is not None, p_envelope=flags["p_envelope"],
-                    pre_event=flags["pre_event"])
+                    envelope=envelope_on, weights=weights, jitter=jitter,
+                    band_shape=flags["band_shape"] and timed and pool.log_band is not None,
+                    coherence=coherence is not None,
+                    p_envelope=flags["p_envelope"] and envelope_on and pool.p_arrival is not None,
+                    pre_event=flags["pre_event"] and timed and pool.noise_level is not None)
         if timing is not None:
             meta["timing_tolerance"] = timing
         # The station's fidelity corner: below it a decoded record is the model's error.
