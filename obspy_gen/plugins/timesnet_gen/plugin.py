@@ -199,8 +199,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
             :meth:`~.sampling.LatentPool.draw`), ``pre_event`` (before the P arrival of the
             record whose timing it takes, the new record is brought down to that record's
             pre-event noise level, :func:`~.sampling.quiet_before`, so that P pickers find its
-            onset) -- each True/False, default: the checkpoint's (shipped one: all but
-            ``calibrate`` and ``p_envelope``), else False;
+            onset; see :doc:`/generate`) -- each True/False, default: the checkpoint's
+            (shipped one: all but ``calibrate``, ``p_envelope`` and ``pre_event``), else False;
             ``weights``
             (``"gaussian"`` or ``"sign"``: the prior's combination weights, see
             :meth:`~.sampling.LatentPool.draw`; default: the checkpoint's, else
