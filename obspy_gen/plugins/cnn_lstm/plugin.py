@@ -92,7 +92,7 @@ class CNNLSTMPredictor(CachedCheckpointPlugin, Vs30Predictor):
         >>> _ = pytest.importorskip("torch")
         >>> v = CNNLSTMPredictor().predict_windows(np.zeros((2, 4, 1500), np.float32),
         ...                                        device="cpu")
-        >>> v.shape, bool(v[0] == v[1])
+        >>> v.shape, bool(abs(v[0] - v[1]) < 1e-3)     # (float32 rows of a batch: to 1e-5)
         ((2,), True)
         """
         import torch
