@@ -232,6 +232,16 @@ def envelope_band(crossover: float) -> float:
     return float(crossover) if crossover else ENVELOPE_ABOVE
 
 
+def _per_record_units(window, std=None):
+    """``window`` (3, T) as float; with ``std`` (3,), a standardised window brought to
+    per-record units (times each channel's std over the mean of the horizontal stds)."""
+    x = np.asarray(window, dtype=np.float64)
+    if std is not None:
+        std = np.asarray(std, dtype=np.float64).reshape(-1)
+        x = x * (std / max(std[:2].mean(), 1e-300))[:, None]
+    return x
+
+
 def record_log_envelope(window, std=None, sampling_rate: float = 100.0,
                         above: float = None, stride: int = 1) -> np.ndarray:
     """ln RMS envelope of a record's three components above ``above`` Hz (default
@@ -252,10 +262,7 @@ def record_log_envelope(window, std=None, sampling_rate: float = 100.0,
     >>> env.shape, bool(abs(env[50] - np.log(np.sqrt(3))) < 0.1), bool(env[10] == env.min())
     ((60,), True, True)
     """
-    x = np.asarray(window, dtype=np.float64)
-    if std is not None:
-        std = np.asarray(std, dtype=np.float64).reshape(-1)
-        x = x * (std / max(std[:2].mean(), 1e-300))[:, None]
+    x = _per_record_units(window, std)
     _, high = crossover_split(x, ENVELOPE_ABOVE if above is None else above, sampling_rate)
     return _log_envelope(high, sampling_rate, stride)
 
@@ -281,21 +288,16 @@ def record_noise_level(window, std=None, p_arrival=float("nan"),
     >>> bool(np.isnan(record_noise_level(w, p_arrival=150.0)))  # no noise before the P
     True
     """
-    x = np.asarray(window, dtype=np.float64)
-    if std is not None:
-        std = np.asarray(std, dtype=np.float64).reshape(-1)
-        x = x * (std / max(std[:2].mean(), 1e-300))[:, None]
-    if not np.isfinite(p_arrival):
+    x = _per_record_units(window, std)
+    if not np.isfinite(p_arrival) or not np.any(x != 0):
         return float("nan")
-    live = np.flatnonzero(np.any(x != 0, axis=0))
-    if live.size == 0:
-        return float("nan")
+    first, end = recorded_extent(x)
     width = max(int(round(ENVELOPE_WINDOW * sampling_rate)), 1)
-    _, high = crossover_split(x[:, live[0]:live[-1] + 1], PRE_EVENT_ABOVE, sampling_rate)
+    _, high = crossover_split(x[:, first:end], PRE_EVENT_ABOVE, sampling_rate)
     power = (high ** 2).sum(axis=0)
     env = moving_log_rms(power, width, np.arange(power.size))
     # Windows wholly inside the recorded part, ending PRE_EVENT_GAP s before the P.
-    last = int(p_arrival) - live[0] - int(round(PRE_EVENT_GAP * sampling_rate)) - width // 2
+    last = int(p_arrival) - first - int(round(PRE_EVENT_GAP * sampling_rate)) - width // 2
     quiet = env[width // 2:max(last, width // 2)]
     if quiet.size < PRE_EVENT_MIN * sampling_rate:
         return float("nan")
@@ -409,7 +411,7 @@ def quiet_before(record, p_index: float, noise_level: float, sampling_rate: floa
     True
     """
     x = np.asarray(record, dtype=np.float64)
-    low, high = crossover_split(x, PRE_EVENT_ABOVE, sampling_rate)
+    _, high = crossover_split(x, PRE_EVENT_ABOVE, sampling_rate)
     t = np.arange(x.shape[-1])
     have = moving_log_rms((high ** 2).sum(axis=0), max(int(round(ENVELOPE_WINDOW
                                                                   * sampling_rate)), 1), t)
