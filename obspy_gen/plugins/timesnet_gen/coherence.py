@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from .calibration import BAND_CENTRES
-from .sampling import ENVELOPE_WINDOW, moving_log_rms
+from .sampling import envelope_width, moving_log_rms
 
 #: Fewest frequency bins a band needs for its coherence (fewer: NaN; at 60 s the 0.1-0.3 Hz
 #: bands). With ``m`` bins two fitted coefficients explain ``2/m`` of pure noise.
@@ -133,7 +133,7 @@ def _above(x, dt, corner):
 def _keep_envelope(new, old, dt):
     """``new`` (1-D) whose band above :data:`ENVELOPE_ABOVE` gets the envelope (1-s RMS,
     a smooth gain of at most e either way) of ``old``'s; below it ``new`` is unchanged."""
-    width = max(int(round(ENVELOPE_WINDOW / dt)), 1)
+    width = envelope_width(1.0 / dt)
     high_new, high_old = _above(new, dt, ENVELOPE_ABOVE), _above(old, dt, ENVELOPE_ABOVE)
     every = np.arange(new.size)
     gain = np.clip(moving_log_rms(high_old ** 2, width, every)

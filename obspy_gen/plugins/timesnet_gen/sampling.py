@@ -292,7 +292,7 @@ def record_noise_level(window, std=None, p_arrival=float("nan"),
     if not np.isfinite(p_arrival) or not np.any(x != 0):
         return float("nan")
     first, end = recorded_extent(x)
-    width = max(int(round(ENVELOPE_WINDOW * sampling_rate)), 1)
+    width = envelope_width(sampling_rate)
     _, high = crossover_split(x[:, first:end], PRE_EVENT_ABOVE, sampling_rate)
     power = (high ** 2).sum(axis=0)
     env = moving_log_rms(power, width, np.arange(power.size))
@@ -302,6 +302,17 @@ def record_noise_level(window, std=None, p_arrival=float("nan"),
     if quiet.size < PRE_EVENT_MIN * sampling_rate:
         return float("nan")
     return float(np.median(quiet) - env.max())
+
+
+def envelope_width(sampling_rate: float) -> int:
+    """Samples in one :data:`ENVELOPE_WINDOW` (at least 1): the RMS window of every envelope.
+
+    Examples
+    --------
+    >>> envelope_width(100.0), envelope_width(0.5)
+    (100, 1)
+    """
+    return max(int(round(ENVELOPE_WINDOW * float(sampling_rate))), 1)
 
 
 def moving_log_rms(power, width: int, centres) -> np.ndarray:
@@ -326,7 +337,7 @@ def moving_log_rms(power, width: int, centres) -> np.ndarray:
 def _log_envelope(high, sampling_rate, stride):
     """The envelope of :func:`record_log_envelope` of a band already split off (3, T)."""
     power = (np.asarray(high) ** 2).sum(axis=0)
-    width = max(int(round(ENVELOPE_WINDOW * sampling_rate)), 1)
+    width = envelope_width(sampling_rate)
     env = moving_log_rms(power, width, np.arange(0, power.size, max(int(stride), 1)))
     return np.maximum(env, env.max() - ENVELOPE_FLOOR)
 
@@ -413,8 +424,7 @@ def quiet_before(record, p_index: float, noise_level: float, sampling_rate: floa
     x = np.asarray(record, dtype=np.float64)
     _, high = crossover_split(x, PRE_EVENT_ABOVE, sampling_rate)
     t = np.arange(x.shape[-1])
-    have = moving_log_rms((high ** 2).sum(axis=0), max(int(round(ENVELOPE_WINDOW
-                                                                  * sampling_rate)), 1), t)
+    have = moving_log_rms((high ** 2).sum(axis=0), envelope_width(sampling_rate), t)
     gain = np.minimum(0.0, have.max() + float(noise_level) - have)
     ramp = np.clip((float(p_index) - t) / max(PRE_EVENT_RAMP * sampling_rate, 1.0), 0.0, 1.0)
     gain = _gaussian_smooth(np.maximum(gain * ramp, floor), PRE_EVENT_SMOOTH * sampling_rate)
