@@ -60,26 +60,36 @@ def figures(f, hv, f0, real_f0) -> dict:
             "sd_ln_hv_bands": np.round(band.std(axis=0), 3).tolist()}
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def screen_options(description, seed, default_variant, argv=None, checkpoint=True):
+    """``(args, variants)`` of a screen script: held-out folder, sampler variants (JSON
+    ``{"label": {generate options}}``, repeatable; ``default_variant`` without any), stations,
+    records per station, generation seed, JSON output (and ``--checkpoint``)."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--test", required=True, help="Folder of held-out records (miniSEED).")
     p.add_argument("--variant", action="append", default=[],
                    help='JSON {"label": {generate options}}; repeatable.')
     p.add_argument("--stations", default=None, help="Comma-separated (default: all).")
     p.add_argument("-n", type=int, default=100, help="Generated records per station.")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--checkpoint", default=None)
+    p.add_argument("--seed", type=int, default=seed)
+    if checkpoint:
+        p.add_argument("--checkpoint", default=None)
     p.add_argument("--out", default=None, help="JSON output.")
     args = p.parse_args(argv)
+    variants = {}
+    for text in args.variant or [default_variant]:
+        variants.update(json.loads(text))
+    return args, variants
+
+
+def main(argv=None):
+    args, variants = screen_options(__doc__.splitlines()[0], 7,
+                                    '{"prior": {"sampling": "prior"}}', argv)
     warnings.simplefilter("ignore")
     from measure_timesnet_gen import read_station_records
 
     from obspy_gen.core.records import split_records
     from obspy_gen.plugins.timesnet_gen.plugin import TimesNetGenGenerator
     gen = TimesNetGenGenerator(checkpoint=args.checkpoint, device="cpu")
-    variants = {}
-    for text in args.variant or ['{"prior": {"sampling": "prior"}}']:
-        variants.update(json.loads(text))
     test = read_station_records(args.test, args.stations.split(",") if args.stations else None)
     out = {"n": args.n, "seed": args.seed, "bands_hz": BANDS, "variants": {"real": {}}}
     for station, records in sorted(test.items()):

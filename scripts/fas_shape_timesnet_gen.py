@@ -24,7 +24,6 @@ Result of 2026-12-02 (session 10: the envelope step before and after the notch w
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import warnings
@@ -41,18 +40,15 @@ CENTRES = 2.0 ** (np.arange(0, 14) / 3.0)          # 1 - 20.2 Hz
 def shapes(records) -> np.ndarray:
     """(n, 2, bands): per record, ln smoothed FAS of H (quadratic mean of N and E) and Z at
     :data:`CENTRES`, each minus its mean over the bands."""
+    from obspy_gen.core.records import three_components
     from obspy_gen.core.smoothing import konno_ohmachi
     out = []
     for rec in records:
-        amp = {}
-        for comp in "NEZ":
-            tr = rec.select(channel=f"*{comp}")[0]
-            x = tr.data.astype(np.float64)
-            f = np.fft.rfftfreq(x.size, tr.stats.delta)
-            amp[comp] = konno_ohmachi(np.abs(np.fft.rfft(x - x.mean())), f, centers=CENTRES,
-                                      bandwidth=40)
-        h = np.sqrt((amp["N"] ** 2 + amp["E"] ** 2) / 2)
-        rows = np.log(np.maximum(np.stack([h, amp["Z"]]), 1e-300))
+        *components, fs = three_components(rec)
+        n, e, z = (konno_ohmachi(np.abs(np.fft.rfft(x - x.mean())),
+                                 np.fft.rfftfreq(x.size, 1.0 / fs), centers=CENTRES,
+                                 bandwidth=40) for x in components)
+        rows = np.log(np.maximum(np.stack([np.sqrt((n ** 2 + e ** 2) / 2), z]), 1e-300))
         out.append(rows - rows.mean(axis=1, keepdims=True))
     return np.asarray(out)
 
@@ -76,24 +72,15 @@ def compare(gen, real, rng, n_split=200) -> dict:
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--test", required=True, help="Folder of held-out records (miniSEED).")
-    p.add_argument("--variant", action="append", default=[],
-                   help='JSON {"label": {generate options}}; repeatable.')
-    p.add_argument("--stations", default=None, help="Comma-separated (default: all).")
-    p.add_argument("-n", type=int, default=100, help="Generated records per station.")
-    p.add_argument("--seed", type=int, default=11)
-    p.add_argument("--out", default=None, help="JSON output.")
-    args = p.parse_args(argv)
+    from f0_screen_timesnet_gen import screen_options
+    args, variants = screen_options(__doc__.splitlines()[0], 11, '{"default": {}}', argv,
+                                    checkpoint=False)
     warnings.simplefilter("ignore")
     from measure_timesnet_gen import read_station_records
 
     from obspy_gen.core.records import split_records
     from obspy_gen.plugins.timesnet_gen.plugin import TimesNetGenGenerator
     gen = TimesNetGenGenerator(device="cpu")
-    variants = {}
-    for text in args.variant or ['{"default": {}}']:
-        variants.update(json.loads(text))
     test = read_station_records(args.test, args.stations.split(",") if args.stations else None)
     out = {"n": args.n, "seed": args.seed, "centres_hz": np.round(CENTRES, 2).tolist(),
            "variants": {}}
