@@ -16,6 +16,11 @@ Usage::
     python scripts/f0_screen_timesnet_gen.py --test /tmp/p5test -n 100 \\
         --variant '{"prior": {"sampling": "prior"}}' --out screen.json
 
+``--training`` adds the training records' own figures against the held-out median: what a
+generator that reproduced its training records exactly would score. Every row also says, for
+the highest peak below half the held-out median f0, how often it passes each test of the
+lowest-clear-peak rule (``low_peak_tests``): which test lets the lower shoulder through.
+
 Result of 2026-12-02 (polarised low-band mixing against mixing as recorded and other
 samplers): ``benchmarks/results/timesnet_gen_polarisation_screen_n100.json``.
 """
@@ -45,6 +50,36 @@ def curves(records):
     return f, np.asarray(res.curves), np.asarray(picks, dtype=float)
 
 
+def low_peak_criteria(f, hv, med) -> dict:
+    """Why the lowest clear peak lands low: for the highest peak of each curve between 1 Hz
+    and ``med / 2`` (the off-by-2x side where f0 falls on a lower shoulder), the share of
+    records where it passes each test of the ``lowest_clear_peak`` rule -- A0 > 2, at least
+    :data:`~obspy_gen.core.hvsr.LOWEST_PEAK_MIN_RATIO` of the highest peak, the curve below
+    A0/2 in (f/4, f) and in (f, 4f), prominence >= A0/2 -- and all of them."""
+    import scipy.signal
+
+    from obspy_gen.core.hvsr import LOWEST_PEAK_MIN_RATIO
+    tests = []
+    for c in hv:
+        peaks, _ = scipy.signal.find_peaks(c)
+        peaks = peaks[(f[peaks] >= 1.0) & (f[peaks] <= 20.0)]
+        low = peaks[f[peaks] < med / 2]
+        if low.size == 0:
+            tests.append((False,) * 5)
+            continue
+        i = low[np.argmax(c[low])]
+        a0, fi, below = c[i], f[i], c < c[i] / 2
+        tests.append((a0 > 2, a0 >= LOWEST_PEAK_MIN_RATIO * c[peaks].max(),
+                      bool(np.any(below & (f > fi / 4) & (f < fi))),
+                      bool(np.any(below & (f > fi) & (f < 4 * fi))),
+                      scipy.signal.peak_prominences(c, [i])[0][0] >= a0 / 2))
+    t = np.asarray(tests, dtype=bool).reshape(-1, 5)
+    names = ("a0_above_2", "near_highest", "falls_below", "falls_above", "prominent")
+    out = {k: round(float(v), 3) for k, v in zip(names, t.mean(axis=0))}
+    out["all"] = round(float(t.all(axis=1).mean()), 3)
+    return out
+
+
 def figures(f, hv, f0, real_f0) -> dict:
     """Off-by-2x share, spread ratio and band H/V statistics against the real f0 values."""
     med = np.nanmedian(real_f0)
@@ -57,15 +92,21 @@ def figures(f, hv, f0, real_f0) -> dict:
             "spread_ratio": float(np.std(np.log(f0[good]))
                                   / np.std(np.log(real_f0[np.isfinite(real_f0)]))),
             "median_ln_hv_bands": np.round(np.median(band, axis=0), 3).tolist(),
-            "sd_ln_hv_bands": np.round(band.std(axis=0), 3).tolist()}
+            "sd_ln_hv_bands": np.round(band.std(axis=0), 3).tolist(),
+            "low_peak_tests": low_peak_criteria(f, hv, med)}
 
 
-def screen_options(description, seed, default_variant, argv=None, checkpoint=True):
+def screen_options(description, seed, default_variant, argv=None, checkpoint=True,
+                   training=False):
     """``(args, variants)`` of a screen script: held-out folder, sampler variants (JSON
     ``{"label": {generate options}}``, repeatable; ``default_variant`` without any), stations,
-    records per station, generation seed, JSON output (and ``--checkpoint``)."""
+    records per station, generation seed, JSON output (and ``--checkpoint``, ``--training``)."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--test", required=True, help="Folder of held-out records (miniSEED).")
+    if training:
+        p.add_argument("--training", default=None,
+                       help="Folder of the training records: their figures against the "
+                            "held-out ones, what a generator that reproduced them would score.")
     p.add_argument("--variant", action="append", default=[],
                    help='JSON {"label": {generate options}}; repeatable.')
     p.add_argument("--stations", default=None, help="Comma-separated (default: all).")
@@ -83,25 +124,34 @@ def screen_options(description, seed, default_variant, argv=None, checkpoint=Tru
 
 def main(argv=None):
     args, variants = screen_options(__doc__.splitlines()[0], 7,
-                                    '{"prior": {"sampling": "prior"}}', argv)
+                                    '{"prior": {"sampling": "prior"}}', argv, training=True)
     warnings.simplefilter("ignore")
     from measure_timesnet_gen import read_station_records
 
     from obspy_gen.core.records import split_records
     from obspy_gen.plugins.timesnet_gen.plugin import TimesNetGenGenerator
     gen = TimesNetGenGenerator(checkpoint=args.checkpoint, device="cpu")
-    test = read_station_records(args.test, args.stations.split(",") if args.stations else None)
+    stations = args.stations.split(",") if args.stations else None
+    test = read_station_records(args.test, stations)
+    training = read_station_records(args.training, stations) if args.training else {}
     out = {"n": args.n, "seed": args.seed, "bands_hz": BANDS, "variants": {"real": {}}}
     for station, records in sorted(test.items()):
         f, hv, real_f0 = curves(records)
         out["variants"]["real"][station] = figures(f, hv, real_f0, real_f0)
+        if station in training:
+            g = figures(*curves(training[station]), real_f0)
+            out["variants"].setdefault("training", {})[station] = g
+            print(f"{station} {'training records':30s} off {g['off_2x']:.2f} "
+                  f"spread {g['spread_ratio']:.2f}", flush=True)
         for label, options in variants.items():
             st = gen.generate(station=station, n=args.n, seed=args.seed, **options)
             g = figures(*curves(split_records(st)), real_f0)
             out["variants"].setdefault(label, {})[station] = g
             print(f"{station} {label:30s} median {g['median_error']:+.2f} off {g['off_2x']:.2f} "
                   f"spread {g['spread_ratio']:.2f} sd " + " ".join(
-                      f"{x:.2f}" for x in g["sd_ln_hv_bands"]), flush=True)
+                      f"{x:.2f}" for x in g["sd_ln_hv_bands"])
+                  + f" near-highest low peak {g['low_peak_tests']['near_highest']:.2f}",
+                  flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps(out, indent=1))
     return out
