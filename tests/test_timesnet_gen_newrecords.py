@@ -644,3 +644,29 @@ def test_cnn_lstm_sees_pre_event_records_as_it_sees_the_station_s(tmp_path):
         # measured: default -0.26 / -0.19, pre_event -0.01 / -0.01 (ln, against the records)
         assert np.log(default / real) < -0.12, (station, real, default)
         assert abs(np.log(quiet / real)) < 0.08, (station, real, quiet)
+
+
+def test_shipped_default_reaches_the_station_coherence(monkeypatch):
+    """The coherence step re-mixes the vertical to the station's median coherence with the
+    horizontals, then puts its envelope back -- which lowers the coherence again: done once,
+    generated records at 2020 fell 0.03-0.11 short of the target at 1.3-5 Hz. Done in two
+    rounds (:data:`~obspy_gen.plugins.timesnet_gen.coherence.ROUNDS`) they reach it."""
+    from obspy_gen.core.records import three_components
+    from obspy_gen.plugins.timesnet_gen import plugin as P
+    from obspy_gen.plugins.timesnet_gen.coherence import band_coherence
+    gen = TimesNetGenGenerator(device="cpu")
+    target = gen.load().pools["2020"].coherence_target
+    band = (BAND_CENTRES > 1.2) & (BAND_CENTRES < 5.5)
+
+    def shortfall():
+        recs = split_records(gen.generate(station="2020", n=20, seed=11))
+        got = np.median([band_coherence(np.stack(three_components(r)[:3]), 0.01)[band]
+                         for r in recs], axis=0)
+        return float(np.mean(target[band] - got))
+
+    two = shortfall()
+    once = P.restore_coherence
+    monkeypatch.setattr(P, "restore_coherence",
+                        lambda *args, **kw: once(*args, rounds=1, **kw))
+    one = shortfall()
+    assert abs(two) < 0.035 and one > 0.045, (two, one)
