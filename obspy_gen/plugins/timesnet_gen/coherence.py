@@ -50,9 +50,9 @@ ENVELOPE_ABOVE = 1.0
 #: Rounds of :func:`restore_coherence`: the re-mixing, then the vertical's envelope put back.
 #: Putting the envelope back scales the incoherent P wave up again and lowers the coherence
 #: just restored: after one round the shipped default's records had 0.59-0.78 at 1.6-4 Hz for
-#: a target of 0.65-0.81 at 2020 (60 records); after two, within 0.03 of it. 300 records per
-#: station, the same seeds: 2020's share of f0 off by 2x 0.130 -> 0.097 (records off only
-#: with one round: 12, only with two: 2), 1716 0.043 -> 0.030, the others unchanged.
+#: a target of 0.65-0.81 at 2020 (60 records); after two, within 0.04 of it. 300 records per
+#: station, the same seeds: 2020's share of f0 off by 2x 0.130 -> 0.100 (records off only
+#: with one round: 11, only with two: 2), 1716 0.043 -> 0.030, the others unchanged.
 ROUNDS = 2
 
 
