@@ -39,11 +39,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 BANDS = ((0.5, 1.0), (1.0, 2.0), (2.0, 4.0), (4.0, 8.0), (8.0, 16.0), (16.0, 25.0))
 
 
+def paper_settings():
+    """The evaluation's HVSR settings: the paper's preset, the lowest-clear-peak rule."""
+    from obspy_gen.core.settings import resolve_settings
+    return resolve_settings(preset="timesnet-gen-paper", f0_rule="lowest_clear_peak")
+
+
 def curves(records):
     """(frequency, H/V curves (n, f), lowest-clear-peak f0 (n,)) of a list of records."""
     from obspy_gen.core.hvsr import _pick_f0, hvsr
-    from obspy_gen.core.settings import resolve_settings
-    s = resolve_settings(preset="timesnet-gen-paper", f0_rule="lowest_clear_peak")
+    s = paper_settings()
     res = hvsr(records, s)
     f = res.frequency
     picks = [f[k] if k >= 0 else np.nan for k, _ in (_pick_f0(c, f, s) for c in res.curves)]
@@ -51,30 +56,29 @@ def curves(records):
 
 
 def low_peak_criteria(f, hv, med) -> dict:
-    """Why the lowest clear peak lands low: for the highest peak of each curve between 1 Hz
-    and ``med / 2`` (the off-by-2x side where f0 falls on a lower shoulder), the share of
-    records where it passes each test of the ``lowest_clear_peak`` rule -- A0 > 2, at least
-    :data:`~obspy_gen.core.hvsr.LOWEST_PEAK_MIN_RATIO` of the highest peak, the curve below
-    A0/2 in (f/4, f) and in (f, 4f), prominence >= A0/2 -- and all of them."""
+    """Why the lowest clear peak lands low: for the highest peak of each curve between the
+    f0 band's low end and ``med / 2`` (the off-by-2x side where f0 falls on a lower
+    shoulder), the share of records where it passes each test of the ``lowest_clear_peak``
+    rule -- at least :data:`~obspy_gen.core.hvsr.LOWEST_PEAK_MIN_RATIO` of the highest peak
+    in the band, and each of :func:`~obspy_gen.core.hvsr.clear_peak_tests` -- and all."""
     import scipy.signal
 
-    from obspy_gen.core.hvsr import LOWEST_PEAK_MIN_RATIO
+    from obspy_gen.core.hvsr import LOWEST_PEAK_MIN_RATIO, clear_peak_tests
+    lo, hi = paper_settings().f0_band
+    names = ("near_highest", "a0_above_2", "falls_below", "falls_above", "prominent")
     tests = []
     for c in hv:
         peaks, _ = scipy.signal.find_peaks(c)
-        peaks = peaks[(f[peaks] >= 1.0) & (f[peaks] <= 20.0)]
+        peaks = peaks[(f[peaks] >= lo) & (f[peaks] <= hi)]
         low = peaks[f[peaks] < med / 2]
         if low.size == 0:
-            tests.append((False,) * 5)
+            tests.append((False,) * len(names))
             continue
         i = low[np.argmax(c[low])]
-        a0, fi, below = c[i], f[i], c < c[i] / 2
-        tests.append((a0 > 2, a0 >= LOWEST_PEAK_MIN_RATIO * c[peaks].max(),
-                      bool(np.any(below & (f > fi / 4) & (f < fi))),
-                      bool(np.any(below & (f > fi) & (f < 4 * fi))),
-                      scipy.signal.peak_prominences(c, [i])[0][0] >= a0 / 2))
-    t = np.asarray(tests, dtype=bool).reshape(-1, 5)
-    names = ("a0_above_2", "near_highest", "falls_below", "falls_above", "prominent")
+        clear = clear_peak_tests(c, f, i)
+        tests.append((c[i] >= LOWEST_PEAK_MIN_RATIO * c[peaks].max(),)
+                     + tuple(clear[k] for k in names[1:]))
+    t = np.asarray(tests, dtype=bool).reshape(-1, len(names))
     out = {k: round(float(v), 3) for k, v in zip(names, t.mean(axis=0))}
     out["all"] = round(float(t.all(axis=1).mean()), 3)
     return out

@@ -8,7 +8,7 @@ from obspy import Stream, UTCDateTime, read
 
 import obspy_gen
 from obspy_gen import HVSRSettings, hvsr
-from obspy_gen.core.hvsr import is_clear_peak
+from obspy_gen.core.hvsr import clear_peak_tests, is_clear_peak
 from obspy_gen.core.settings import COMBINATIONS
 from obspy_gen.data import read_bundled
 
@@ -137,6 +137,36 @@ def test_lowest_clear_peak_on_a_two_layer_site():
     assert top.f0 == pytest.approx(9.8, rel=0.08)
     assert low.f0 == pytest.approx(2.0, rel=0.08) and low.f0_clear
     assert hvsr(st, f0_rule="argmax", **kw).f0 == top.f0
+
+
+def test_clear_peak_tests_name_the_failing_test():
+    # One log-Gaussian peak of 5 at 3 Hz on a floor of 1, then altered so that exactly one
+    # SESAME/prominence test fails at a time.
+    f = np.geomspace(0.5, 20, 400)
+    bump = np.exp(-np.log(f / 3) ** 2 / 0.02)
+    i = int(np.argmax(bump))
+    cases = {
+        None: 1 + 4 * bump,
+        "a0_above_2": 0.2 + 1.6 * bump,                      # A0 = 1.8
+        # A shelf of 3 (> A0/2) over (f0/4, f0) or (f0, 4 f0): the curve falls below A0/2
+        # only beyond it, so the peak keeps its prominence.
+        "falls_below": np.maximum(1 + 4 * bump, np.where((f > 0.7) & (f < 3), 3.0, 0.0)),
+        "falls_above": np.maximum(1 + 4 * bump, np.where((f > 3) & (f < 13), 3.0, 0.0)),
+        # A higher peak (5.4) at 3.6 Hz: the trough between them (3.7) stays above A0/2.
+        "prominent": 1 + 4 * bump + 3.6 * np.exp(-np.log(f / 3.6) ** 2 / 0.002),
+    }
+    for failing, curve in cases.items():
+        tests = clear_peak_tests(curve, f, i)
+        assert [k for k, ok in tests.items() if not ok] == ([failing] if failing else [])
+        assert is_clear_peak(curve, f, i) == all(tests.values())
+    # An edge of the curve is never a clear peak, however it rises.
+    assert clear_peak_tests(np.r_[cases[None], 9.0], np.r_[f, 21.0], 400)["prominent"] is False
+    # On every peak of the bundled real records' curves the conjunction is is_clear_peak.
+    for name in ("AOM001", "0921"):
+        res = read_bundled(name).hvsr(preset="timesnet-gen-paper")
+        for k in scipy.signal.find_peaks(res.mean)[0]:
+            assert all(clear_peak_tests(res.mean, res.frequency, k).values()) == \
+                is_clear_peak(res.mean, res.frequency, k)
 
 
 def test_sesame_criteria_on_a_clean_resonance():

@@ -378,6 +378,20 @@ def _group_curves(group, fs, centers, settings):
     return smooth[:rows] / smooth[rows:]
 
 
+def _clarity_checks(curve, freq, index):
+    """``(name, passed)`` of each test of :func:`is_clear_peak`, lazily (``all()`` stops at
+    the first that fails)."""
+    a0, f0 = curve[index], freq[index]
+    yield "a0_above_2", bool(a0 > 2)
+    below = curve < a0 / 2
+    yield "falls_below", bool(np.any(below & (freq > f0 / 4) & (freq < f0)))
+    yield "falls_above", bool(np.any(below & (freq > f0) & (freq < 4 * f0)))
+    # An edge of the curve is not a peak (and has no prominence).
+    edge = index == 0 or index == curve.size - 1
+    yield "prominent", bool(not edge and
+                            scipy.signal.peak_prominences(curve, [index])[0][0] >= a0 / 2)
+
+
 def is_clear_peak(curve, freq, index) -> bool:
     """Whether the peak at ``index`` of an H/V curve is *clear*.
 
@@ -386,7 +400,7 @@ def is_clear_peak(curve, freq, index) -> bool:
     hvsrpy's sesame.clarity) -- plus a prominence condition: the peak rises above the higher
     of its two flanking minima (its topographic prominence, :func:`scipy.signal.peak_prominences`)
     by at least A0/2. Without the last, ripples on a single noisy earthquake curve that happen
-    to sit near deep troughs pass i-iii.
+    to sit near deep troughs pass i-iii. :func:`clear_peak_tests` gives each test's outcome.
 
     Examples
     --------
@@ -397,17 +411,35 @@ def is_clear_peak(curve, freq, index) -> bool:
     >>> is_clear_peak(curve, f, i), is_clear_peak(curve / 3, f, i)
     (True, False)
     """
-    a0, f0 = curve[index], freq[index]
-    if not a0 > 2:
-        return False
-    below = curve < a0 / 2
-    if not (np.any(below & (freq > f0 / 4) & (freq < f0))
-            and np.any(below & (freq > f0) & (freq < 4 * f0))):
-        return False
-    if index == 0 or index == curve.size - 1:
-        return False  # an edge of the curve is not a peak
-    prominence = scipy.signal.peak_prominences(curve, [index])[0][0]
-    return bool(prominence >= a0 / 2)
+    return all(passed for _, passed in _clarity_checks(curve, freq, index))
+
+
+def clear_peak_tests(curve, freq, index) -> dict:
+    """Each test of :func:`is_clear_peak` for the peak at ``index``: which one a peak fails.
+
+    Parameters
+    ----------
+    curve, freq : array (n,)
+        An H/V curve and its frequencies (Hz, ascending).
+    index : int
+        The peak's position on ``curve``.
+
+    Returns
+    -------
+    dict
+        ``a0_above_2`` (A0 > 2), ``falls_below`` (the curve below A0/2 somewhere in
+        (f0/4, f0)), ``falls_above`` (... in (f0, 4 f0)), ``prominent`` (prominence >= A0/2,
+        not an edge of the curve): booleans whose conjunction is :func:`is_clear_peak`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = np.geomspace(0.5, 20, 200)
+    >>> curve = 1 + 4 * np.exp(-np.log(f / 3) ** 2 / 0.02)
+    >>> clear_peak_tests(curve / 3, f, int(np.argmax(curve)))   # A0 = 5/3: the first fails
+    {'a0_above_2': False, 'falls_below': True, 'falls_above': True, 'prominent': True}
+    """
+    return dict(_clarity_checks(curve, freq, index))
 
 
 #: ``lowest_clear_peak`` takes a clear peak below the highest one only when it reaches this
