@@ -289,8 +289,12 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
 @click.option("--pre-event/--no-pre-event", default=None,
               help="TimesNet-Gen prior/aligned: before its P arrival a record is brought down "
                    "to the pre-event noise level of the record whose timing it takes, so P "
-                   "pickers find its onset (default: the checkpoint's; on for the shipped "
+                   "pickers find its onset (default: the checkpoint's; off for the shipped "
                    "one).")
+@click.option("--hv-ripple/--no-hv-ripple", default=None,
+              help="TimesNet-Gen: give the fine detail of every record's H/V ratio at 1-8 Hz "
+                   "the level of the station's records, by a gain on the vertical (default: "
+                   "the checkpoint's; on for the shipped one).")
 @click.option("--weights", type=click.Choice(["gaussian", "sign"]), default=None,
               help="TimesNet-Gen prior/aligned: weights of the records' combination -- "
                    "standard normal, or random signs (the same mean and covariance, no "
@@ -330,8 +334,8 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate_command(stations, n, out, model, seed, device, checkpoint, records, n_mix,
                      noise_scale, sampling, baseline, timing_tolerance, seam_energy, calibrate,
-                     envelope, band_shape, coherence, p_envelope, pre_event, weights, jitter,
-                     magnitude,
+                     envelope, band_shape, coherence, p_envelope, pre_event, hv_ripple, weights,
+                     jitter, magnitude,
                      distance,
                      distance_kind, depth,
                      vs30, target, periods, n_periods, pool_size, scale_bounds, tolerance, jobs,
@@ -405,7 +409,8 @@ def generate_command(stations, n, out, model, seed, device, checkpoint, records,
                                  ("seam_energy", seam_energy), ("calibrate", calibrate),
                                  ("envelope", envelope), ("band_shape", band_shape),
                                  ("coherence", coherence), ("p_envelope", p_envelope),
-                                 ("pre_event", pre_event), ("weights", weights),
+                                 ("pre_event", pre_event), ("hv_ripple", hv_ripple),
+                                 ("weights", weights),
                                  ("jitter", jitter))
                if v is not None}
     if distance_kind is not None:

@@ -15,6 +15,7 @@ from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
 from obspy_gen.plugins.timesnet_gen.calibration import (apply_band_gain, band_log_amplitude,
                                                         shape_bands)
 from obspy_gen.plugins.timesnet_gen.coherence import restore_coherence
+from obspy_gen.plugins.timesnet_gen.ripple import restore_hv_ripple
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
                                                      SAMPLING_KINDS, WEIGHT_KINDS,
                                                      LatentPool, check_sampling_args,
@@ -39,7 +40,7 @@ OPTION_DEFAULTS = {"checkpoint": None, "n_mix": None, "noise_scale": None, "star
                    "fidelity_floor": True, "timing_tolerance": None,
                    "seam_energy": None, "calibrate": None, "envelope": None,
                    "weights": None, "jitter": None, "band_shape": None, "coherence": None,
-                   "p_envelope": None, "pre_event": None}
+                   "p_envelope": None, "pre_event": None, "hv_ripple": None}
 OPTIONS = tuple(OPTION_DEFAULTS)
 #: Sampler of checkpoints that do not name one (made before aligned sampling existed).
 LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
@@ -199,8 +200,12 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
             :meth:`~.sampling.LatentPool.draw`), ``pre_event`` (before the P arrival of the
             record whose timing it takes, the new record is brought down to that record's
             pre-event noise level, :func:`~.sampling.quiet_before`, so that P pickers find its
-            onset; see :doc:`/generate`) -- each True/False, default: the checkpoint's
-            (shipped one: all but ``calibrate``, ``p_envelope`` and ``pre_event``), else False;
+            onset; see :doc:`/generate`), ``hv_ripple`` (after ``coherence``: the fine ripple
+            of the record's H/V ratio at 1-8 Hz is given the level of the record whose timing
+            it takes -- the station's median for ``"mix"`` -- by a gain on the vertical,
+            :mod:`~obspy_gen.plugins.timesnet_gen.ripple`) -- each
+            True/False, default: the checkpoint's (shipped one: all but ``calibrate``,
+            ``p_envelope`` and ``pre_event``), else False;
             ``weights``
             (``"gaussian"`` or ``"sign"``: the prior's combination weights, see
             :meth:`~.sampling.LatentPool.draw`; default: the checkpoint's, else
@@ -257,7 +262,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         # measured with).
         flags = {}
         for name in ("seam_energy", "calibrate", "envelope", "band_shape", "coherence",
-                     "p_envelope", "pre_event"):
+                     "p_envelope", "pre_event", "hv_ripple"):
             value = named.get(name, False) if opts[name] is None else opts[name]
             if not isinstance(value, (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -302,12 +307,15 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         for name, have, what in (("calibrate", pool.band_ratio, "band ratios"),
                                  ("coherence", pool.coherence, "coherences"),
                                  ("band_shape", pool.log_band, "band amplitudes"),
-                                 ("pre_event", pool.noise_level, "pre-event noise levels")):
+                                 ("pre_event", pool.noise_level, "pre-event noise levels"),
+                                 ("hv_ripple", (pool.low_channels == 3 and pool.crossover)
+                                  or None, "three-channel low-band codes")):
             if opts[name] and have is None:
                 raise ValueError(f"{name}=True: the pool of station {pool.station} has no "
                                  f"{what}; re-pool the checkpoint (train.repool)")
         gain = pool.decoder_gain if flags["calibrate"] else None
         coherence = pool.coherence_target if flags["coherence"] else None
+        ripple = flags["hv_ripple"] and pool.hv_ripple_levels is not None
         arch = model.arch
         fs = float(arch.sampling_rate)
         # Records never touch: a gap of a whole minute keeps Stream.merge from joining them.
@@ -327,7 +335,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     seam_energy=flags["seam_energy"], calibrate=gain is not None,
                     envelope=envelope_on, weights=weights, jitter=jitter,
                     band_shape=flags["band_shape"] and timed and pool.log_band is not None,
-                    coherence=coherence is not None,
+                    coherence=coherence is not None, hv_ripple=ripple,
                     p_envelope=flags["p_envelope"] and envelope_on and pool.p_arrival is not None,
                     pre_event=flags["pre_event"] and timed and pool.noise_level is not None)
         if timing is not None:
@@ -366,6 +374,11 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     data = apply_band_gain(data, gain, 1.0 / fs)
                 if coherence is not None:
                     data = restore_coherence(data, coherence, 1.0 / fs)
+                if ripple:
+                    # After the coherence step, which sets how much of the vertical the
+                    # horizontals explain per third octave; this sets the finer detail.
+                    data = restore_hv_ripple(data, pool.hv_ripple_target(lead), 1.0 / fs,
+                                             pool.ripple_fmax, pool.hv_reference)
                 quiet = pool.pre_event(lead) if flags["pre_event"] and lead is not None else None
                 p_arrival = None
                 if quiet is not None:

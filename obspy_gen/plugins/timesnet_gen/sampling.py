@@ -623,6 +623,7 @@ class LatentPool:
     _centred: list = field(default_factory=list, repr=False, compare=False)
     _low: list = field(default_factory=list, repr=False, compare=False)
     _theta: list = field(default_factory=list, repr=False, compare=False)
+    _ripple: list = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self):
         self.codes = np.asarray(self.codes, dtype=np.float32)
@@ -726,6 +727,81 @@ class LatentPool:
             return None
         from obspy_gen.plugins.timesnet_gen.coherence import station_coherence
         return station_coherence(self.coherence)
+
+    @property
+    def hv_reference(self) -> np.ndarray | None:
+        """The station's typical ln H/V on
+        :func:`~obspy_gen.plugins.timesnet_gen.ripple.hv_grid` (to :attr:`ripple_fmax`): the
+        median of its records' (:func:`~obspy_gen.plugins.timesnet_gen.ripple.station_reference`),
+        measured on their low-band codes; ``None`` without three low-band channels."""
+        stats = self._ripple_stats()
+        return None if stats is None else stats[0]
+
+    @property
+    def hv_ripple_levels(self) -> np.ndarray | None:
+        """(n, bands) each record's H/V ripple level per band of
+        :data:`~obspy_gen.plugins.timesnet_gen.ripple.RIPPLE_BANDS`
+        (:func:`~obspy_gen.plugins.timesnet_gen.ripple.hv_ripple_level` about
+        :attr:`hv_reference`), measured on its low-band code (the record's spectra to
+        :attr:`ripple_fmax`); ``None`` without three low-band channels.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> p = LatentPool("X", rng.standard_normal((4, 3, 1500)), np.zeros((4, 3)),
+        ...                np.ones((4, 3)), low_channels=3, latent_stride=4, crossover=4.0)
+        >>> np.round(np.median(p.hv_ripple_levels, axis=0), 1).tolist()   # white noise codes
+        [0.2, 0.2, 0.2]
+        """
+        stats = self._ripple_stats()
+        return None if stats is None else stats[1]
+
+    def hv_ripple_target(self, lead=None) -> np.ndarray | None:
+        """The H/V ripple level a new record is given: that of the record ``lead`` (whose
+        timing it has), or the median of the station's records without one; ``None`` without
+        :attr:`hv_ripple_levels`. The lead's, not the median, so that the new records' levels
+        spread as the records' do: at the median every one, none had the rough curves of
+        some real records, and at 3130 the share of f0 off by 2x fell below the records'.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> p = LatentPool("X", rng.standard_normal((3, 3, 1500)), np.zeros((3, 3)),
+        ...                np.ones((3, 3)), low_channels=3, latent_stride=4, crossover=4.0)
+        >>> bool(np.array_equal(p.hv_ripple_target(1), p.hv_ripple_levels[1]))
+        True
+        >>> p.hv_ripple_target().shape, LatentPool("Y", np.zeros((2, 1, 4)), np.zeros((2, 1)),
+        ...                                        np.ones((2, 1))).hv_ripple_target()
+        ((3,), None)
+        """
+        levels = self.hv_ripple_levels
+        if levels is None:
+            return None
+        return levels[int(lead)] if lead is not None else np.nanmedian(levels, axis=0)
+
+    def _ripple_stats(self):
+        """``(hv_reference, hv_ripple_levels)``, computed once; ``None`` without three
+        low-band channels and a crossover."""
+        if self.low_channels != 3 or not self.crossover:
+            return None
+        if not self._ripple:
+            from obspy_gen.plugins.timesnet_gen.ripple import (hv_ripple_level, ln_hv,
+                                                               station_reference)
+            low = self.to_record_units(self.codes.astype(np.float64))[:, -3:, :]
+            dt = max(int(self.latent_stride), 1) / self.sampling_rate
+            reference = station_reference([ln_hv(c, dt, self.ripple_fmax) for c in low])
+            levels = np.array([hv_ripple_level(c, dt, self.ripple_fmax, reference)
+                               for c in low])
+            self._ripple.append((reference, levels))
+        return self._ripple[0]
+
+    @property
+    def ripple_fmax(self) -> float:
+        """Hz to which the low-band codes hold the records' spectra: 2.5 x :attr:`crossover`
+        (:meth:`.model.TimesNetGen.low_code`)."""
+        return 2.5 * float(self.crossover)
 
     def pre_event(self, lead: int):
         """``(P sample, ln noise level)`` of record ``lead`` (its P arrival in its model
