@@ -101,9 +101,10 @@ def test_shipped_checkpoint_calibrates_on_request_and_joins_the_bands_of_generat
     # Below the crossover a record's low band is its own: no correction there.
     assert np.abs(gain[:, BAND_CENTRES < 2]).max() < 0.02
     # The calibrated record is the uncalibrated one filtered by the station's gain (before
-    # the processing, here none).
+    # the processing, here none, nor the steps after it that measure the record: the
+    # coherence and H/V ripple steps).
     kw = dict(station="4628", n=2, seed=5, baseline="none", band_shape=False,
-              coherence=False)
+              coherence=False, hv_ripple=False)
     plain = split_records(gen.generate(calibrate=False, **kw))
     calibrated = split_records(gen.generate(calibrate=True, **kw))
     for p, c in zip(plain, calibrated):
