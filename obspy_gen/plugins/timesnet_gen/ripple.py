@@ -216,18 +216,20 @@ def restore_hv_ripple(record, target, dt: float, fmax: float | None = None, refe
     ([0.1, 0.1], True)
     """
     out = np.asarray(record, dtype=np.float64).copy()
-    level = hv_ripple_level(out, dt, fmax, reference)
+    grid, ripple = hv_ripple(out, dt, fmax, reference)
+    level = _band_levels(grid, ripple)
     target = np.clip(np.asarray(target, dtype=np.float64).reshape(len(RIPPLE_BANDS)),
                      level / MAX_SCALE, level * MAX_SCALE)
-    for _ in range(max(int(passes), 1)):
-        out = _restore_once(out, target, dt, fmax, reference)
+    for k in range(max(int(passes), 1)):
+        if k:   # measure anew (the first pass uses the measurement above)
+            grid, ripple = hv_ripple(out, dt, fmax, reference)
+            level = _band_levels(grid, ripple)
+        out = _restore_once(out, target, dt, grid, ripple, level)
     return out
 
 
-def _restore_once(x, target, dt, fmax, reference):
-    """One pass of :func:`restore_hv_ripple`."""
-    grid, ripple = hv_ripple(x, dt, fmax, reference)
-    level = _band_levels(grid, ripple)
+def _restore_once(x, target, dt, grid, ripple, level):
+    """One pass of :func:`restore_hv_ripple` on ``x`` measured as ``grid, ripple, level``."""
     ok = np.isfinite(target) & np.isfinite(level) & (level > 0)
     a = np.where(ok, 1.0 - target / np.where(ok, level, 1.0), 0.0)
     if not np.any(a):
