@@ -308,8 +308,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                                  ("coherence", pool.coherence, "coherences"),
                                  ("band_shape", pool.log_band, "band amplitudes"),
                                  ("pre_event", pool.noise_level, "pre-event noise levels"),
-                                 ("hv_ripple", (pool.low_channels == 3 and pool.crossover)
-                                  or None, "three-channel low-band codes")):
+                                 ("hv_ripple", pool.has_low_band or None,
+                                  "three-channel low-band codes")):
             if opts[name] and have is None:
                 raise ValueError(f"{name}=True: the pool of station {pool.station} has no "
                                  f"{what}; re-pool the checkpoint (train.repool)")

@@ -781,10 +781,26 @@ class LatentPool:
             return None
         return levels[int(lead)] if lead is not None else np.nanmedian(levels, axis=0)
 
+    @property
+    def has_low_band(self) -> bool:
+        """Whether the codes end in the three-channel (N, E, Z) low-band code of a model with
+        a crossover: what the H/V steps (:attr:`hv_ripple_levels`) measure.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> LatentPool("X", np.zeros((2, 5, 4)), np.zeros((2, 3)), np.ones((2, 3)),
+        ...            low_channels=3, crossover=4.0).has_low_band
+        True
+        >>> LatentPool("X", np.zeros((2, 5, 4)), np.zeros((2, 3)), np.ones((2, 3))).has_low_band
+        False
+        """
+        return self.low_channels == 3 and bool(self.crossover)
+
     def _ripple_stats(self):
-        """``(hv_reference, hv_ripple_levels)``, computed once; ``None`` without three
-        low-band channels and a crossover."""
-        if self.low_channels != 3 or not self.crossover:
+        """``(hv_reference, hv_ripple_levels)``, computed once; ``None`` without
+        :attr:`has_low_band`."""
+        if not self.has_low_band:
             return None
         if not self._ripple:
             from obspy_gen.plugins.timesnet_gen.ripple import (hv_ripple_level, ln_hv,
