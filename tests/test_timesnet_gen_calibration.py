@@ -102,9 +102,9 @@ def test_shipped_checkpoint_calibrates_on_request_and_joins_the_bands_of_generat
     assert np.abs(gain[:, BAND_CENTRES < 2]).max() < 0.02
     # The calibrated record is the uncalibrated one filtered by the station's gain (before
     # the processing, here none, nor the steps after it that measure the record: the
-    # coherence and H/V ripple steps).
+    # coherence and H/V shape and ripple steps).
     kw = dict(station="4628", n=2, seed=5, baseline="none", band_shape=False,
-              coherence=False, hv_ripple=False)
+              coherence=False, hv_shape=False, hv_ripple=False)
     plain = split_records(gen.generate(calibrate=False, **kw))
     calibrated = split_records(gen.generate(calibrate=True, **kw))
     for p, c in zip(plain, calibrated):

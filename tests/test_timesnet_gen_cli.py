@@ -237,13 +237,13 @@ def test_generate_output_shaping_flags_reach_the_records(tmp_path):
     runs = {}
     flags = ("--no-envelope", "--calibrate", "--no-seam-energy", "--weights=gaussian",
              "--jitter=0", "--no-band-shape", "--no-coherence", "--p-envelope",
-             "--pre-event", "--no-hv-ripple")
+             "--pre-event", "--no-hv-shape", "--no-hv-ripple")
     for flag in ("",) + flags:
         res = CliRunner().invoke(generate_command, args + ([flag] if flag else []) + [
             "-o", str(tmp_path / (flag.strip("-").replace("=", "_") or "default"))])
         assert res.exit_code == 0, res.output
         runs[flag] = read(str(tmp_path / (flag.strip("-").replace("=", "_") or "default")
                               / "*.mseed"))
-    for flag in flags:   # (coherence and hv_ripple change the vertical only)
+    for flag in flags:   # (coherence, hv_shape and hv_ripple change the vertical only)
         assert any(not np.array_equal(a.data, b.data)
                    for a, b in zip(runs[flag], runs[""])), flag

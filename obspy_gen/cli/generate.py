@@ -291,6 +291,10 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
                    "to the pre-event noise level of the record whose timing it takes, so P "
                    "pickers find its onset (default: the checkpoint's; off for the shipped "
                    "one).")
+@click.option("--hv-shape/--no-hv-shape", default=None,
+              help="TimesNet-Gen: make the broad shape of every record's H/V ratio from the "
+                   "station's records nearest the one whose timing it takes, by a gain on "
+                   "the vertical (default: the checkpoint's; on for the shipped one).")
 @click.option("--hv-ripple/--no-hv-ripple", default=None,
               help="TimesNet-Gen: give the fine detail of every record's H/V ratio at 1-8 Hz "
                    "the level of the station's records, by a gain on the vertical (default: "
@@ -334,7 +338,8 @@ def _run_batch(model, cls, stations, pool, n, seed, device, options, out, jobs, 
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def generate_command(stations, n, out, model, seed, device, checkpoint, records, n_mix,
                      noise_scale, sampling, baseline, timing_tolerance, seam_energy, calibrate,
-                     envelope, band_shape, coherence, p_envelope, pre_event, hv_ripple, weights,
+                     envelope, band_shape, coherence, p_envelope, pre_event, hv_shape, hv_ripple,
+                     weights,
                      jitter, magnitude,
                      distance,
                      distance_kind, depth,
@@ -409,7 +414,8 @@ def generate_command(stations, n, out, model, seed, device, checkpoint, records,
                                  ("seam_energy", seam_energy), ("calibrate", calibrate),
                                  ("envelope", envelope), ("band_shape", band_shape),
                                  ("coherence", coherence), ("p_envelope", p_envelope),
-                                 ("pre_event", pre_event), ("hv_ripple", hv_ripple),
+                                 ("pre_event", pre_event), ("hv_shape", hv_shape),
+                                 ("hv_ripple", hv_ripple),
                                  ("weights", weights),
                                  ("jitter", jitter))
                if v is not None}

@@ -15,6 +15,7 @@ from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
 from obspy_gen.plugins.timesnet_gen.calibration import (apply_band_gain, band_log_amplitude,
                                                         shape_bands)
 from obspy_gen.plugins.timesnet_gen.coherence import restore_coherence
+from obspy_gen.plugins.timesnet_gen.hv_shape import restore_hv_shape
 from obspy_gen.plugins.timesnet_gen.ripple import restore_hv_ripple
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
                                                      SAMPLING_KINDS, WEIGHT_KINDS,
@@ -40,7 +41,8 @@ OPTION_DEFAULTS = {"checkpoint": None, "n_mix": None, "noise_scale": None, "star
                    "fidelity_floor": True, "timing_tolerance": None,
                    "seam_energy": None, "calibrate": None, "envelope": None,
                    "weights": None, "jitter": None, "band_shape": None, "coherence": None,
-                   "p_envelope": None, "pre_event": None, "hv_ripple": None}
+                   "p_envelope": None, "pre_event": None, "hv_shape": None,
+                   "hv_ripple": None}
 OPTIONS = tuple(OPTION_DEFAULTS)
 #: Sampler of checkpoints that do not name one (made before aligned sampling existed).
 LEGACY_SAMPLING = {"n_mix": N_MIX, "noise_scale": 1.0, "noise": "covariance",
@@ -200,7 +202,11 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
             :meth:`~.sampling.LatentPool.draw`), ``pre_event`` (before the P arrival of the
             record whose timing it takes, the new record is brought down to that record's
             pre-event noise level, :func:`~.sampling.quiet_before`, so that P pickers find its
-            onset; see :doc:`/generate`), ``hv_ripple`` (after ``coherence``: the fine ripple
+            onset; see :doc:`/generate`), ``hv_shape`` (after ``coherence``: the broad shape
+            of the record's H/V ratio, 0.5 to 2.5 x the crossover, is made from the records
+            nearest the one whose timing it takes, by a gain on the vertical,
+            :mod:`~obspy_gen.plugins.timesnet_gen.hv_shape`; not for ``"mix"``, which has
+            no such record), ``hv_ripple`` (after ``hv_shape``: the fine ripple
             of the record's H/V ratio at 1-8 Hz is given the level of the record whose timing
             it takes -- the station's median for ``"mix"`` -- by a gain on the vertical,
             :mod:`~obspy_gen.plugins.timesnet_gen.ripple`) -- each
@@ -262,7 +268,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         # measured with).
         flags = {}
         for name in ("seam_energy", "calibrate", "envelope", "band_shape", "coherence",
-                     "p_envelope", "pre_event", "hv_ripple"):
+                     "p_envelope", "pre_event", "hv_shape", "hv_ripple"):
             value = named.get(name, False) if opts[name] is None else opts[name]
             if not isinstance(value, (bool, np.bool_)):
                 raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -308,6 +314,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                                  ("coherence", pool.coherence, "coherences"),
                                  ("band_shape", pool.log_band, "band amplitudes"),
                                  ("pre_event", pool.noise_level, "pre-event noise levels"),
+                                 ("hv_shape", pool.has_low_band or None,
+                                  "three-channel low-band codes"),
                                  ("hv_ripple", pool.has_low_band or None,
                                   "three-channel low-band codes")):
             if opts[name] and have is None:
@@ -316,6 +324,8 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         gain = pool.decoder_gain if flags["calibrate"] else None
         coherence = pool.coherence_target if flags["coherence"] else None
         ripple = flags["hv_ripple"] and pool.hv_ripple_levels is not None
+        # The broad H/V is made near the record whose timing the new one has ("mix": none).
+        shape = flags["hv_shape"] and sampling != "mix" and pool.hv_curves is not None
         arch = model.arch
         fs = float(arch.sampling_rate)
         # Records never touch: a gap of a whole minute keeps Stream.merge from joining them.
@@ -335,7 +345,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     seam_energy=flags["seam_energy"], calibrate=gain is not None,
                     envelope=envelope_on, weights=weights, jitter=jitter,
                     band_shape=flags["band_shape"] and timed and pool.log_band is not None,
-                    coherence=coherence is not None, hv_ripple=ripple,
+                    coherence=coherence is not None, hv_shape=shape, hv_ripple=ripple,
                     p_envelope=flags["p_envelope"] and envelope_on and pool.p_arrival is not None,
                     pre_event=flags["pre_event"] and timed and pool.noise_level is not None)
         if timing is not None:
@@ -345,8 +355,9 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         recs = []
         with torch.no_grad():
             for i in range(n):
+                rng = record_rng(seed, i)
                 z, mean, std, lead, envelope, bands = pool.draw(
-                    record_rng(seed, i), n_mix, noise_scale, noise, sampling, return_lead=True,
+                    rng, n_mix, noise_scale, noise, sampling, return_lead=True,
                     timing_tolerance=timing, return_envelope=True, weights=weights,
                     jitter=jitter, return_bands=True, p_envelope=flags["p_envelope"])
                 y = model.model.decode(torch.from_numpy(z[None]).to(dev),
@@ -374,6 +385,11 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     data = apply_band_gain(data, gain, 1.0 / fs)
                 if coherence is not None:
                     data = restore_coherence(data, coherence, 1.0 / fs)
+                if shape:
+                    # After the coherence step, which rescales the vertical band by band; the
+                    # signs of the combination continue the record's random stream.
+                    data = restore_hv_shape(data, pool.hv_shape_target(lead, rng), 1.0 / fs,
+                                            pool.ripple_fmax)
                 if ripple:
                     # After the coherence step, which sets how much of the vertical the
                     # horizontals explain per third octave; this sets the finer detail.

@@ -797,20 +797,56 @@ class LatentPool:
         """
         return self.low_channels == 3 and bool(self.crossover)
 
+    @property
+    def hv_curves(self) -> np.ndarray | None:
+        """(n, grid) each record's broad ln H/V
+        (:func:`~obspy_gen.plugins.timesnet_gen.hv_shape.broad_ln_hv` on
+        :func:`~obspy_gen.plugins.timesnet_gen.ripple.hv_grid` to :attr:`ripple_fmax`),
+        measured on its low-band code; ``None`` without :attr:`has_low_band`."""
+        stats = self._ripple_stats()
+        return None if stats is None else stats[2]
+
+    def hv_shape_target(self, lead: int, rng, k: int | None = None) -> np.ndarray | None:
+        """The broad ln H/V a new record with the timing of record ``lead`` is given: a
+        combination of the ``k`` (default
+        :data:`~obspy_gen.plugins.timesnet_gen.hv_shape.NEIGHBOURS`) records' :attr:`hv_curves`
+        nearest the lead's (:func:`~obspy_gen.plugins.timesnet_gen.hv_shape.local_combination`,
+        its random signs from ``rng``); ``None`` without :attr:`hv_curves`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> p = LatentPool("X", rng.standard_normal((8, 3, 1500)), np.zeros((8, 3)),
+        ...                np.ones((8, 3)), low_channels=3, latent_stride=4, crossover=4.0)
+        >>> t = p.hv_shape_target(2, np.random.default_rng(1))
+        >>> t.shape == p.hv_curves[2].shape
+        True
+        >>> bool(np.array_equal(p.hv_shape_target(2, rng, k=1), p.hv_curves[2]))
+        True
+        """
+        curves = self.hv_curves
+        if curves is None:
+            return None
+        from obspy_gen.plugins.timesnet_gen.hv_shape import NEIGHBOURS, local_combination
+        return local_combination(curves, lead, rng, NEIGHBOURS if k is None else k)
+
     def _ripple_stats(self):
-        """``(hv_reference, hv_ripple_levels)``, computed once; ``None`` without
+        """``(hv_reference, hv_ripple_levels, hv_curves)``, computed once; ``None`` without
         :attr:`has_low_band`."""
         if not self.has_low_band:
             return None
         if not self._ripple:
-            from obspy_gen.plugins.timesnet_gen.ripple import (hv_ripple_level, ln_hv,
+            from obspy_gen.plugins.timesnet_gen.hv_shape import BROAD
+            from obspy_gen.plugins.timesnet_gen.ripple import (_smooth, hv_ripple_level, ln_hv,
                                                                station_reference)
             low = self.to_record_units(self.codes.astype(np.float64))[:, -3:, :]
             dt = max(int(self.latent_stride), 1) / self.sampling_rate
-            reference = station_reference([ln_hv(c, dt, self.ripple_fmax) for c in low])
+            curves = np.array([ln_hv(c, dt, self.ripple_fmax) for c in low])
+            reference = station_reference(curves)
             levels = np.array([hv_ripple_level(c, dt, self.ripple_fmax, reference)
                                for c in low])
-            self._ripple.append((reference, levels))
+            self._ripple.append((reference, levels, _smooth(curves, BROAD)))
         return self._ripple[0]
 
     @property

@@ -36,7 +36,7 @@ PHASES = ("pretrain", "finetune")
 DEFAULT_SAMPLING = {"sampling": "prior", "n_mix": 5, "noise_scale": 1.0, "noise": "covariance",
                     "baseline": "floor", "seam_energy": True, "calibrate": False,
                     "envelope": True, "weights": "sign", "jitter": 0.1, "band_shape": True,
-                    "coherence": True, "hv_ripple": True}
+                    "coherence": True, "hv_shape": True, "hv_ripple": True}
 #: Centres of the spectral and H/V loss terms (:class:`.model.SpectralSmoother`): the band
 #: of the HVSR preset ``timesnet-gen-paper`` (0.5-25 Hz, Konno-Ohmachi b=40), 64 log-spaced.
 SPECTRAL_BAND = dict(fmin=0.5, fmax=25.0, nfreq=64, bandwidth=40.0)
