@@ -391,8 +391,9 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     data = restore_hv_shape(data, pool.hv_shape_target(lead, rng), 1.0 / fs,
                                             pool.ripple_fmax)
                 if ripple:
-                    # After the coherence step, which sets how much of the vertical the
-                    # horizontals explain per third octave; this sets the finer detail.
+                    # After the coherence step (how much of the vertical the horizontals
+                    # explain per third octave) and the shape step (the curve at 0.2 octave
+                    # and wider); this sets the finer detail.
                     data = restore_hv_ripple(data, pool.hv_ripple_target(lead), 1.0 / fs,
                                              pool.ripple_fmax, pool.hv_reference)
                 quiet = pool.pre_event(lead) if flags["pre_event"] and lead is not None else None
