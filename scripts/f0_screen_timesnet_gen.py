@@ -163,7 +163,10 @@ def main(argv=None):
                   f"spread {g['spread_ratio']:.2f}", flush=True)
         more = [r for folder in population for r in folder.get(station, [])]
         if more:
-            g = figures(*curves(list(records) + more), real_f0)
+            # The held-out records' curves are measured above: only the others are new.
+            _, more_hv, more_f0 = curves(more)
+            g = figures(f, np.concatenate([hv, more_hv]), np.concatenate([real_f0, more_f0]),
+                        real_f0)
             out["variants"].setdefault("population", {})[station] = g
             print(f"{station} {'population (%d records)' % g['n']:30s} off {g['off_2x']:.3f} "
                   f"[{g['off_2x_interval'][0]:.3f}-{g['off_2x_interval'][1]:.3f}] "

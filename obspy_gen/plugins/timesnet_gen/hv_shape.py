@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ripple import COARSE, _smooth, hv_grid, ln_hv
+from .ripple import COARSE, _smooth, filter_vertical, hv_grid, ln_hv
 
 #: Octaves (Gaussian standard deviation in log frequency) of the broad shape: the ripple
 #: step's coarse scale, so the two steps set complementary parts of the curve.
@@ -111,21 +111,18 @@ def local_combination(curves, lead: int, rng, k: int = NEIGHBOURS) -> np.ndarray
     return mean + (signs[:, None] * (near - mean)).sum(axis=0) / np.sqrt(len(near))
 
 
-def _vertical_gain(record, ln_gain, grid, dt):
-    """``record`` with its vertical filtered (zero-phase, on the record zero-padded to twice
-    its length) by ``exp(ln_gain)`` given on ``grid`` (Hz), interpolated in log frequency and
-    let fall to 0 beyond the grid's ends over :data:`BROAD` octave."""
-    x = np.array(record, dtype=np.float64, copy=True)
-    n = x.shape[-1]
-    freq = np.fft.rfftfreq(2 * n, dt)
-    lf = np.log(np.maximum(freq, 1e-12))
+def _ln_gain_at(ln_gain, grid):
+    """``ln_gain`` given on ``grid`` (Hz) as a function of frequency: interpolated in log
+    frequency, let fall to 0 beyond the grid's ends over :data:`BROAD` octave."""
     lo, hi = np.log(grid[0]), np.log(grid[-1])
-    g = np.interp(lf, np.log(grid), ln_gain)
     width = BROAD * np.log(2.0)
-    g = np.where(lf < lo, ln_gain[0] * np.exp(-0.5 * ((lf - lo) / width) ** 2), g)
-    g = np.where(lf > hi, ln_gain[-1] * np.exp(-0.5 * ((lf - hi) / width) ** 2), g)
-    x[2] = np.fft.irfft(np.fft.rfft(x[2], 2 * n) * np.exp(g), 2 * n)[:n]
-    return x
+
+    def at(freq):
+        lf = np.log(np.maximum(freq, 1e-12))
+        g = np.interp(lf, np.log(grid), ln_gain)
+        g = np.where(lf < lo, ln_gain[0] * np.exp(-0.5 * ((lf - lo) / width) ** 2), g)
+        return np.where(lf > hi, ln_gain[-1] * np.exp(-0.5 * ((lf - hi) / width) ** 2), g)
+    return at
 
 
 def restore_hv_shape(record, target, dt: float, fmax: float | None = None,
@@ -169,5 +166,5 @@ def restore_hv_shape(record, target, dt: float, fmax: float | None = None,
     cap = np.log(MAX_GAIN)
     for _ in range(max(int(passes), 1)):
         ln_gain = np.clip(broad_ln_hv(out, dt, fmax) - target, -cap, cap)
-        out = _vertical_gain(out, ln_gain, grid, dt)
+        out = filter_vertical(out, _ln_gain_at(ln_gain, grid), dt)
     return out

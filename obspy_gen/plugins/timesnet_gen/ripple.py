@@ -136,7 +136,13 @@ def hv_ripple(record, dt: float, fmax: float | None = None, reference=None):
     deviation = ln_hv(record, dt, fmax)
     if reference is not None:
         deviation = deviation - reference
-    return hv_grid(dt, fmax), _smooth(deviation, FINE) - _smooth(deviation, COARSE)
+    return hv_grid(dt, fmax), _detail(deviation)
+
+
+def _detail(deviation):
+    """The fine detail of ln H/V deviations (..., grid): smoothed over :data:`FINE` minus
+    over :data:`COARSE` octave."""
+    return _smooth(deviation, FINE) - _smooth(deviation, COARSE)
 
 
 def hv_ripple_level(record, dt: float, fmax: float | None = None,
@@ -175,6 +181,45 @@ def hv_ripple_level(record, dt: float, fmax: float | None = None,
 def _band_levels(grid, ripple):
     return np.array([ripple[(grid >= lo) & (grid < hi)].std() if hi <= grid[-1] * 1.001
                      else np.nan for lo, hi in RIPPLE_BANDS])
+
+
+def curve_ripple_levels(curves, reference, grid) -> np.ndarray:
+    """(n, len(RIPPLE_BANDS)) :func:`hv_ripple_level` of records whose :func:`ln_hv` curves
+    (n, grid) are already measured, about ``reference``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(2).standard_normal((3, 6000))
+    >>> c = ln_hv(x, 0.01)
+    >>> bool(np.array_equal(curve_ripple_levels([c], 0 * c, hv_grid(0.01))[0],
+    ...                     hv_ripple_level(x, 0.01, reference=0 * c)))
+    True
+    """
+    ripples = _detail(np.asarray(curves, dtype=np.float64) - reference)
+    return np.array([_band_levels(grid, r) for r in ripples])
+
+
+def filter_vertical(record, ln_gain, dt: float) -> np.ndarray:
+    """``record`` (3, n) with its vertical multiplied in frequency by ``exp(ln_gain(freq))``
+    (a zero-phase filter applied to the record zero-padded to twice its length, so nothing
+    wraps from the end to the start); N and E are returned unchanged.
+
+    ``ln_gain`` maps the frequencies (Hz) of the padded spectrum to the ln gain.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).standard_normal((3, 1000))
+    >>> y = filter_vertical(x, lambda f: np.full(f.shape, np.log(2.0)), 0.01)
+    >>> bool(np.allclose(y[2], 2 * x[2])), bool(np.array_equal(y[:2], x[:2]))
+    (True, True)
+    """
+    out = np.array(record, dtype=np.float64, copy=True)
+    n = out.shape[-1]
+    freq = np.fft.rfftfreq(2 * n, dt)
+    out[2] = np.fft.irfft(np.fft.rfft(out[2], 2 * n) * np.exp(ln_gain(freq)), 2 * n)[:n]
+    return out
 
 
 def restore_hv_ripple(record, target, dt: float, fmax: float | None = None, reference=None,
@@ -238,10 +283,6 @@ def _restore_once(x, target, dt, grid, ripple, level):
     for (lo, hi), ab in zip(RIPPLE_BANDS, a):
         step[(grid >= lo) & (grid < hi)] = ab
     exponent = _smooth(step, 1.0 / 6.0) * ripple
-    n = x.shape[-1]
-    freq = np.fft.rfftfreq(2 * n, dt)
-    gain = np.exp(np.interp(np.log2(np.maximum(freq, grid[0])), np.log2(grid), exponent,
-                            left=0.0, right=0.0))
-    out = x.copy()
-    out[2] = np.fft.irfft(np.fft.rfft(x[2], 2 * n) * gain, 2 * n)[:n]
-    return out
+    return filter_vertical(x, lambda freq: np.interp(np.log2(np.maximum(freq, grid[0])),
+                                                     np.log2(grid), exponent,
+                                                     left=0.0, right=0.0), dt)

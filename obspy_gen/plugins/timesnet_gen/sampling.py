@@ -838,14 +838,15 @@ class LatentPool:
             return None
         if not self._ripple:
             from obspy_gen.plugins.timesnet_gen.hv_shape import BROAD
-            from obspy_gen.plugins.timesnet_gen.ripple import (_smooth, hv_ripple_level, ln_hv,
+            from obspy_gen.plugins.timesnet_gen.ripple import (_smooth, curve_ripple_levels,
+                                                               hv_grid, ln_hv,
                                                                station_reference)
             low = self.to_record_units(self.codes.astype(np.float64))[:, -3:, :]
             dt = max(int(self.latent_stride), 1) / self.sampling_rate
+            # Every measure below is of these curves, each record's ln H/V measured once.
             curves = np.array([ln_hv(c, dt, self.ripple_fmax) for c in low])
             reference = station_reference(curves)
-            levels = np.array([hv_ripple_level(c, dt, self.ripple_fmax, reference)
-                               for c in low])
+            levels = curve_ripple_levels(curves, reference, hv_grid(dt, self.ripple_fmax))
             self._ripple.append((reference, levels, _smooth(curves, BROAD)))
         return self._ripple[0]
 
