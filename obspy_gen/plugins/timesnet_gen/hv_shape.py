@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .ripple import COARSE, _smooth, filter_vertical, hv_grid, ln_hv
+from .ripple import COARSE, filter_vertical, hv_grid, ln_hv, smooth_octaves
 
 #: Octaves (Gaussian standard deviation in log frequency) of the broad shape: the ripple
 #: step's coarse scale, so the two steps set complementary parts of the curve.
@@ -71,7 +71,7 @@ def broad_ln_hv(record, dt: float, fmax: float | None = None) -> np.ndarray:
     >>> c.shape, bool(np.allclose(broad_ln_hv(x, 0.01) - c, np.log(2)))
     ((416,), True)
     """
-    return _smooth(ln_hv(record, dt, fmax), BROAD)
+    return smooth_octaves(ln_hv(record, dt, fmax), BROAD)
 
 
 def local_combination(curves, lead: int, rng, k: int = NEIGHBOURS) -> np.ndarray:

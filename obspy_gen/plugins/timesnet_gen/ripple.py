@@ -71,7 +71,18 @@ def hv_grid(dt: float, fmax: float | None = None) -> np.ndarray:
     return np.geomspace(lo, hi, int(round(PER_OCTAVE * np.log2(hi / lo))) + 1)
 
 
-def _smooth(y, octaves):
+def smooth_octaves(y, octaves: float) -> np.ndarray:
+    """``y`` (..., n) on :func:`hv_grid` smoothed along its last axis by a Gaussian of standard
+    deviation ``octaves`` (in octaves; the grid's ends held, not wrapped).
+
+    Examples
+    --------
+    >>> y = np.zeros(2 * PER_OCTAVE + 1)
+    >>> y[PER_OCTAVE] = 1.0
+    >>> s = smooth_octaves(y, 0.2)
+    >>> bool(abs(s.sum() - 1) < 1e-9), bool(s[PER_OCTAVE] < 0.2)
+    (True, True)
+    """
     return gaussian_filter1d(y, octaves * PER_OCTAVE, axis=-1, mode="nearest")
 
 
@@ -142,7 +153,7 @@ def hv_ripple(record, dt: float, fmax: float | None = None, reference=None):
 def _detail(deviation):
     """The fine detail of ln H/V deviations (..., grid): smoothed over :data:`FINE` minus
     over :data:`COARSE` octave."""
-    return _smooth(deviation, FINE) - _smooth(deviation, COARSE)
+    return smooth_octaves(deviation, FINE) - smooth_octaves(deviation, COARSE)
 
 
 def hv_ripple_level(record, dt: float, fmax: float | None = None,
@@ -282,7 +293,7 @@ def _restore_once(x, target, dt, grid, ripple, level):
     step = np.zeros_like(grid)
     for (lo, hi), ab in zip(RIPPLE_BANDS, a):
         step[(grid >= lo) & (grid < hi)] = ab
-    exponent = _smooth(step, 1.0 / 6.0) * ripple
+    exponent = smooth_octaves(step, 1.0 / 6.0) * ripple
     return filter_vertical(x, lambda freq: np.interp(np.log2(np.maximum(freq, grid[0])),
                                                      np.log2(grid), exponent,
                                                      left=0.0, right=0.0), dt)

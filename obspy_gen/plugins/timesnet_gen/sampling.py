@@ -838,8 +838,8 @@ class LatentPool:
             return None
         if not self._ripple:
             from obspy_gen.plugins.timesnet_gen.hv_shape import BROAD
-            from obspy_gen.plugins.timesnet_gen.ripple import (_smooth, curve_ripple_levels,
-                                                               hv_grid, ln_hv,
+            from obspy_gen.plugins.timesnet_gen.ripple import (curve_ripple_levels, hv_grid,
+                                                               ln_hv, smooth_octaves,
                                                                station_reference)
             low = self.to_record_units(self.codes.astype(np.float64))[:, -3:, :]
             dt = max(int(self.latent_stride), 1) / self.sampling_rate
@@ -847,7 +847,7 @@ class LatentPool:
             curves = np.array([ln_hv(c, dt, self.ripple_fmax) for c in low])
             reference = station_reference(curves)
             levels = curve_ripple_levels(curves, reference, hv_grid(dt, self.ripple_fmax))
-            self._ripple.append((reference, levels, _smooth(curves, BROAD)))
+            self._ripple.append((reference, levels, smooth_octaves(curves, BROAD)))
         return self._ripple[0]
 
     @property
