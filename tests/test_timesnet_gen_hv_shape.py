@@ -71,8 +71,10 @@ def test_local_combination_keeps_features_where_the_records_have_them():
 
     draws = np.random.default_rng(1)
     leads = draws.integers(0, len(curves), 200)
-    every = [local_combination(curves, lead, draws, k=len(curves)) for lead in leads]
-    near = [local_combination(curves, lead, draws, k=NEIGHBOURS) for lead in leads]
+    # At the deviations' full spread: what matters is whose deviations are added.
+    every = [local_combination(curves, lead, draws, k=len(curves), spread=1.0)
+             for lead in leads]
+    near = [local_combination(curves, lead, draws, k=NEIGHBOURS, spread=1.0) for lead in leads]
     assert np.mean([second_peaks(c) for c in curves]) == 0.0
     assert np.mean([second_peaks(c) for c in every]) > 0.5
     assert np.mean([second_peaks(c) for c in near]) < 0.1
@@ -82,9 +84,50 @@ def test_local_combination_keeps_features_where_the_records_have_them():
     assert np.std(np.log(peak)) == pytest.approx(np.std(np.log(f0)), rel=0.3)
 
 
+def test_local_combination_keeps_the_edges_of_the_f0_distribution():
+    """A record at the edge of the station's f0 distribution has all its neighbours on one
+    side: centred on their mean (session 14) its new curves were pulled inwards and the
+    generated f0 distribution narrowed (5-95 % range 0.84x the records' here, 1716's
+    interquartile range 0.70x in the shipped generator); centred on the lead they are not."""
+    rng = np.random.default_rng(0)
+    logf = np.linspace(np.log(0.5), np.log(10.0), 300)
+    f0 = np.exp(rng.normal(np.log(3.0), 0.35, 40))
+    curves = np.array([1.2 * np.exp(-0.5 * ((logf - np.log(c)) / 0.1) ** 2)
+                       + 0.1 * rng.standard_normal() for c in f0])
+    draws = np.random.default_rng(1)
+    leads = draws.integers(0, len(curves), 2000)
+    peak = np.log(np.exp(logf[np.argmax([local_combination(curves, lead, draws)
+                                         for lead in leads], axis=1)]))
+    lf = np.log(f0)
+
+    def width(x):
+        return np.percentile(x, 95) - np.percentile(x, 5)
+    assert width(peak) == pytest.approx(width(lf), rel=0.1)
+    order = np.argsort(f0)
+    for lead in np.concatenate([order[:4], order[-4:]]):
+        assert np.median(np.abs(peak[leads == lead] - lf[lead])) < 0.03
+    # No spread: the lead's own curve.
+    assert np.array_equal(local_combination(curves, 5, draws, spread=0.0), curves[5])
+
+
+def test_restore_leaves_the_band_above_ftop_alone():
+    """Shaped up to ``ftop`` only: a bump asked for above it is not made."""
+    x = np.random.default_rng(4).standard_normal((3, 6000))
+    grid = hv_grid(0.01, 10.0)
+    before = broad_ln_hv(x, 0.01, 10.0)
+    bump = 0.4 * np.exp(-0.5 * (np.log2(grid / 7.0) / 0.3) ** 2)      # at 7 Hz
+    full = broad_ln_hv(restore_hv_shape(x, before + bump, 0.01, 10.0), 0.01, 10.0) - before
+    capped = broad_ln_hv(restore_hv_shape(x, before + bump, 0.01, 10.0, ftop=4.0), 0.01,
+                         10.0) - before
+    at7 = np.argmin(np.abs(grid - 7.0))
+    assert full[at7] > 0.35 and abs(capped[at7]) < 0.02
+    with pytest.raises(ValueError, match="ftop"):
+        restore_hv_shape(x, before, 0.01, 10.0, ftop=0.1)
+
+
 def test_shipped_generator_makes_each_record_s_shape_near_its_lead_and_keeps_horizontals():
-    """With ``hv_shape`` (on in the shipped checkpoint) a record's broad H/V lies near those of
-    the records nearest its lead's; the horizontals are the same records."""
+    """With ``hv_shape`` (on in the shipped checkpoint) a record's broad H/V lies near its lead
+    record's; the horizontals are the same records."""
     from obspy_gen.plugins.timesnet_gen.sampling import record_rng
     gen = TimesNetGenGenerator(device="cpu")
     pool = gen.load().pools["2020"]
@@ -102,14 +145,13 @@ def test_shipped_generator_makes_each_record_s_shape_near_its_lead_and_keeps_hor
     def distance(records):
         out = []
         for record, lead in zip(records, leads):
-            order = np.argsort(np.sqrt(np.mean((curves - curves[lead]) ** 2, axis=1)))
-            centre = curves[order[:NEIGHBOURS]].mean(axis=0)
+            centre = curves[lead]
             have = broad_ln_hv(np.stack(three_components(record)[:3]).astype(float), 0.01,
                                pool.ripple_fmax)
             out.append(np.sqrt(np.mean((have - centre)[inside] ** 2)))
         return np.array(out)
     before, after = distance(plain), distance(shaped)
-    assert np.median(after) < 0.7 * np.median(before), (after, before)
+    assert np.median(after) < 0.4 * np.median(before), (after, before)
     for a, b in zip(plain, shaped):
         for ch in ("*N", "*E"):
             assert np.allclose(a.select(channel=ch)[0].data, b.select(channel=ch)[0].data,

@@ -15,7 +15,7 @@ from obspy_gen.plugins.timesnet_gen.baseline import BASELINES, process
 from obspy_gen.plugins.timesnet_gen.calibration import (apply_band_gain, band_log_amplitude,
                                                         shape_bands)
 from obspy_gen.plugins.timesnet_gen.coherence import restore_coherence
-from obspy_gen.plugins.timesnet_gen.hv_shape import restore_hv_shape
+from obspy_gen.plugins.timesnet_gen.hv_shape import TOP as HV_SHAPE_TOP, restore_hv_shape
 from obspy_gen.plugins.timesnet_gen.ripple import restore_hv_ripple
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
                                                      SAMPLING_KINDS, WEIGHT_KINDS,
@@ -389,7 +389,7 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
                     # After the coherence step, which rescales the vertical band by band; the
                     # signs of the combination continue the record's random stream.
                     data = restore_hv_shape(data, pool.hv_shape_target(lead, rng), 1.0 / fs,
-                                            pool.ripple_fmax)
+                                            pool.ripple_fmax, ftop=HV_SHAPE_TOP * pool.crossover)
                 if ripple:
                     # After the coherence step (how much of the vertical the horizontals
                     # explain per third octave) and the shape step (the curve at 0.2 octave

@@ -807,11 +807,11 @@ class LatentPool:
         return None if stats is None else stats[2]
 
     def hv_shape_target(self, lead: int, rng, k: int | None = None) -> np.ndarray | None:
-        """The broad ln H/V a new record with the timing of record ``lead`` is given: a
-        combination of the ``k`` (default
-        :data:`~obspy_gen.plugins.timesnet_gen.hv_shape.NEIGHBOURS`) records' :attr:`hv_curves`
-        nearest the lead's (:func:`~obspy_gen.plugins.timesnet_gen.hv_shape.local_combination`,
-        its random signs from ``rng``); ``None`` without :attr:`hv_curves`.
+        """The broad ln H/V a new record with the timing of record ``lead`` is given: the
+        lead's :attr:`hv_curves` row plus the deviations, with random signs from ``rng``, of
+        the ``k`` (default :data:`~obspy_gen.plugins.timesnet_gen.hv_shape.NEIGHBOURS`) rows
+        nearest it (:func:`~obspy_gen.plugins.timesnet_gen.hv_shape.local_combination`);
+        ``None`` without :attr:`hv_curves`.
 
         Examples
         --------
