@@ -152,6 +152,29 @@ def test_zero_shot_from_a_stream(gen):
     np.testing.assert_array_equal(st[0].data, st2[0].data)
 
 
+def test_zero_shot_small_pool_warns(gen):
+    with pytest.warns(UserWarning, match="zero-shot pool of 4 records; below 20"):
+        gen.generate(_pool(4), n=1, seed=0)
+
+
+@pytest.mark.filterwarnings("ignore:.*zero-padded", "ignore:.*zero-shot pool of")
+def test_zero_shot_records_of_a_small_pool_resemble_it():
+    """Why a pool under SMALL_POOL records warns: records generated from 5 records of a
+    simulated site correlate with them more than 5 other records of the site do."""
+    pytest.importorskip("pyrvt")
+    pytest.importorskip("pystrata")
+    from obspy_gen.evaluate.memorisation import memorisation_figures
+    from obspy_gen.plugins.stochastic import simulate
+    res = simulate(profile=[(20, 200, 1800, 0.05), (0, 800, 2200, 0.01)], n=10, seed=3)
+    (st,) = res.streams.values()
+    recs = split_records(st)
+    pool, others = recs[:5], recs[5:]
+    generated = split_records(TimesNetGenGenerator(device="cpu").generate(pool, n=10, seed=1))
+    ncc_generated = np.median(memorisation_figures(generated, pool)["ncc"])
+    ncc_others = np.median(memorisation_figures(others, pool)["ncc"])
+    assert ncc_generated > ncc_others + 0.1, (ncc_generated, ncc_others)
+
+
 def test_zero_shot_needs_enough_records(gen):
     with pytest.raises(ValueError, match="at least 3 records"):
         gen.generate(_pool(2), n=1)

@@ -18,7 +18,7 @@ from obspy_gen.plugins.timesnet_gen.coherence import restore_coherence
 from obspy_gen.plugins.timesnet_gen.hv_shape import TOP as HV_SHAPE_TOP, restore_hv_shape
 from obspy_gen.plugins.timesnet_gen.ripple import restore_hv_ripple
 from obspy_gen.plugins.timesnet_gen.sampling import (ANCHORS, MIN_POOL, N_MIX, NOISE_KINDS,
-                                                     SAMPLING_KINDS, WEIGHT_KINDS,
+                                                     SAMPLING_KINDS, SMALL_POOL, WEIGHT_KINDS,
                                                      LatentPool, check_sampling_args,
                                                      envelope_band, quiet_before,
                                                      record_rng, shape_envelope)
@@ -435,6 +435,10 @@ class TimesNetGenGenerator(CheckpointModelPlugin, Generator):
         if len(recs) < MIN_POOL:
             raise ValueError(f"zero-shot generation needs at least {MIN_POOL} records of the "
                              f"station for its pool, got {len(recs)}")
+        if len(recs) < SMALL_POOL:
+            warnings.warn(f"{key}: a zero-shot pool of {len(recs)} records; below {SMALL_POOL} "
+                          f"the generated records resemble the pool's more than the site's "
+                          f"other records do (give more records of the station)")
         arch = loaded.arch
         fs, seq_len = float(arch.sampling_rate), arch.seq_len
         rates = sorted({tr.stats.sampling_rate for r in recs for tr in r} - {fs})

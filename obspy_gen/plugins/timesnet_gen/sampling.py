@@ -73,6 +73,13 @@ from obspy_gen.api import record_rng  # noqa: F401 (one per-record generator for
 N_MIX = 5
 #: Fewest records a zero-shot pool is built from.
 MIN_POOL = 3
+#: Below this many records a zero-shot pool warns: its generated records resemble the pool's
+#: records more than the site's other records do (two fresh sites, 30 generated records:
+#: median highest correlation with a pool record 0.43-0.48 at 5 records against 0.22-0.24 for
+#: held-out records, mixing R2 0.10-0.27; 0.38-0.39 / 0.24-0.26 at 10; within 0.05 from 15-20;
+#: equal at 30. ``scripts/zero_shot_timesnet_gen.py``, docs "Zero-shot on sites no network
+#: saw").
+SMALL_POOL = 20
 #: Kinds of Gaussian noise of Eq. 1 (see the module docstring).
 NOISE_KINDS = ("covariance", "diagonal")
 #: Ways of choosing the codes that are mixed (see the module docstring).
