@@ -815,10 +815,11 @@ class LatentPool:
 
     def hv_shape_target(self, lead: int, rng, k: int | None = None) -> np.ndarray | None:
         """The broad ln H/V a new record with the timing of record ``lead`` is given: the
-        lead's :attr:`hv_curves` row plus the deviations, with random signs from ``rng``, of
-        the ``k`` (default :data:`~obspy_gen.plugins.timesnet_gen.hv_shape.NEIGHBOURS`) rows
-        nearest it (:func:`~obspy_gen.plugins.timesnet_gen.hv_shape.local_combination`);
-        ``None`` without :attr:`hv_curves`.
+        lead's :attr:`hv_curves` row plus :data:`~obspy_gen.plugins.timesnet_gen.hv_shape.SPREAD`
+        times the deviations, with random signs from ``rng``, of the ``k`` (default
+        :data:`~obspy_gen.plugins.timesnet_gen.hv_shape.NEIGHBOURS`) rows nearest it
+        (:func:`~obspy_gen.plugins.timesnet_gen.hv_shape.local_combination`); ``None``
+        without :attr:`hv_curves`.
 
         Examples
         --------
