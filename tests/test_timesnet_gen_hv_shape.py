@@ -54,16 +54,23 @@ def test_restore_gives_a_record_the_target_shape_by_its_vertical(record_2020):
         restore_hv_shape(x, before[:-3], 0.01, 10.0)
 
 
-def test_local_combination_keeps_features_where_the_records_have_them():
-    """Curves whose resonance peak lies at a frequency that varies from record to record (as
-    f0 varies between a station's records): a combination of all of them adds a peak moved in
-    frequency as a bump beside a trough, and most of its curves have a second prominent peak;
-    the lead's nearest keep one peak, near the lead's."""
+def moving_resonance_curves():
+    """40 curves (ln H/V-like) with one resonance each, its frequency varying between records
+    (ln sd 0.35 about 3 Hz) plus a level offset: ``(log f, f0, curves)``."""
     rng = np.random.default_rng(0)
     logf = np.linspace(np.log(0.5), np.log(10.0), 300)
     f0 = np.exp(rng.normal(np.log(3.0), 0.35, 40))
     curves = np.array([1.2 * np.exp(-0.5 * ((logf - np.log(c)) / 0.1) ** 2)
                        + 0.1 * rng.standard_normal() for c in f0])
+    return logf, f0, curves
+
+
+def test_local_combination_keeps_features_where_the_records_have_them():
+    """Curves whose resonance peak lies at a frequency that varies from record to record (as
+    f0 varies between a station's records): a combination of all of them adds a peak moved in
+    frequency as a bump beside a trough, and most of its curves have a second prominent peak;
+    the lead's nearest keep one peak, near the lead's."""
+    logf, f0, curves = moving_resonance_curves()
 
     def second_peaks(curve):
         peaks, _ = scipy.signal.find_peaks(curve, prominence=0.2)
@@ -89,11 +96,7 @@ def test_local_combination_keeps_the_edges_of_the_f0_distribution():
     side: centred on their mean (session 14) its new curves were pulled inwards and the
     generated f0 distribution narrowed (5-95 % range 0.84x the records' here, 1716's
     interquartile range 0.70x in the shipped generator); centred on the lead they are not."""
-    rng = np.random.default_rng(0)
-    logf = np.linspace(np.log(0.5), np.log(10.0), 300)
-    f0 = np.exp(rng.normal(np.log(3.0), 0.35, 40))
-    curves = np.array([1.2 * np.exp(-0.5 * ((logf - np.log(c)) / 0.1) ** 2)
-                       + 0.1 * rng.standard_normal() for c in f0])
+    logf, f0, curves = moving_resonance_curves()
     draws = np.random.default_rng(1)
     leads = draws.integers(0, len(curves), 2000)
     peak = np.log(np.exp(logf[np.argmax([local_combination(curves, lead, draws)
